@@ -1,0 +1,411 @@
+//! The deterministic step engine.
+//!
+//! Every model CPU runs its script on a stackful coroutine (corosensei). Kernel code runs
+//! straight-line, exactly as written in the model; each [`Cpu::point`] / [`Cpu::wait`] suspends
+//! the coroutine back to the scheduler loop, which picks the next CPU with a seeded RNG
+//! (ChaCha8), so a `(seed, scripts, config)` triple replays bit-for-bit.
+//!
+//! When the scheduler resumes a CPU it may deliver, before the CPU continues:
+//! - its pending IPIs, only if that CPU has IRQs enabled (`Kernel::irq_entry`);
+//! - an NMI, anywhere (`Kernel::nmi_entry`), with probability `nmi_prob` per resume.
+//!
+//! Scenarios pin interleavings with **marks** and **gates**: a script step `Mark(m)` sets a
+//! marker, `WaitMark(m)` spins until it is set; passing point `at` on CPU `n` sets marker
+//! `"cpu{n}@{at}"`; a [`Gate`] holds a CPU at the `nth` time it reaches a point until a marker
+//! is set. That is how a scenario puts an IPI between `exit_mmap`'s flush and `__mmdrop`, or a
+//! remote switch between a hazard scan's two loads.
+//!
+//! Fidelity: the step engine is sequentially consistent at point granularity (the memory
+//! orderings are only exercised by the threads and loom engines).
+//!
+//! After every script finished and no IPI is pending, each CPU quiesces (unlazies) and the
+//! oracle's final (leak) check runs.
+
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+use lazymm_model::ids::{CpuId, TaskRef};
+use lazymm_model::kernel::{task_state, BootCpu};
+use lazymm_model::machine::{Cpu, Trace};
+use lazymm_model::oracle::ViolationKind;
+use lazymm_model::{Kernel, SysOp};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// One step of a CPU script.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// A kernel entry point.
+    Op(SysOp),
+    /// Set a marker.
+    Mark(String),
+    /// Spin until a marker is set.
+    WaitMark(String),
+    /// Retry an op until it applies.
+    Retry(SysOp),
+}
+
+/// Hold `cpu` at its `nth` (1-based) arrival at point `at` until marker `until` is set.
+#[derive(Clone, Debug)]
+pub struct Gate {
+    /// The gated CPU.
+    pub cpu: CpuId,
+    /// Point name.
+    pub at: &'static str,
+    /// Which arrival (1-based).
+    pub nth: u32,
+    /// Marker that releases the gate.
+    pub until: String,
+}
+
+/// Preempt `cpu` the `nth` time it reaches preemptible point `at`, running `plan` first.
+#[derive(Clone, Debug)]
+pub struct Preempt {
+    /// CPU.
+    pub cpu: CpuId,
+    /// Preemptible point name.
+    pub at: &'static str,
+    /// Tasks to run before returning.
+    pub plan: Vec<TaskRef>,
+}
+
+/// Engine configuration.
+#[derive(Clone, Debug)]
+pub struct StepConfig {
+    /// RNG seed (interleaving, NMIs, preemption).
+    pub seed: u64,
+    /// Step bound.
+    pub max_steps: u64,
+    /// Probability of an NMI per resume.
+    pub nmi_prob: f64,
+    /// Probability of preempting at a preemptible point.
+    pub preempt_prob: f64,
+    /// Gates.
+    pub gates: Vec<Gate>,
+    /// Directed preemptions.
+    pub preempts: Vec<Preempt>,
+}
+
+impl Default for StepConfig {
+    fn default() -> Self {
+        StepConfig {
+            seed: 0,
+            max_steps: 200_000,
+            nmi_prob: 0.0,
+            preempt_prob: 0.0,
+            gates: Vec::new(),
+            preempts: Vec::new(),
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// Every script finished and every CPU quiesced.
+    Completed,
+    /// The step bound was hit.
+    StepBound,
+    /// Every CPU was waiting.
+    Deadlock,
+}
+
+/// Result of a run.
+#[derive(Clone, Debug)]
+pub struct StepResult {
+    /// How it ended.
+    pub stop: Stop,
+    /// Steps taken.
+    pub steps: u64,
+    /// Per CPU, per script op: whether it applied.
+    pub applied: Vec<Vec<bool>>,
+}
+
+#[derive(Default)]
+struct Shared {
+    markers: RefCell<HashSet<String>>,
+    watched: HashSet<(CpuId, &'static str)>,
+    step: Cell<u64>,
+    rng: RefCell<Option<ChaCha8Rng>>,
+    preempt_prob: f64,
+    preempts: RefCell<Vec<Option<Preempt>>>,
+    quiesce: Cell<bool>,
+    stop: Cell<bool>,
+    idle: RefCell<Vec<bool>>,
+    quiesced: RefCell<Vec<bool>>,
+    applied: RefCell<Vec<Vec<bool>>>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Deliver {
+    Nothing,
+    Ipi,
+    Nmi,
+}
+
+#[derive(Copy, Clone, Debug)]
+struct Yielded {
+    at: &'static str,
+    waiting: bool,
+}
+
+struct StepCpu<'y> {
+    id: CpuId,
+    yielder: &'y Yielder<Deliver, Yielded>,
+    shared: Rc<Shared>,
+    trace: Trace,
+    in_nmi: Cell<bool>,
+}
+
+impl StepCpu<'_> {
+    fn suspend(&self, k: &Kernel, at: &'static str, waiting: bool) {
+        let d = self.yielder.suspend(Yielded { at, waiting });
+        match d {
+            Deliver::Nothing => {}
+            Deliver::Ipi => k.irq_entry(self),
+            Deliver::Nmi => {
+                if !self.in_nmi.replace(true) {
+                    k.nmi_entry(self);
+                    self.in_nmi.set(false);
+                }
+            }
+        }
+    }
+}
+
+impl Cpu for StepCpu<'_> {
+    fn id(&self) -> CpuId {
+        self.id
+    }
+    fn point(&self, k: &Kernel, at: &'static str) {
+        self.suspend(k, at, false);
+    }
+    fn wait(&self, k: &Kernel, on: &'static str) {
+        self.suspend(k, on, true);
+    }
+    fn kick(&self, _target: CpuId) {
+        // The scheduler loop polls Kernel::ipi_pending before each resume.
+    }
+    fn preempt(&self, at: &'static str) -> Option<Vec<TaskRef>> {
+        if self.in_nmi.get() {
+            return None;
+        }
+        let mut ps = self.shared.preempts.borrow_mut();
+        for p in ps.iter_mut() {
+            if p.as_ref().is_some_and(|p| p.cpu == self.id && p.at == at) {
+                return p.take().map(|p| p.plan);
+            }
+        }
+        drop(ps);
+        if self.shared.preempt_prob > 0.0 {
+            let mut rng = self.shared.rng.borrow_mut();
+            let rng = rng.as_mut().expect("rng");
+            if rng.gen_bool(self.shared.preempt_prob) {
+                return Some(vec![TaskRef::Idle]);
+            }
+        }
+        None
+    }
+    fn now(&self) -> u64 {
+        self.shared.step.get()
+    }
+    fn trace(&self) -> &Trace {
+        &self.trace
+    }
+}
+
+type Co = Coroutine<Deliver, Yielded, ()>;
+
+/// Runs `scripts` (one per CPU) on `k`.
+pub fn run(k: Arc<Kernel>, scripts: Vec<Vec<Step>>, cfg: &StepConfig) -> StepResult {
+    let n = k.ncpus();
+    assert!(scripts.len() <= n, "more scripts than CPUs");
+    let mut watched = HashSet::new();
+    let mut wanted: Vec<String> = cfg.gates.iter().map(|g| g.until.clone()).collect();
+    for s in &scripts {
+        for st in s {
+            if let Step::WaitMark(m) = st {
+                wanted.push(m.clone());
+            }
+        }
+    }
+    for m in &wanted {
+        if let Some((c, at)) = m.strip_prefix("cpu").and_then(|r| r.split_once('@')) {
+            if let Ok(c) = c.parse::<usize>() {
+                // Leak the point name once per run: point names are &'static str in the model.
+                let at: &'static str = Box::leak(at.to_string().into_boxed_str());
+                watched.insert((c, at));
+            }
+        }
+    }
+    let shared = Rc::new(Shared {
+        watched,
+        rng: RefCell::new(Some(ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5eed_1a2f))),
+        preempt_prob: cfg.preempt_prob,
+        preempts: RefCell::new(cfg.preempts.iter().cloned().map(Some).collect()),
+        idle: RefCell::new(vec![false; n]),
+        quiesced: RefCell::new(vec![false; n]),
+        applied: RefCell::new(vec![Vec::new(); n]),
+        ..Default::default()
+    });
+    let mut sched_rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let mut cos: Vec<Co> = (0..n)
+        .map(|cpu| {
+            let script = scripts.get(cpu).cloned().unwrap_or_default();
+            let k = k.clone();
+            let shared = shared.clone();
+            Coroutine::new(move |y: &Yielder<Deliver, Yielded>, _first: Deliver| {
+                let c = StepCpu { id: cpu, yielder: y, shared: shared.clone(), trace: Trace::default(), in_nmi: Cell::new(false) };
+                for st in &script {
+                    match st {
+                        Step::Op(op) => {
+                            let ok = k.do_op(&c, op);
+                            shared.applied.borrow_mut()[cpu].push(ok);
+                            c.point(&k, "script:next");
+                        }
+                        Step::Mark(m) => {
+                            shared.markers.borrow_mut().insert(m.clone());
+                        }
+                        Step::Retry(op) => {
+                            while !k.do_op(&c, op) {
+                                c.wait(&k, "script:retry");
+                            }
+                            shared.applied.borrow_mut()[cpu].push(true);
+                        }
+                        Step::WaitMark(m) => {
+                            while !shared.markers.borrow().contains(m) {
+                                c.wait(&k, "script:wait_mark");
+                            }
+                        }
+                    }
+                }
+                loop {
+                    if shared.stop.get() {
+                        return;
+                    }
+                    if shared.quiesce.get() && !shared.quiesced.borrow()[cpu] {
+                        shared.idle.borrow_mut()[cpu] = false;
+                        k.quiesce_cpu(&c);
+                        shared.quiesced.borrow_mut()[cpu] = true;
+                    }
+                    shared.idle.borrow_mut()[cpu] = true;
+                    c.wait(&k, "idle");
+                    shared.idle.borrow_mut()[cpu] = false;
+                }
+            })
+        })
+        .collect();
+
+    let mut last: Vec<Option<&'static str>> = vec![None; n];
+    let mut arrivals: HashMap<(CpuId, &'static str), u32> = HashMap::new();
+    let mut waiting = vec![false; n];
+    let mut stall = 0u64;
+    // Gates hold a CPU as long as that does not stall everyone else: when every other CPU has
+    // only spun for a while (e.g. a sender waits in csd_lock_wait for the gated CPU), gates
+    // are released.
+    let mut gate_stall = 0u64;
+    let mut steps = 0u64;
+    let stop = loop {
+        if steps >= cfg.max_steps {
+            break Stop::StepBound;
+        }
+        // Phase transitions.
+        let all_idle = shared.idle.borrow().iter().all(|&b| b);
+        let pending = (0..n).any(|c| k.ipi_pending(c));
+        if all_idle && !pending {
+            if !shared.quiesce.get() {
+                shared.quiesce.set(true);
+                for b in shared.idle.borrow_mut().iter_mut() {
+                    *b = false;
+                }
+                stall = 0;
+            } else if shared.quiesced.borrow().iter().all(|&b| b) {
+                break Stop::Completed;
+            }
+        }
+        let gates_hold = gate_stall < 200 * n as u64;
+        let runnable: Vec<CpuId> = (0..n)
+            .filter(|&c| {
+                if !gates_hold {
+                    return true;
+                }
+                let Some(at) = last[c] else { return true };
+                !cfg.gates.iter().any(|g| {
+                    g.cpu == c
+                        && g.at == at
+                        && arrivals.get(&(c, at)).copied() == Some(g.nth)
+                        && !shared.markers.borrow().contains(&g.until)
+                })
+            })
+            .collect();
+        if runnable.is_empty() {
+            break Stop::Deadlock;
+        }
+        let cpu = runnable[sched_rng.gen_range(0..runnable.len())];
+        let deliver = if k.irqs_enabled(cpu) && k.cpu_online(cpu) && k.ipi_pending(cpu) {
+            Deliver::Ipi
+        } else if cfg.nmi_prob > 0.0 && k.cpu_online(cpu) && sched_rng.gen_bool(cfg.nmi_prob) {
+            Deliver::Nmi
+        } else {
+            Deliver::Nothing
+        };
+        steps += 1;
+        shared.step.set(steps);
+        match cos[cpu].resume(deliver) {
+            CoroutineResult::Yield(y) => {
+                last[cpu] = Some(y.at);
+                *arrivals.entry((cpu, y.at)).or_insert(0) += 1;
+                if shared.watched.contains(&(cpu, y.at)) {
+                    shared.markers.borrow_mut().insert(format!("cpu{cpu}@{}", y.at));
+                }
+                waiting[cpu] = y.waiting;
+                if y.waiting {
+                    gate_stall += 1;
+                } else {
+                    gate_stall = 0;
+                }
+            }
+            CoroutineResult::Return(()) => unreachable!("CPU loops stop only on shared.stop"),
+        }
+        if waiting.iter().all(|&w| w) && deliver == Deliver::Nothing {
+            stall += 1;
+            let all_idle = shared.idle.borrow().iter().all(|&b| b);
+            if stall > 2000 * n as u64 && !all_idle {
+                break Stop::Deadlock;
+            }
+        } else {
+            stall = 0;
+        }
+    };
+    let boot = BootCpu::new(0);
+    match stop {
+        Stop::Completed => k.final_check(&boot),
+        Stop::Deadlock => {
+            let who: Vec<String> = (0..n)
+                .filter(|&c| !shared.idle.borrow()[c])
+                .map(|c| format!("cpu{c} at {}", last[c].unwrap_or("start")))
+                .collect();
+            k.oracle.report(
+                ViolationKind::Deadlock,
+                0,
+                "step engine".into(),
+                lazymm_model::MmRef::NULL,
+                steps,
+                format!("every CPU waits: {}", who.join(", ")),
+            );
+        }
+        Stop::StepBound => {}
+    }
+    // Let every coroutine return so nothing is force-unwound.
+    shared.stop.set(true);
+    for (cpu, co) in cos.iter_mut().enumerate() {
+        if shared.idle.borrow()[cpu] && !co.done() {
+            let _ = co.resume(Deliver::Nothing);
+        }
+    }
+    let _ = task_state::DEAD;
+    let applied = shared.applied.borrow().clone();
+    StepResult { stop, steps, applied }
+}

@@ -1,0 +1,191 @@
+//! Architecture profiles (spec §1.4–§1.5, §4.4, §4.10) and era knobs.
+//!
+//! Arch differences are data plus a few small hooks in `tlb.rs`, never forks of the paths:
+//!
+//! | profile   | exit/munmap flush            | `mm_cpumask`                                        | `active_mm` vs MMU |
+//! |-----------|------------------------------|-----------------------------------------------------|--------------------|
+//! | x86       | IPIs to `mm_cpumask` (all of it when `freed_tables`, else non-lazy CPUs) | set on switch-in; since 2024 (Rik, 209954cbc7d0) left set on switch-out and cleared when a flush IPI finds `loaded_mm != mm`; before, cleared on switch-out | may diverge: `loaded_mm` is the truth (§4.4) |
+//! | ppc-radix | broadcast `tlbie`, no IPIs (S-ppc/L: `exit_flush_lazy_tlbs` IPIs at exit) | set on switch-in, trimmed only by `exit_lazy_flush_tlb` and hotplug | in sync |
+//! | ppc-hash  | hypervisor flush, no IPIs    | set on switch-in, cleared by hotplug               | in sync |
+//! | arm64     | broadcast TLBI, no IPIs      | not maintained                                     | in sync |
+//!
+//! Era knobs ([`Knobs`]) select between the historical and the fixed form of paths the thread
+//! argued about; the correct schemes run with [`Knobs::fixed`], the mutants flip them.
+
+use serde::Serialize;
+
+/// Architecture id.
+#[derive(Copy, Clone, PartialEq, Eq, Debug, Hash, Serialize, PartialOrd, Ord)]
+pub enum ArchId {
+    /// x86-64 with IPI TLB shootdowns.
+    X86,
+    /// powerpc book3s64 radix MMU.
+    PpcRadix,
+    /// powerpc book3s64 hash MMU (PAPR guest: hypervisor flushes).
+    PpcHash,
+    /// arm64: broadcast TLBI, no mm_cpumask.
+    Arm64,
+}
+
+impl ArchId {
+    /// All arch ids, in table order.
+    pub const ALL: [ArchId; 4] = [ArchId::X86, ArchId::PpcRadix, ArchId::PpcHash, ArchId::Arm64];
+
+    /// CLI / JSON name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ArchId::X86 => "x86",
+            ArchId::PpcRadix => "ppc-radix",
+            ArchId::PpcHash => "ppc-hash",
+            ArchId::Arm64 => "arm64",
+        }
+    }
+
+    /// Parses a CLI / JSON name.
+    pub fn parse(s: &str) -> Option<ArchId> {
+        ArchId::ALL.into_iter().find(|a| a.name() == s)
+    }
+}
+
+/// How the final/munmap TLB flush reaches remote CPUs.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum FlushKind {
+    /// IPIs to CPUs in `mm_cpumask` (x86).
+    Ipi,
+    /// Hardware broadcast (tlbie / TLBI / INVLPGB): no IPIs, lazy CPUs untouched.
+    Broadcast,
+    /// Hypervisor flush (PAPR hash, PV flush): no IPIs.
+    Hypervisor,
+}
+
+/// How `mm_cpumask` is maintained.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum MaskPolicy {
+    /// x86 since 2024: set on switch-in, left set on switch-out, cleared by a flush IPI that
+    /// finds `loaded_mm != mm`.
+    X86Lazy,
+    /// x86 before 2024: set on switch-in, cleared on switch-out of the loaded mm.
+    X86ClearOnSwitch,
+    /// powerpc: set on switch-in, cleared only by explicit trimming and hotplug.
+    Sticky,
+    /// arm64: no mm_cpumask at all.
+    None,
+}
+
+/// An architecture profile: data, not code.
+#[derive(Clone, Debug)]
+pub struct Arch {
+    /// Which arch.
+    pub id: ArchId,
+    /// How exit/munmap flushes reach remote CPUs.
+    pub flush: FlushKind,
+    /// How `mm_cpumask` is maintained.
+    pub mask: MaskPolicy,
+    /// Whether `loaded_mm` can diverge from `current->active_mm` (x86, §4.4).
+    pub loaded_mm_separate: bool,
+    /// Whether `__cpu_disable` clears the dying CPU from every mm_cpumask (ppc
+    /// `cleanup_cpu_mmu_context`, §1.5).
+    pub hotplug_clears_masks: bool,
+}
+
+impl Arch {
+    /// The profile of `id` as of current mainline.
+    pub fn profile(id: ArchId) -> Arch {
+        match id {
+            ArchId::X86 => Arch {
+                id,
+                flush: FlushKind::Ipi,
+                mask: MaskPolicy::X86Lazy,
+                loaded_mm_separate: true,
+                hotplug_clears_masks: false,
+            },
+            ArchId::PpcRadix => Arch {
+                id,
+                flush: FlushKind::Broadcast,
+                mask: MaskPolicy::Sticky,
+                loaded_mm_separate: false,
+                hotplug_clears_masks: true,
+            },
+            ArchId::PpcHash => Arch {
+                id,
+                flush: FlushKind::Hypervisor,
+                mask: MaskPolicy::Sticky,
+                loaded_mm_separate: false,
+                hotplug_clears_masks: true,
+            },
+            ArchId::Arm64 => Arch {
+                id,
+                flush: FlushKind::Broadcast,
+                mask: MaskPolicy::None,
+                loaded_mm_separate: false,
+                hotplug_clears_masks: false,
+            },
+        }
+    }
+}
+
+/// What x86 `flush_tlb_func()` does when the flush IPI finds the CPU lazy on the flushed mm.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum LazyFlush {
+    /// Mainline: `switch_mm_irqs_off(NULL, &init_mm, NULL)`: `loaded_mm` moves, `active_mm` stays
+    /// (the §4.4 divergence).
+    LeaveMm,
+    /// Andy's patch 21: `unlazy_mm_irqs_off()`, so the scheduler knows.
+    Unlazy,
+}
+
+/// Era knobs: the historical and the fixed forms of paths the thread discussed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Knobs {
+    /// NMI handlers read `current->mm` gated by `nmi_uaccess_okay()` (patch 10, merged 2025)
+    /// instead of `current->active_mm` (pre-fix perf `get_segment_base`).
+    pub nmi_uses_mm: bool,
+    /// EFI runtime calls go through `use_temporary_mm()` (e7021e2fe0b4) instead of the old
+    /// `efi_enter_mm()` that set `current->active_mm = &efi_mm`.
+    pub efi_temp_mm: bool,
+    /// `use_temporary_mm()` unlazies first (Andy patch 18/22, §4.2).
+    pub temp_mm_unlazies: bool,
+    /// CPU offline switches to init_mm at CPUHP_AP_SCHED_WAIT_EMPTY, before `__cpu_disable`
+    /// (`sched_force_init_mm`, HP-2024) — or, for H, `unlazy_mm_irqs_off` in `do_idle` (A12).
+    pub hotplug_unlazy_first: bool,
+    /// `exec_mmap` keeps IRQs off from reading `active_mm` to publishing the new mm
+    /// (d53c3dfb23c4 + ARCH_WANT_IRQS_OFF_ACTIVATE_MM).
+    pub exec_irqs_off: bool,
+    /// Override of the x86 mask policy (None: the profile's).
+    pub x86_mask: Option<MaskPolicy>,
+    /// Override of what x86 `flush_tlb_func` does on a lazy CPU (None: the scheme's choice).
+    pub x86_lazy_flush: Option<LazyFlush>,
+    /// x86 cpuidle / Xen still call `leave_mm()` behind the scheduler's back (pre patch 20).
+    pub x86_leave_mm_in_idle: bool,
+    /// CPUs whose flush IPIs a paravirt flush skips (preempted vCPUs, §7 #21).
+    pub pv_flush_skips: Vec<usize>,
+    /// Exit/munmap flushes are hardware broadcasts (INVLPGB global ASID, §7 #22).
+    pub broadcast_flush: bool,
+    /// PREEMPT_RT: `mmdrop_sched` defers `__mmdrop` through `call_rcu` (§7 #24).
+    pub preempt_rt: bool,
+}
+
+impl Knobs {
+    /// Every path in its fixed (current or as-the-scheme-requires) form.
+    pub fn fixed() -> Knobs {
+        Knobs {
+            nmi_uses_mm: true,
+            efi_temp_mm: true,
+            temp_mm_unlazies: true,
+            hotplug_unlazy_first: true,
+            exec_irqs_off: true,
+            x86_mask: None,
+            x86_lazy_flush: None,
+            x86_leave_mm_in_idle: false,
+            pv_flush_skips: Vec::new(),
+            broadcast_flush: false,
+            preempt_rt: false,
+        }
+    }
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Knobs::fixed()
+    }
+}

@@ -1,0 +1,51 @@
+//! `exec_mmap()` (spec §2.6, §4.5): install a fresh mm in the current task.
+//!
+//! With `Knobs::exec_irqs_off` (d53c3dfb23c4, ARCH_WANT_IRQS_OFF_ACTIVATE_MM) IRQs stay off
+//! from reading `active_mm` to `activate_mm`; without it the task can be preempted in between,
+//! the scheduler drops the lazy reference, and exec drops it again — "a double free of the old
+//! active_mm, and a missing free of the new one" [N-EXEC-2020] (mutant e, scenario 10).
+
+use crate::ids::MmRef;
+use crate::machine::Cpu;
+use crate::scheme::Site;
+use crate::sync::atomic::Ordering::*;
+use crate::Kernel;
+
+impl Kernel {
+    /// `exec_mmap(mm)` for the current task with a freshly allocated `mm`. Returns the new mm.
+    pub fn exec_mmap(&self, c: &dyn Cpu) -> Option<MmRef> {
+        let mm = self.mm_alloc(1, 1)?;
+        let _t = c.trace().enter("exec_mmap");
+        let me = self.curr(c.id());
+        let tsk = self.task(me);
+        if tsk.pinned.load(Relaxed) == c.id() as u32 && tsk.kthread.load(Relaxed) && me == self.cpu(c.id()).idle {
+            self.warn(c, mm, "exec from the idle task");
+            return None;
+        }
+        let old_mm = MmRef(tsk.mm.load(Relaxed));
+        let irqs_off = self.cfg.knobs.exec_irqs_off;
+        // task_lock(tsk); membarrier_exec_mmap(mm)
+        self.smp_mb(c);
+        if irqs_off {
+            self.local_irq_disable(c);
+        }
+        let active_mm = MmRef(tsk.active_mm.load(Relaxed));
+        self.preempt_point(c, "exec_mmap:after_read_active_mm");
+        tsk.active_mm.store(mm.0, Relaxed);
+        // WRITE_ONCE(tsk->mm, mm)
+        tsk.mm.store(mm.0, Relaxed);
+        tsk.kthread.store(false, Relaxed);
+        // activate_mm(active_mm, mm)
+        self.switch_mm_irqs_off(c, active_mm, mm);
+        if irqs_off {
+            self.local_irq_enable(c);
+        }
+        if !old_mm.is_null() {
+            self.mmput(c, old_mm);
+        } else {
+            // exec from a kthread (kernel_execve): the lazy reference.
+            self.scheme.mmdrop_lazy_tlb(self, c, active_mm, Site::Exec);
+        }
+        Some(mm)
+    }
+}

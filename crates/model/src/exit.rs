@@ -1,0 +1,59 @@
+//! `do_exit` → `exit_mm` (spec §2.3): the exiting task becomes a lazy user of its own mm,
+//! then `mmput` may run `__mmput` → `exit_mmap` right here while this CPU is lazy on it.
+
+use crate::ids::{MmRef, TaskRef};
+use crate::kernel::task_state;
+use crate::machine::Cpu;
+use crate::scheme::Site;
+use crate::sync::atomic::Ordering::*;
+use crate::Kernel;
+
+impl Kernel {
+    /// `exit_mm()` for the current user task.
+    pub fn exit_mm(&self, c: &dyn Cpu) {
+        let _t = c.trace().enter("exit_mm");
+        let cur = self.task(self.curr(c.id()));
+        let mm = MmRef(cur.mm.load(Relaxed));
+        if mm.is_null() {
+            return;
+        }
+        c.point(self, "exit_mm:mmap_read_lock");
+        self.scheme.mmgrab_lazy_tlb(self, c, mm, Site::ExitMm);
+        // task_lock; smp_mb__after_spinlock() for membarrier (not counted as smp_mb: it is the
+        // lock's barrier).
+        self.local_irq_disable(c);
+        // WRITE_ONCE(current->mm, NULL). Relaxed: read remotely only by membarrier (RCU).
+        cur.mm.store(0, Relaxed);
+        self.enter_lazy_tlb(c, mm);
+        self.local_irq_enable(c);
+        c.point(self, "exit_mm:before_mmput");
+        self.mmput(c, mm);
+    }
+
+    /// `do_exit()` of the current user task, then its final `schedule()` to `then`.
+    pub fn do_exit(&self, c: &dyn Cpu, then: TaskRef) -> bool {
+        let cur = self.curr(c.id());
+        let t = self.task(cur);
+        if t.kthread.load(Relaxed) || t.mm.load(Relaxed) == 0 {
+            return false;
+        }
+        let _t = c.trace().enter("do_exit");
+        self.exit_mm(c);
+        c.point(self, "do_exit:after_exit_mm");
+        t.state.store(task_state::DEAD, Relaxed);
+        // __schedule() for TASK_DEAD: never returns to this task.
+        let pin = t.pinned.swap(c.id() as u32, Relaxed);
+        let _ = pin;
+        if !self.schedule_dead(c, then) {
+            while !self.schedule_dead(c, TaskRef::Idle) {
+                c.wait(self, "do_exit:schedule");
+            }
+        }
+        true
+    }
+
+    fn schedule_dead(&self, c: &dyn Cpu, next: TaskRef) -> bool {
+        // The dead task is not SLEEPING, so `schedule` leaves its state alone.
+        self.schedule(c, next)
+    }
+}

@@ -1,0 +1,119 @@
+//! CPU hotplug (spec §2.8, §4.7, scenarios 16–17).
+//!
+//! ```text
+//!  dying CPU (AP states)                              control CPU
+//!  [fixed] sched_cpu_wait_empty → sched_force_init_mm
+//!          (H: unlazy_mm_irqs_off in do_idle)
+//!  __cpu_disable: offline; ppc clears the CPU from every mm_cpumask
+//!  ----- window: pre-fix, still running on the lazy mm, in no mask -----
+//!  [pre-fix] idle_task_exit: switch to init_mm (active_mm left for finish_cpu)
+//!  cpuhp_report_idle_dead                              finish_cpu: idle->active_mm = NULL;
+//!                                                               DROP(mm)
+//!  ... later, CPU online: idle->active_mm = &init_mm; GRAB(&init_mm)
+//! ```
+
+use crate::ids::{CpuId, MmRef};
+use crate::machine::Cpu;
+use crate::scheme::Site;
+use crate::sync::atomic::Ordering::*;
+use crate::Kernel;
+
+impl Kernel {
+    /// The dying CPU's side of `cpu_down`. The current task must be the idle task. Returns
+    /// once the CPU is back online.
+    pub fn cpu_offline_ap(&self, c: &dyn Cpu) -> bool {
+        let cpu = c.id();
+        if self.curr(cpu) != self.cpu(cpu).idle {
+            return false;
+        }
+        let online_cpus = (0..self.ncpus()).filter(|&x| self.cpu_online(x)).count();
+        if online_cpus <= 1 {
+            return false;
+        }
+        let _t = c.trace().enter("cpu_offline");
+        if self.cfg.knobs.hotplug_unlazy_first {
+            let _t = c.trace().enter("sched_force_init_mm");
+            self.local_irq_disable(c);
+            self.unlazy_mm_irqs_off(c);
+            self.local_irq_enable(c);
+        }
+        self.local_irq_disable(c);
+        {
+            let _t = c.trace().enter("__cpu_disable");
+            // Release: pairs with the Acquire in cpu_online(): senders that see us offline
+            // skip us; those that saw us online already queued work we still run below.
+            self.cpu(cpu).online.store(false, Release);
+            if self.cfg.arch.hotplug_clears_masks {
+                // cleanup_cpu_mmu_context(): clear from all mm_cpumasks.
+                for mm in self.live_mms() {
+                    self.mask_clear(mm, cpu);
+                }
+            }
+        }
+        // Still executing (stop_machine, IRQs off) on whatever the MMU has loaded.
+        c.point(self, "cpu_offline:after_cpu_disable");
+        // Drain calls queued before we went offline (flush_smp_call_function_queue).
+        self.cpu(cpu).irq_depth.fetch_sub(1, Relaxed);
+        if self.ipi_pending(cpu) {
+            self.irq_entry(c);
+        }
+        self.cpu(cpu).irq_depth.fetch_add(1, Relaxed);
+        if !self.cfg.knobs.hotplug_unlazy_first {
+            // idle_task_exit(): switch_mm to init_mm, active_mm left for finish_cpu.
+            let _t = c.trace().enter("idle_task_exit");
+            let loaded = MmRef(self.cpu(cpu).loaded_mm.load(Relaxed));
+            if loaded != self.init_mm {
+                self.switch_mm_irqs_off(c, loaded, self.init_mm);
+            }
+        }
+        // cpuhp_report_idle_dead(): the CPU is dead; its MMU holds nothing of interest.
+        self.cpu(cpu).dead.store(true, Release);
+        while !self.cpu_online(cpu) {
+            c.wait(self, "cpu_dead");
+        }
+        self.local_irq_enable(c);
+        true
+    }
+
+    /// `finish_cpu(cpu)` on a control CPU after `cpu` died.
+    pub fn finish_cpu(&self, c: &dyn Cpu, cpu: CpuId) -> bool {
+        if cpu == c.id() || cpu >= self.ncpus() || !self.cpu(cpu).dead.load(Acquire) {
+            return false;
+        }
+        let _t = c.trace().enter("finish_cpu");
+        let idle = self.task(self.cpu(cpu).idle);
+        let mm = MmRef(idle.active_mm.swap(0, Relaxed));
+        if mm.is_null() {
+            return true;
+        }
+        if self.cfg.knobs.hotplug_unlazy_first && mm != self.init_mm {
+            self.warn(c, mm, "WARN_ON(mm != &init_mm) in finish_cpu");
+        }
+        self.scheme.mmdrop_lazy_tlb(self, c, mm, Site::FinishCpu);
+        true
+    }
+
+    /// Brings a dead CPU back: its idle starts lazily on init_mm (`start_secondary`).
+    pub fn cpu_online_bp(&self, c: &dyn Cpu, cpu: CpuId) -> bool {
+        if cpu >= self.ncpus() || !self.cpu(cpu).dead.load(Acquire) {
+            return false;
+        }
+        let idle = self.task(self.cpu(cpu).idle);
+        if idle.active_mm.load(Relaxed) != 0 {
+            // finish_cpu has not run yet.
+            return false;
+        }
+        let _t = c.trace().enter("cpu_up");
+        idle.active_mm.store(self.init_mm.0, Relaxed);
+        // mmgrab(&init_mm) for the secondary's idle (start_secondary), charged to `c`.
+        let secondary = crate::kernel::BootCpu::new(cpu);
+        self.scheme.mmgrab_lazy_tlb(self, &secondary, self.init_mm, Site::Boot);
+        let pc = self.cpu(cpu);
+        pc.loaded_mm.store(self.init_mm.0, Relaxed);
+        pc.is_lazy.store(false, Relaxed);
+        pc.dead.store(false, Relaxed);
+        // Release: pairs with the Acquire wait in cpu_offline_ap.
+        pc.online.store(true, Release);
+        true
+    }
+}

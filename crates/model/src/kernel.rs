@@ -1,0 +1,550 @@
+//! The kernel state (spec §1) and its primitive accessors.
+//!
+//! ```text
+//!  Kernel ── mms[]   : MmSlot  { gen, mm_users, mm_count, mm_cpumask, membarrier }   §1.1
+//!         ── tasks[] : Task    { mm, active_mm, kthread, on_cpu, state }            §1.2
+//!         ── cpus[]  : PerCpu  { rq: curr, prev_mm, lazy_mm, drop_mm, hp slot        §1.3
+//!                                arch: loaded_mm, is_lazy                            §1.4
+//!                                irq depth, csd queue, online }
+//!         ── scheme  : one of schemes/*  (the only place scheme logic lives)
+//!         ── oracle, counters (observation only)
+//! ```
+//! Every field another CPU touches is an atomic from `crate::sync`, so the same code runs on
+//! the step engine (one CPU at a time) and on real threads.
+
+use crate::arch::{Arch, Knobs, MaskPolicy};
+use crate::counters::Counters;
+use crate::ids::{CpuId, CpuSet, MmRef, TaskId, TaskRef};
+use crate::machine::{Cpu, Event};
+use crate::oracle::{Oracle, ViolationKind};
+use crate::scheme::Scheme;
+use crate::smp::Csd;
+use crate::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering::*};
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+/// Run configuration of a kernel instance.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Number of (possible) CPUs.
+    pub ncpus: usize,
+    /// Architecture profile.
+    pub arch: Arch,
+    /// Era knobs.
+    pub knobs: Knobs,
+    /// Capacity of the mm table.
+    pub max_mms: usize,
+    /// Capacity of the task table.
+    pub max_tasks: usize,
+    /// Label stamped on violations (scenario or workload name).
+    pub label: String,
+}
+
+/// One `mm_struct` slot.
+#[derive(Debug)]
+pub struct MmSlot {
+    /// Generation: bumped when the mm is freed, so stale handles are detectable.
+    pub gen: AtomicU32,
+    /// Whether the slot holds a live mm.
+    pub live: AtomicBool,
+    /// `mm_users`.
+    pub users: AtomicI64,
+    /// `mm_count`.
+    pub count: AtomicI64,
+    /// `mm_cpumask(mm)`.
+    pub mask: Vec<AtomicU64>,
+    /// Registered for membarrier PRIVATE_EXPEDITED.
+    pub membarrier: AtomicBool,
+    /// Static mm (init_mm, efi_mm, poking_mm): never freed.
+    pub special: AtomicBool,
+}
+
+/// Task states.
+pub mod task_state {
+    /// Slot unused.
+    pub const UNUSED: u32 = 0;
+    /// Runnable but not on a CPU: may be claimed by `schedule()`.
+    pub const SLEEPING: u32 = 1;
+    /// Claimed by / running on a CPU.
+    pub const RUNNING: u32 = 2;
+    /// Exited.
+    pub const DEAD: u32 = 3;
+}
+
+/// One `task_struct`.
+#[derive(Debug)]
+pub struct Task {
+    /// See [`task_state`].
+    pub state: AtomicU32,
+    /// `PF_KTHREAD`.
+    pub kthread: AtomicBool,
+    /// Pinned to a CPU (idle tasks): `u32::MAX` if not.
+    pub pinned: AtomicU32,
+    /// `->mm`.
+    pub mm: AtomicU64,
+    /// `->active_mm`.
+    pub active_mm: AtomicU64,
+    /// `->on_cpu`.
+    pub on_cpu: AtomicBool,
+}
+
+/// Per-CPU state: the rq fields of §1.3 and the arch TLB state of §1.4.
+#[derive(Debug)]
+pub struct PerCpu {
+    /// `rq->curr`.
+    pub curr: AtomicU32,
+    /// The idle task of this CPU.
+    pub idle: TaskId,
+    /// `rq->prev_mm` (R, S, L, MD).
+    pub prev_mm: AtomicU64,
+    /// `rq->lazy_mm` (H): hazard pointer, written only by the owner.
+    pub lazy_mm: AtomicU64,
+    /// `rq->drop_mm` (H): one deferred mm_count reference handed over by a remote freer.
+    pub drop_mm: AtomicU64,
+    /// MD hazard slot (`hp_domain_sched_lazy_mm`).
+    pub hp_slot: AtomicU64,
+    /// `cpu_tlbstate.loaded_mm`: what the MMU really has loaded.
+    pub loaded_mm: AtomicU64,
+    /// `cpu_tlbstate_shared.is_lazy`.
+    pub is_lazy: AtomicBool,
+    /// In `cpu_online_mask`.
+    pub online: AtomicBool,
+    /// Reported dead (`cpuhp_report_idle_dead`), until brought back online.
+    pub dead: AtomicBool,
+    /// IRQ-disable nesting depth (0: IRQs enabled).
+    pub irq_depth: AtomicU32,
+    /// Preemption-disable depth from spinlocks held by model paths (khugepaged).
+    pub preempt_depth: AtomicU32,
+    /// Pending cross-CPU calls.
+    pub csd: Mutex<VecDeque<Csd>>,
+    /// Oracle: `rq->curr` stored and no full barrier since (membarrier, §4.6).
+    pub mb_pending: std::sync::atomic::AtomicBool,
+    /// PREEMPT_RT deferred `__mmdrop`s (`call_rcu`), run at the next quiescent point.
+    pub rcu_pending: Mutex<Vec<MmRef>>,
+}
+
+/// The whole modelled kernel.
+pub struct Kernel {
+    /// Configuration.
+    pub cfg: Config,
+    /// The scheme.
+    pub scheme: Box<dyn Scheme>,
+    pub(crate) mms: Vec<MmSlot>,
+    mm_free: Mutex<Vec<u32>>,
+    mm_next: AtomicU32,
+    pub(crate) tasks: Vec<Task>,
+    task_next: AtomicU32,
+    pub(crate) cpus: Vec<PerCpu>,
+    /// Counters.
+    pub counters: Counters,
+    /// Oracle.
+    pub oracle: Oracle,
+    /// `&init_mm`.
+    pub init_mm: MmRef,
+    /// `&efi_mm`.
+    pub efi_mm: MmRef,
+    /// `poking_mm` (text_poke).
+    pub poking_mm: MmRef,
+}
+
+/// A context for boot-time setup: no interleaving, no interrupts.
+pub struct BootCpu {
+    cpu: CpuId,
+    trace: crate::machine::Trace,
+}
+
+impl BootCpu {
+    /// Setup context for `cpu`.
+    pub fn new(cpu: CpuId) -> BootCpu {
+        BootCpu { cpu, trace: Default::default() }
+    }
+}
+
+impl Cpu for BootCpu {
+    fn id(&self) -> CpuId {
+        self.cpu
+    }
+    fn point(&self, _: &Kernel, _: &'static str) {}
+    fn wait(&self, _: &Kernel, on: &'static str) {
+        panic!("boot context cannot wait on {on}")
+    }
+    fn kick(&self, _: CpuId) {}
+    fn now(&self) -> u64 {
+        0
+    }
+    fn trace(&self) -> &crate::machine::Trace {
+        &self.trace
+    }
+}
+
+impl Kernel {
+    /// Boots a kernel: `init_mm`, `efi_mm`, `poking_mm`, one idle task per CPU running lazily on
+    /// `init_mm` (`sched_init`: `mmgrab_lazy_tlb(&init_mm); enter_lazy_tlb(&init_mm, current)`).
+    pub fn boot(cfg: Config, scheme: Box<dyn Scheme>) -> Kernel {
+        let words = cfg.ncpus.div_ceil(64).max(1);
+        let mms = (0..cfg.max_mms)
+            .map(|_| MmSlot {
+                gen: AtomicU32::new(1),
+                live: AtomicBool::new(false),
+                users: AtomicI64::new(0),
+                count: AtomicI64::new(0),
+                mask: (0..words).map(|_| AtomicU64::new(0)).collect(),
+                membarrier: AtomicBool::new(false),
+                special: AtomicBool::new(false),
+            })
+            .collect();
+        let tasks = (0..cfg.max_tasks + cfg.ncpus)
+            .map(|_| Task {
+                state: AtomicU32::new(task_state::UNUSED),
+                kthread: AtomicBool::new(false),
+                pinned: AtomicU32::new(u32::MAX),
+                mm: AtomicU64::new(0),
+                active_mm: AtomicU64::new(0),
+                on_cpu: AtomicBool::new(false),
+            })
+            .collect();
+        let cpus = (0..cfg.ncpus)
+            .map(|i| PerCpu {
+                curr: AtomicU32::new(i as u32),
+                idle: TaskId(i as u32),
+                prev_mm: AtomicU64::new(0),
+                lazy_mm: AtomicU64::new(0),
+                drop_mm: AtomicU64::new(0),
+                hp_slot: AtomicU64::new(0),
+                loaded_mm: AtomicU64::new(0),
+                is_lazy: AtomicBool::new(false),
+                online: AtomicBool::new(true),
+                dead: AtomicBool::new(false),
+                irq_depth: AtomicU32::new(0),
+                preempt_depth: AtomicU32::new(0),
+                csd: Mutex::new(VecDeque::new()),
+                mb_pending: Default::default(),
+                rcu_pending: Mutex::new(Vec::new()),
+            })
+            .collect();
+        let mut k = Kernel {
+            scheme,
+            mms,
+            mm_free: Mutex::new(Vec::new()),
+            mm_next: AtomicU32::new(0),
+            tasks,
+            task_next: AtomicU32::new(cfg.ncpus as u32),
+            cpus,
+            counters: Counters::default(),
+            oracle: Oracle::default(),
+            init_mm: MmRef::NULL,
+            efi_mm: MmRef::NULL,
+            poking_mm: MmRef::NULL,
+            cfg,
+        };
+        k.oracle.set_labels(&k.cfg.label, &k.scheme.name(), k.cfg.arch.id.name());
+        k.init_mm = k.mm_alloc_special();
+        k.efi_mm = k.mm_alloc_special();
+        k.poking_mm = k.mm_alloc_special();
+        for cpu in 0..k.cfg.ncpus {
+            let t = &k.tasks[cpu];
+            t.state.store(task_state::RUNNING, Relaxed);
+            t.kthread.store(true, Relaxed);
+            t.pinned.store(cpu as u32, Relaxed);
+            t.on_cpu.store(true, Relaxed);
+            t.active_mm.store(k.init_mm.0, Relaxed);
+            k.cpus[cpu].loaded_mm.store(k.init_mm.0, Relaxed);
+            let c = BootCpu::new(cpu);
+            k.scheme.mmgrab_lazy_tlb(&k, &c, k.init_mm, crate::scheme::Site::Boot);
+        }
+        k
+    }
+
+    fn mm_alloc_special(&self) -> MmRef {
+        let mm = self.mm_alloc(1, 1).expect("mm table too small for static mms");
+        self.mms[mm.idx()].special.store(true, Relaxed);
+        mm
+    }
+
+    /// Allocates an mm with the given `mm_users` and `mm_count` (`mm_alloc`).
+    pub fn mm_alloc(&self, users: i64, count: i64) -> Option<MmRef> {
+        let idx = match self.mm_free.lock().unwrap().pop() {
+            Some(i) => i,
+            None => {
+                let i = self.mm_next.fetch_add(1, Relaxed);
+                if i as usize >= self.mms.len() {
+                    return None;
+                }
+                i
+            }
+        };
+        let s = &self.mms[idx as usize];
+        s.users.store(users, Relaxed);
+        s.count.store(count, Relaxed);
+        for w in &s.mask {
+            w.store(0, Relaxed);
+        }
+        s.membarrier.store(false, Relaxed);
+        s.special.store(false, Relaxed);
+        // Release: publishes the initialised fields to whoever receives the handle (fork's
+        // publication of the new task->mm; pairs with the Acquire in `mm_live`).
+        s.live.store(true, Release);
+        let mm = MmRef::new(idx, s.gen.load(Relaxed));
+        self.oracle.born(mm);
+        Some(mm)
+    }
+
+    /// Returns the slot back to the allocator after `free_mm`.
+    pub(crate) fn mm_release_slot(&self, mm: MmRef) {
+        let s = &self.mms[mm.idx()];
+        s.live.store(false, Relaxed);
+        // Release: the generation bump is what makes every outstanding handle stale.
+        s.gen.fetch_add(1, Release);
+        self.mm_free.lock().unwrap().push(mm.idx() as u32);
+    }
+
+    /// Whether `mm` (non-NULL) still names a live mm. No report.
+    pub fn mm_live(&self, mm: MmRef) -> bool {
+        if mm.is_null() || mm.idx() >= self.mms.len() {
+            return false;
+        }
+        let s = &self.mms[mm.idx()];
+        // Acquire: pairs with the Release generation bump in `mm_release_slot`.
+        s.gen.load(Acquire) == mm.gen() && s.live.load(Acquire)
+    }
+
+    /// KASAN check: a dereference of `mm` by `what` on `c`. Reports a use-after-free and
+    /// returns false if the mm was freed.
+    pub fn mm_deref(&self, c: &dyn Cpu, mm: MmRef, what: &str) -> bool {
+        if mm.is_null() {
+            self.warn(c, mm, &format!("NULL mm dereference in {what}"));
+            return false;
+        }
+        if self.mm_live(mm) {
+            return true;
+        }
+        let freed = self
+            .oracle
+            .shadow(mm)
+            .and_then(|s| s.freed)
+            .map(|f| format!(" (freed on cpu{} by {} at step {})", f.cpu, f.via, f.step))
+            .unwrap_or_default();
+        self.oracle.report(
+            ViolationKind::UseAfterFree,
+            c.id(),
+            c.trace().path(),
+            mm,
+            c.now(),
+            format!("{what} dereferences a freed mm{freed}"),
+        );
+        false
+    }
+
+    /// Reports a kernel WARN/BUG the model reproduces.
+    pub fn warn(&self, c: &dyn Cpu, mm: MmRef, what: &str) {
+        self.oracle.report(
+            ViolationKind::KernelWarn,
+            c.id(),
+            c.trace().path(),
+            mm,
+            c.now(),
+            what.to_string(),
+        );
+    }
+
+    /// Counts an event and reports it to the engine's cost hook.
+    pub fn ev(&self, c: &dyn Cpu, e: Event) {
+        self.counters.bump(e);
+        c.charge(e);
+    }
+
+    /// The mm slot behind a handle (callers have checked liveness or accept racing).
+    pub(crate) fn slot(&self, mm: MmRef) -> &MmSlot {
+        &self.mms[mm.idx()]
+    }
+
+    /// Per-CPU state.
+    pub fn cpu(&self, cpu: CpuId) -> &PerCpu {
+        &self.cpus[cpu]
+    }
+
+    /// Task state.
+    pub fn task(&self, t: TaskId) -> &Task {
+        &self.tasks[t.0 as usize]
+    }
+
+    /// Number of CPUs.
+    pub fn ncpus(&self) -> usize {
+        self.cfg.ncpus
+    }
+
+    /// `current` on CPU `cpu`.
+    pub fn curr(&self, cpu: CpuId) -> TaskId {
+        // Relaxed: rq->curr is read by its owner or, remotely, only as a hint (membarrier reads
+        // it under RCU; the model's remote readers do not dereference the task).
+        TaskId(self.cpus[cpu].curr.load(Relaxed))
+    }
+
+    /// Resolves a script's task reference on `cpu`.
+    pub fn resolve(&self, cpu: CpuId, t: TaskRef) -> TaskId {
+        match t {
+            TaskRef::Idle => self.cpus[cpu].idle,
+            TaskRef::Task(id) => id,
+        }
+    }
+
+    /// Allocates a task slot.
+    fn task_alloc(&self, kthread: bool, mm: MmRef) -> Option<TaskId> {
+        let i = self.task_next.fetch_add(1, Relaxed) as usize;
+        if i >= self.tasks.len() {
+            return None;
+        }
+        let t = &self.tasks[i];
+        t.kthread.store(kthread, Relaxed);
+        t.mm.store(mm.0, Relaxed);
+        t.active_mm.store(if kthread { 0 } else { mm.0 }, Relaxed);
+        // Release: publishes the task to `schedule()`'s claim (Acquire CAS in sched.rs).
+        t.state.store(task_state::SLEEPING, Release);
+        Some(TaskId(i as u32))
+    }
+
+    /// Creates a user process with `threads` threads sharing a new mm (`fork` + `clone(CLONE_VM)`):
+    /// each thread holds one `mm_users`, all users together hold one `mm_count` (§1.1).
+    pub fn create_process(&self, threads: usize) -> Option<(MmRef, Vec<TaskId>)> {
+        let mm = self.mm_alloc(threads as i64, 1)?;
+        let ts = (0..threads).map(|_| self.task_alloc(false, mm)).collect::<Option<Vec<_>>>()?;
+        Some((mm, ts))
+    }
+
+    /// Adds a thread to an existing process (`clone(CLONE_VM)`: `mmget`).
+    pub fn clone_thread(&self, mm: MmRef) -> Option<TaskId> {
+        if !self.mmget_not_zero(mm) {
+            return None;
+        }
+        self.task_alloc(false, mm)
+    }
+
+    /// Creates a kernel thread.
+    pub fn create_kthread(&self) -> Option<TaskId> {
+        self.task_alloc(true, MmRef::NULL)
+    }
+
+    /// Registers `mm` for membarrier PRIVATE_EXPEDITED.
+    pub fn membarrier_register(&self, mm: MmRef) {
+        self.slot(mm).membarrier.store(true, Relaxed);
+    }
+
+    /// Number of allocated task slots.
+    pub fn ntasks(&self) -> usize {
+        (self.task_next.load(Relaxed) as usize).min(self.tasks.len())
+    }
+
+    // ---- per-CPU arch and IRQ helpers ----------------------------------------------------
+
+    /// `local_irq_disable()` (nesting like `local_irq_save`).
+    pub fn local_irq_disable(&self, c: &dyn Cpu) {
+        self.cpus[c.id()].irq_depth.fetch_add(1, Relaxed);
+    }
+
+    /// `local_irq_enable()`; a point where pending IPIs may be taken.
+    pub fn local_irq_enable(&self, c: &dyn Cpu) {
+        let d = self.cpus[c.id()].irq_depth.fetch_sub(1, Relaxed);
+        debug_assert!(d > 0, "unbalanced local_irq_enable");
+        if d == 1 {
+            c.point(self, "local_irq_enable");
+        }
+    }
+
+    /// Whether IRQs are enabled on `cpu`.
+    pub fn irqs_enabled(&self, cpu: CpuId) -> bool {
+        self.cpus[cpu].irq_depth.load(Relaxed) == 0
+    }
+
+    /// Whether `cpu` is online.
+    pub fn cpu_online(&self, cpu: CpuId) -> bool {
+        self.cpus[cpu].online.load(Acquire)
+    }
+
+    /// `smp_mb()`: counted, and clears the membarrier obligation of this CPU.
+    pub fn smp_mb(&self, c: &dyn Cpu) {
+        // SeqCst fence: the kernel's smp_mb(); each caller names its pair.
+        crate::sync::atomic::fence(SeqCst);
+        self.ev(c, Event::FullBarrier);
+        self.full_barrier_done(c);
+    }
+
+    /// Notes a full barrier that is not an explicit smp_mb (fully ordered RMW, CR3 write).
+    pub fn full_barrier_done(&self, c: &dyn Cpu) {
+        self.cpus[c.id()].mb_pending.store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The mask policy in force (profile, possibly overridden by a knob).
+    pub fn mask_policy(&self) -> MaskPolicy {
+        match (self.cfg.arch.mask, self.cfg.knobs.x86_mask) {
+            (MaskPolicy::X86Lazy | MaskPolicy::X86ClearOnSwitch, Some(p)) => p,
+            (p, _) => p,
+        }
+    }
+
+    /// Snapshot of `mm_cpumask(mm)`.
+    pub fn mm_cpumask(&self, mm: MmRef) -> CpuSet {
+        let mut s = CpuSet::with_cpus(self.cfg.ncpus);
+        for (i, w) in self.slot(mm).mask.iter().enumerate() {
+            // Relaxed: a racy snapshot, as cpumask iteration in the kernel; the ordering that
+            // makes it sufficient is each scheme's (see shootdown.rs "Why the read is stable").
+            let v = w.load(Relaxed);
+            for b in 0..64 {
+                if v & (1 << b) != 0 && i * 64 + b < self.cfg.ncpus {
+                    s.insert(i * 64 + b);
+                }
+            }
+        }
+        s
+    }
+
+    /// `cpumask_set_cpu(cpu, mm_cpumask(mm))`.
+    pub fn mask_set(&self, mm: MmRef, cpu: CpuId) {
+        if self.mask_policy() == MaskPolicy::None {
+            return;
+        }
+        // Relaxed: the atomic bitop; x86 switch_mm_irqs_off relies on the RMW for ordering
+        // against tlb_gen (§4.9) but the model's flush has no tlb_gen to order.
+        self.slot(mm).mask[cpu / 64].fetch_or(1 << (cpu % 64), Relaxed);
+    }
+
+    /// `cpumask_clear_cpu(cpu, mm_cpumask(mm))`.
+    pub fn mask_clear(&self, mm: MmRef, cpu: CpuId) {
+        // Relaxed: as `mask_set`.
+        self.slot(mm).mask[cpu / 64].fetch_and(!(1 << (cpu % 64)), Relaxed);
+    }
+
+    /// Whether `cpu` is in `mm_cpumask(mm)`.
+    pub fn mask_test(&self, mm: MmRef, cpu: CpuId) -> bool {
+        self.slot(mm).mask[cpu / 64].load(Relaxed) & (1 << (cpu % 64)) != 0
+    }
+
+    /// All live non-static mms.
+    pub fn live_mms(&self) -> Vec<MmRef> {
+        let n = (self.mm_next.load(Relaxed) as usize).min(self.mms.len());
+        (0..n)
+            .filter_map(|i| {
+                let s = &self.mms[i];
+                (s.live.load(Acquire) && !s.special.load(Relaxed))
+                    .then(|| MmRef::new(i as u32, s.gen.load(Relaxed)))
+            })
+            .collect()
+    }
+
+    /// `mm_users` of a live mm (0 if freed).
+    pub fn mm_users(&self, mm: MmRef) -> i64 {
+        if self.mm_live(mm) {
+            self.slot(mm).users.load(Relaxed)
+        } else {
+            0
+        }
+    }
+
+    /// `mm_count` of a live mm (0 if freed).
+    pub fn mm_count(&self, mm: MmRef) -> i64 {
+        if self.mm_live(mm) {
+            self.slot(mm).count.load(Relaxed)
+        } else {
+            0
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! `kthread_use_mm` / `kthread_unuse_mm` (spec §2.7, §4.3).
+//!
+//! Mainline (after Nick's v7 1/5): use takes a real `mmgrab` even if `mm == active_mm`
+//! ("references are not equivalent") and pays the old lazy reference with DROP; unuse GRABs the
+//! lazy reference and drops the real one. H (patch 15): no `mm_count` while using — the caller
+//! must hold `mm_users` (hazard.rs enforces it, mutant f does not).
+
+use crate::ids::MmRef;
+use crate::machine::Cpu;
+use crate::scheme::Site;
+use crate::sync::atomic::Ordering::*;
+use crate::Kernel;
+
+impl Kernel {
+    /// `kthread_use_mm(mm)` on the current kthread. Returns false if refused (H's rule).
+    pub fn kthread_use_mm(&self, c: &dyn Cpu, mm: MmRef) -> bool {
+        let _t = c.trace().enter("kthread_use_mm");
+        let tsk = self.task(self.curr(c.id()));
+        if !tsk.kthread.load(Relaxed) || tsk.mm.load(Relaxed) != 0 {
+            return false;
+        }
+        if self.scheme.kthread_use_mm_requires_users() && self.mm_users(mm) == 0 {
+            // WARN-and-refuse: a caller holding only mm_count could otherwise publish a hazard
+            // pointer after __mmput's scan (§7 #8).
+            return false;
+        }
+        if self.scheme.kthread_use_mm_takes_count() {
+            self.mmgrab(c, mm);
+        } else if !self.mm_deref(c, mm, "kthread_use_mm") {
+            return false;
+        }
+        self.local_irq_disable(c);
+        let active_mm = MmRef(tsk.active_mm.load(Relaxed));
+        tsk.active_mm.store(mm.0, Relaxed);
+        // WRITE_ONCE(tsk->mm, mm)
+        tsk.mm.store(mm.0, Relaxed);
+        self.switch_mm_irqs_off(c, active_mm, mm);
+        self.local_irq_enable(c);
+        // Pays the old lazy reference; its barrier doubles as membarrier's smp_mb (A09).
+        self.scheme.mmdrop_lazy_tlb(self, c, active_mm, Site::KthreadUse);
+        true
+    }
+
+    /// `kthread_unuse_mm(mm)` on the current kthread.
+    pub fn kthread_unuse_mm(&self, c: &dyn Cpu) -> bool {
+        let _t = c.trace().enter("kthread_unuse_mm");
+        let tsk = self.task(self.curr(c.id()));
+        let mm = MmRef(tsk.mm.load(Relaxed));
+        if !tsk.kthread.load(Relaxed) || mm.is_null() {
+            return false;
+        }
+        self.local_irq_disable(c);
+        tsk.mm.store(0, Relaxed);
+        self.scheme.mmgrab_lazy_tlb(self, c, mm, Site::KthreadUnuse);
+        self.enter_lazy_tlb(c, mm);
+        self.local_irq_enable(c);
+        if self.scheme.kthread_use_mm_takes_count() {
+            self.mmdrop(c, mm);
+        }
+        true
+    }
+}

@@ -1,0 +1,53 @@
+//! # lazymm-model — the kernel model of lazy-TLB `mm_struct` handling
+//!
+//! A CPU that switches from a user task to a kernel thread keeps the user's page tables loaded
+//! ("lazy TLB"). This crate models what keeps that borrowed `mm_struct` alive under each scheme
+//! of the January-2022 linux-mm thread and its successors (spec: `shared/research/kernel-spec.md`):
+//!
+//! | id | scheme | file |
+//! |----|--------|------|
+//! | `refcount` | R: `mmgrab`/`mmdrop` per lazy switch (§3.a) | `schemes/refcount.rs` |
+//! | `shootdown` | S: IPI `mm_cpumask` at `__mmdrop` (§3.b) | `schemes/shootdown.rs` |
+//! | `shootdown-ppc` | S-ppc: folded into the exit flush (§3.b) | `schemes/shootdown_ppc.rs` |
+//! | `mmput-flush` | L: exit flush unlazies (§3.d) | `schemes/mmput_flush.rs` |
+//! | `hazard` | H: per-rq `lazy_mm`/`drop_mm` (§3.c) | `schemes/hazard.rs` |
+//! | `hazard-x86` | H-x86: scan `mm_cpumask` (§3.c, A22) | `schemes/hazard_x86.rs` |
+//! | `hazard-md` | MD: per-CPU HP slots (§3.e) | `schemes/hazard_md.rs` |
+//!
+//! Layers: this crate knows nothing of engines. Engines implement [`machine::Cpu`] and call
+//! [`Kernel::do_op`], [`Kernel::irq_entry`], [`Kernel::nmi_entry`]. Kernel files mirror kernel
+//! concepts: `mm.rs` (mm lifetime), `sched.rs` (context switch), `exit.rs`, `exec.rs`,
+//! `kthread.rs`, `tlb.rs` + `arch.rs` (arch TLB/MMU), `smp.rs` (IPIs), `hotplug.rs`, `nmi.rs`,
+//! `temp_mm.rs`. The model is safe Rust: mm objects are generation-checked handles
+//! ([`ids::MmRef`]) checked by the [`oracle`].
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod arch;
+pub mod counters;
+mod exec;
+mod exit;
+mod hotplug;
+pub mod ids;
+pub mod kernel;
+mod kthread;
+pub mod machine;
+mod mm;
+mod nmi;
+pub mod ops;
+pub mod oracle;
+mod sched;
+pub mod scheme;
+pub mod schemes;
+pub mod smp;
+pub mod sync;
+mod temp_mm;
+mod tlb;
+
+pub use arch::{Arch, ArchId, Knobs};
+pub use ids::{CpuId, MmRef, TaskId, TaskRef};
+pub use kernel::{Config, Kernel};
+pub use ops::SysOp;
+pub use scheme::{Scheme, SchemeId};

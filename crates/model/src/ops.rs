@@ -1,0 +1,261 @@
+//! Kernel entry points a workload can ask a CPU to perform (system calls, interrupts, hotplug,
+//! driver actions), and the quiesce/final checks of the oracle.
+//!
+//! An op whose precondition does not hold on the current state (exit from a kthread, a task
+//! already running elsewhere, …) is skipped and reported as not applied, so random workloads
+//! can be generated without knowing the interleaving.
+
+use crate::ids::{CpuId, MmRef, TaskRef};
+use crate::kernel::task_state;
+use crate::machine::Cpu;
+use crate::oracle::ViolationKind;
+use crate::sync::atomic::Ordering::*;
+use crate::Kernel;
+
+/// One kernel entry point.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SysOp {
+    /// `schedule()` to a task.
+    Switch(TaskRef),
+    /// `schedule()` to the `n`-th claimable task (mod their number), for random workloads.
+    SwitchPick(u32),
+    /// The current user task exits, then schedules to `then`.
+    Exit {
+        /// Task to run after the exit.
+        then: TaskRef,
+    },
+    /// The current task (user, or a kthread via `kernel_execve`) execs a fresh mm.
+    Exec,
+    /// The current kthread calls `kthread_use_mm(mm)`.
+    KthreadUseMm(MmRef),
+    /// The current kthread calls `kthread_unuse_mm()`.
+    KthreadUnuseMm,
+    /// vhost-style worker on the current kthread: `mmget_not_zero` on the `n`-th live mm, use,
+    /// unuse, `mmput`.
+    KthreadWorkPick(u32),
+    /// An outsider takes `mm_users` (`/proc/pid/mem`: `mmget_not_zero`).
+    MmGet(MmRef),
+    /// The outsider drops it (`mmput`, possibly running `__mmput` here).
+    MmPut(MmRef),
+    /// A driver pins the struct (`mmgrab`).
+    MmGrab(MmRef),
+    /// The driver drops its pin (`mmdrop`, possibly the final one).
+    MmDrop(MmRef),
+    /// khugepaged `collect_mm_slot()`: `mmdrop` under a spinlock (preemption off).
+    MmDropLocked(MmRef),
+    /// `/proc` reader on the `n`-th live mm: `mmget_not_zero`, read, `mmput`.
+    ProcMemPick(u32),
+    /// The current user task unmaps memory and flushes (munmap: freed tables; DONTNEED: not).
+    Munmap {
+        /// Page tables were freed.
+        freed_tables: bool,
+    },
+    /// The current user task spawns a new single-threaded process (fork + exec of a fresh mm).
+    Fork,
+    /// The current user task creates another thread of its process.
+    CloneThread,
+    /// `text_poke()` on this CPU.
+    TextPoke,
+    /// An EFI runtime call on this CPU.
+    EfiCall,
+    /// A perf NMI on this CPU, now.
+    Nmi,
+    /// cpuidle with `CPUIDLE_FLAG_TLB_FLUSHED` (x86 `leave_mm`), when the current task is idle.
+    IdleLeaveMm,
+    /// This CPU goes offline (must be running its idle task), and waits to be brought back.
+    CpuOffline,
+    /// `finish_cpu(cpu)` on this (control) CPU.
+    FinishCpu(CpuId),
+    /// Bring `cpu` back online from this (control) CPU.
+    CpuOnline(CpuId),
+    /// Spin a few points (let other CPUs run).
+    Idle(u32),
+}
+
+impl Kernel {
+    /// Performs `op` on `c`. Returns whether it applied.
+    pub fn do_op(&self, c: &dyn Cpu, op: &SysOp) -> bool {
+        self.rcu_do_batch(c);
+        let cpu = c.id();
+        let cur = self.task(self.curr(cpu));
+        let is_user = !cur.kthread.load(Relaxed) && cur.mm.load(Relaxed) != 0;
+        match op {
+            SysOp::Switch(t) => self.schedule(c, *t),
+            SysOp::SwitchPick(n) => {
+                let cands: Vec<_> = (0..self.ntasks())
+                    .filter(|&i| {
+                        let t = &self.tasks[i];
+                        t.state.load(Relaxed) == task_state::SLEEPING
+                            && t.pinned.load(Relaxed) == u32::MAX
+                    })
+                    .collect();
+                if cands.is_empty() {
+                    return self.schedule(c, TaskRef::Idle);
+                }
+                let pick = cands[*n as usize % cands.len()];
+                self.schedule(c, TaskRef::Task(crate::ids::TaskId(pick as u32)))
+            }
+            SysOp::Exit { then } => self.do_exit(c, *then),
+            SysOp::Exec => {
+                if self.curr(cpu) == self.cpu(cpu).idle || cur.mm.load(Relaxed) == 0 && !cur.kthread.load(Relaxed) {
+                    return false;
+                }
+                self.exec_mmap(c).is_some()
+            }
+            SysOp::KthreadUseMm(mm) => self.kthread_use_mm(c, *mm),
+            SysOp::KthreadUnuseMm => self.kthread_unuse_mm(c),
+            SysOp::KthreadWorkPick(n) => {
+                if !cur.kthread.load(Relaxed) || self.curr(cpu) == self.cpu(cpu).idle {
+                    return false;
+                }
+                let Some(mm) = self.pick_mm(*n) else { return false };
+                if !self.mmget_not_zero(mm) {
+                    return false;
+                }
+                let _t = c.trace().enter("vhost_worker");
+                if self.kthread_use_mm(c, mm) {
+                    c.point(self, "vhost_worker:using");
+                    self.kthread_unuse_mm(c);
+                }
+                self.mmput(c, mm);
+                true
+            }
+            SysOp::MmGet(mm) => {
+                let ok = self.mmget_not_zero(*mm);
+                if ok {
+                    self.oracle.pin(*mm, 1);
+                }
+                ok
+            }
+            SysOp::MmPut(mm) => {
+                let _t = c.trace().enter("mem_release");
+                self.oracle.pin(*mm, -1);
+                self.mmput(c, *mm);
+                true
+            }
+            SysOp::MmGrab(mm) => {
+                self.oracle.pin(*mm, 1);
+                self.mmgrab(c, *mm);
+                true
+            }
+            SysOp::MmDrop(mm) => {
+                let _t = c.trace().enter("driver_mmdrop");
+                self.oracle.pin(*mm, -1);
+                self.mmdrop(c, *mm);
+                true
+            }
+            SysOp::MmDropLocked(mm) => {
+                let _t = c.trace().enter("collect_mm_slot");
+                self.oracle.pin(*mm, -1);
+                // spin_lock(&khugepaged_mm_lock): preemption off (IRQs stay on).
+                self.cpu(cpu).preempt_depth.fetch_add(1, Relaxed);
+                self.mmdrop(c, *mm);
+                self.cpu(cpu).preempt_depth.fetch_sub(1, Relaxed);
+                true
+            }
+            SysOp::ProcMemPick(n) => {
+                let Some(mm) = self.pick_mm(*n) else { return false };
+                if !self.mmget_not_zero(mm) {
+                    return false;
+                }
+                let _t = c.trace().enter("mem_rw");
+                c.point(self, "mem_rw:access_remote_vm");
+                self.mmput(c, mm);
+                true
+            }
+            SysOp::Munmap { freed_tables } => {
+                if !is_user {
+                    return false;
+                }
+                let mm = MmRef(cur.mm.load(Relaxed));
+                let _t = c.trace().enter("munmap");
+                self.tlb_finish_mmu(c, mm, *freed_tables, false);
+                true
+            }
+            SysOp::Fork => {
+                if !is_user {
+                    return false;
+                }
+                self.create_process(1).is_some()
+            }
+            SysOp::CloneThread => {
+                if !is_user {
+                    return false;
+                }
+                self.clone_thread(MmRef(cur.mm.load(Relaxed))).is_some()
+            }
+            SysOp::TextPoke => {
+                self.text_poke(c);
+                true
+            }
+            SysOp::EfiCall => {
+                self.efi_call(c);
+                true
+            }
+            SysOp::Nmi => {
+                self.nmi_entry(c);
+                true
+            }
+            SysOp::IdleLeaveMm => {
+                if self.curr(cpu) != self.cpu(cpu).idle {
+                    return false;
+                }
+                self.cpuidle_leave_mm(c);
+                true
+            }
+            SysOp::CpuOffline => self.cpu_offline_ap(c),
+            SysOp::FinishCpu(t) => self.finish_cpu(c, *t),
+            SysOp::CpuOnline(t) => self.cpu_online_bp(c, *t),
+            SysOp::Idle(n) => {
+                for _ in 0..*n {
+                    c.point(self, "idle");
+                }
+                true
+            }
+        }
+    }
+
+    fn pick_mm(&self, n: u32) -> Option<MmRef> {
+        let live: Vec<_> = self.live_mms().into_iter().filter(|&m| self.mm_users(m) > 0).collect();
+        (!live.is_empty()).then(|| live[n as usize % live.len()])
+    }
+
+    /// Quiesce step for `c`: run deferred frees and, if the current task is a kernel thread,
+    /// unlazy (so that every scheme's liveness obligation is due).
+    pub fn quiesce_cpu(&self, c: &dyn Cpu) {
+        let _t = c.trace().enter("quiesce");
+        self.rcu_do_batch(c);
+        let cpu = c.id();
+        if !self.cpu_online(cpu) {
+            return;
+        }
+        let cur = self.task(self.curr(cpu));
+        if cur.mm.load(Relaxed) == 0 {
+            self.local_irq_disable(c);
+            self.unlazy_mm_irqs_off(c);
+            self.local_irq_enable(c);
+        }
+        self.rcu_do_batch(c);
+    }
+
+    /// Final oracle check after every CPU quiesced: leaks.
+    pub fn final_check(&self, c: &dyn Cpu) {
+        for (mm, sh) in self.oracle.all() {
+            if sh.freed.is_some() || !self.mm_live(mm) || self.slot(mm).special.load(Relaxed) {
+                continue;
+            }
+            let users = self.slot(mm).users.load(Relaxed);
+            let count = self.slot(mm).count.load(Relaxed);
+            if users == 0 && sh.pins <= 0 {
+                self.oracle.report(
+                    ViolationKind::Leak,
+                    c.id(),
+                    "quiesce".into(),
+                    mm,
+                    c.now(),
+                    format!("no users, no pins, mm_count {count}, never freed"),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! The oracle: a KASAN for the model (issue deliverable 5, spec §1.7).
+//!
+//! Shadow state lives here, outside the modelled shared words (std atomics and a mutex), so
+//! the oracle observes without synchronising. Violations:
+//!
+//! - **use-after-free**: any dereference of a freed mm through a stale handle (scheduler, NMI,
+//!   EFI restore, flush handler, `mmdrop` on a freed mm…);
+//! - **freed-while-loaded**: `__mmdrop` frees an mm that some CPU's MMU (`loaded_mm`) still has
+//!   loaded — the §1.7 safety invariant;
+//! - **double free**; **refcount underflow** (`mm_count` or `mm_users` below zero);
+//! - **leak**: at quiesce (every CPU has unlazied), an mm with no users and no pins that was
+//!   never freed;
+//! - **membarrier**: a CPU returned to a membarrier-registered user mm after storing `rq->curr`
+//!   without a full barrier in between (§4.6, scenario 12);
+//! - **kernel BUG/WARN** the kernel itself would hit (e.g. `WARN_ON_ONCE(mm == current->mm)`).
+//!
+//! Every violation names the scenario, scheme, arch, CPU, path (function chain) and step.
+
+use crate::ids::{CpuId, MmRef};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// The kind of a violation.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Hash)]
+pub enum ViolationKind {
+    /// Dereference of a freed mm.
+    UseAfterFree,
+    /// An mm freed while a CPU's MMU still had it loaded.
+    FreedWhileLoaded,
+    /// `__mmdrop` ran twice for one mm.
+    DoubleFree,
+    /// `mm_count` or `mm_users` went below zero.
+    RefcountUnderflow,
+    /// An unreferenced mm never freed by quiesce.
+    Leak,
+    /// No full barrier between the `rq->curr` store and the return to a registered user mm.
+    Membarrier,
+    /// A kernel `BUG_ON`/`WARN_ON` the model reproduces.
+    KernelWarn,
+    /// The engine found every CPU waiting (a deadlock, e.g. IPI to a CPU with IRQs off).
+    Deadlock,
+}
+
+impl ViolationKind {
+    /// Short name used in tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            ViolationKind::UseAfterFree => "use-after-free",
+            ViolationKind::FreedWhileLoaded => "freed-while-loaded",
+            ViolationKind::DoubleFree => "double-free",
+            ViolationKind::RefcountUnderflow => "refcount-underflow",
+            ViolationKind::Leak => "leak",
+            ViolationKind::Membarrier => "membarrier",
+            ViolationKind::KernelWarn => "kernel-warn",
+            ViolationKind::Deadlock => "deadlock",
+        }
+    }
+}
+
+/// One reported violation.
+#[derive(Clone, Debug, Serialize)]
+pub struct Violation {
+    /// What went wrong.
+    pub kind: ViolationKind,
+    /// Scenario / workload label of the run.
+    pub scenario: String,
+    /// Scheme name (mutant name for mutants).
+    pub scheme: String,
+    /// Arch name.
+    pub arch: String,
+    /// CPU on which it was detected.
+    pub cpu: CpuId,
+    /// Function chain on that CPU.
+    pub path: String,
+    /// The mm involved (NULL if none).
+    pub mm: MmRef,
+    /// Engine step.
+    pub step: u64,
+    /// Free-form detail.
+    pub detail: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} of {:?} [{} / {} / {}] on cpu{} at step {} in {}: {}",
+            self.kind.name(),
+            self.mm,
+            self.scenario,
+            self.scheme,
+            self.arch,
+            self.cpu,
+            self.step,
+            self.path,
+            self.detail
+        )
+    }
+}
+
+/// Where and when an mm was freed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FreeRecord {
+    /// CPU that ran `__mmdrop`'s free.
+    pub cpu: CpuId,
+    /// Outermost function that led to the free (e.g. `finish_task_switch`, `exit_mm`).
+    pub via: String,
+    /// Full function chain.
+    pub path: String,
+    /// Engine step.
+    pub step: u64,
+}
+
+/// Shadow record of one mm.
+#[derive(Clone, Debug, Default)]
+pub struct MmShadow {
+    /// Free record, once freed.
+    pub freed: Option<FreeRecord>,
+    /// Explicit (non-lazy) pins a workload holds (driver `mmgrab`, `mmget_not_zero` holders).
+    pub pins: i64,
+}
+
+/// The oracle's shadow state and violation log.
+#[derive(Default, Debug)]
+pub struct Oracle {
+    violations: Mutex<Vec<Violation>>,
+    shadows: Mutex<HashMap<MmRef, MmShadow>>,
+    /// Labels stamped on every violation: (scenario, scheme, arch).
+    labels: Mutex<(String, String, String)>,
+}
+
+impl Oracle {
+    /// Sets the labels stamped on violations.
+    pub fn set_labels(&self, scenario: &str, scheme: &str, arch: &str) {
+        *self.labels.lock().unwrap() = (scenario.into(), scheme.into(), arch.into());
+    }
+
+    /// Records a violation. Identical (kind, mm, cpu, path) repeats are kept once.
+    #[allow(clippy::too_many_arguments)]
+    pub fn report(
+        &self,
+        kind: ViolationKind,
+        cpu: CpuId,
+        path: String,
+        mm: MmRef,
+        step: u64,
+        detail: String,
+    ) {
+        let (scenario, scheme, arch) = self.labels.lock().unwrap().clone();
+        let mut v = self.violations.lock().unwrap();
+        if v.iter()
+            .any(|x| x.kind == kind && x.mm == mm && x.cpu == cpu && x.path == path)
+        {
+            return;
+        }
+        v.push(Violation { kind, scenario, scheme, arch, cpu, path, mm, step, detail });
+    }
+
+    /// All violations so far.
+    pub fn violations(&self) -> Vec<Violation> {
+        self.violations.lock().unwrap().clone()
+    }
+
+    /// Registers a newly allocated mm.
+    pub fn born(&self, mm: MmRef) {
+        self.shadows.lock().unwrap().insert(mm, MmShadow::default());
+    }
+
+    /// Records the free of `mm`; returns false if it was already freed.
+    pub fn freed(&self, mm: MmRef, rec: FreeRecord) -> bool {
+        let mut s = self.shadows.lock().unwrap();
+        let e = s.entry(mm).or_default();
+        if e.freed.is_some() {
+            return false;
+        }
+        e.freed = Some(rec);
+        true
+    }
+
+    /// Adjusts the explicit pins a workload holds on `mm`.
+    pub fn pin(&self, mm: MmRef, delta: i64) {
+        self.shadows.lock().unwrap().entry(mm).or_default().pins += delta;
+    }
+
+    /// Shadow record of `mm`.
+    pub fn shadow(&self, mm: MmRef) -> Option<MmShadow> {
+        self.shadows.lock().unwrap().get(&mm).cloned()
+    }
+
+    /// Every mm ever allocated, with its shadow.
+    pub fn all(&self) -> Vec<(MmRef, MmShadow)> {
+        let mut v: Vec<_> =
+            self.shadows.lock().unwrap().iter().map(|(k, s)| (*k, s.clone())).collect();
+        v.sort_by_key(|(k, _)| *k);
+        v
+    }
+}

@@ -1,0 +1,203 @@
+//! The scheduler's mm handling: `schedule` → `context_switch` → `finish_task_switch`
+//! (spec §2.1, §2.2), `unlazy_mm_irqs_off` (A12), and preemption.
+//!
+//! ```text
+//!  to kernel (next->mm == NULL):  enter_lazy_tlb; next->active_mm = prev->active_mm
+//!        user→kernel: GRAB(prev->active_mm)     kernel→kernel: prev->active_mm = NULL
+//!  to user:  switch_mm_irqs_off(prev->active_mm, next->mm)
+//!        kernel→user: scheme.switch_kernel_to_user (mainline: rq->prev_mm = prev->active_mm)
+//!                     prev->active_mm = NULL
+//!  finish_task_switch: prev->on_cpu = 0 (release); IRQs on; scheme.finish_task_switch
+//!                     (mainline: DROP_SCHED(rq->prev_mm); H: mmdrop_lazy(rq))
+//! ```
+//! Task hand-off between CPUs follows the kernel's `on_cpu` protocol: the claimer spins with
+//! acquire until the previous CPU's `finish_task` release-stores `on_cpu = 0`.
+
+use crate::ids::{MmRef, TaskId, TaskRef};
+use crate::kernel::task_state;
+use crate::machine::Cpu;
+use crate::oracle::ViolationKind;
+use crate::scheme::Site;
+use crate::sync::atomic::Ordering::*;
+use crate::Kernel;
+
+impl Kernel {
+    /// `schedule()` to `next`. Returns false (and does nothing) if `next` cannot run here: it
+    /// is dead, pinned elsewhere, or already claimed by another CPU.
+    pub fn schedule(&self, c: &dyn Cpu, next: TaskRef) -> bool {
+        let cpu = c.id();
+        let next = self.resolve(cpu, next);
+        let prev = self.curr(cpu);
+        if next == prev {
+            return true;
+        }
+        let nt = self.task(next);
+        let pin = nt.pinned.load(Relaxed);
+        if pin != u32::MAX && pin as usize != cpu {
+            return false;
+        }
+        // Acquire on success: pairs with the Release in task_alloc / in the previous CPU's
+        // `prev.state = SLEEPING` store; the task's fields are then visible (ttwu's role).
+        if nt
+            .state
+            .compare_exchange(task_state::SLEEPING, task_state::RUNNING, Acquire, Relaxed)
+            .is_err()
+        {
+            return false;
+        }
+        let _t = c.trace().enter("schedule");
+        // ttwu: smp_cond_load_acquire(&p->on_cpu, !VAL). Pairs with the release in
+        // finish_task() on the CPU that last ran `next`: everything it did with next's
+        // active_mm happens-before we take next over.
+        while nt.on_cpu.load(Acquire) {
+            c.wait(self, "ttwu:on_cpu");
+        }
+        self.local_irq_disable(c);
+        self.context_switch(c, prev, next);
+        let prev_kernel_to_user = self.finish_task_switch(c, prev);
+        let _ = prev_kernel_to_user;
+        true
+    }
+
+    /// `context_switch(rq, prev, next)` (§2.1). Called with IRQs disabled.
+    pub fn context_switch(&self, c: &dyn Cpu, prev: TaskId, next: TaskId) {
+        let _t = c.trace().enter("context_switch");
+        let cpu = c.id();
+        let (pt, nt) = (self.task(prev), self.task(next));
+        // prepare_task: next->on_cpu = 1 (Relaxed: only its owner CPU reads it before
+        // finish_task's release).
+        nt.on_cpu.store(true, Relaxed);
+        // rq->curr = next. Release: RCU publication of the task for membarrier's lockless
+        // rq->curr->mm readers.
+        self.cpu(cpu).curr.store(next.0, Release);
+        self.cpu(cpu).mb_pending.store(true, std::sync::atomic::Ordering::Relaxed);
+        if pt.state.load(Relaxed) == task_state::RUNNING {
+            // Release: pairs with the Acquire claim in `schedule`; prev may be taken by another
+            // CPU, which will still wait for our finish_task before running it.
+            pt.state.store(task_state::SLEEPING, Release);
+        }
+        c.point(self, "context_switch:after_rq_curr");
+        let prev_mm = MmRef(pt.mm.load(Relaxed));
+        let prev_active = MmRef(pt.active_mm.load(Relaxed));
+        if self.scheme.kasan_check_active_mm() && !prev_active.is_null() {
+            // H: kasan_check_byte(prev->active_mm) [A16].
+            self.mm_deref(c, prev_active, "kasan_check_byte(prev->active_mm)");
+        }
+        let next_mm = MmRef(nt.mm.load(Relaxed));
+        if next_mm.is_null() {
+            // to kernel
+            self.enter_lazy_tlb(c, prev_active);
+            nt.active_mm.store(prev_active.0, Relaxed);
+            if !prev_mm.is_null() {
+                self.scheme.mmgrab_lazy_tlb(self, c, prev_active, Site::Switch);
+            } else {
+                pt.active_mm.store(0, Relaxed);
+            }
+        } else {
+            // to user
+            self.switch_mm_irqs_off(c, prev_active, next_mm);
+            if prev_mm.is_null() {
+                if self.scheme.membarrier_finish_switch_mm()
+                    && self.mm_live(next_mm)
+                    && self.slot(next_mm).membarrier.load(Relaxed)
+                {
+                    // membarrier_finish_switch_mm: pairs with the smp_mb in membarrier().
+                    self.smp_mb(c);
+                }
+                pt.active_mm.store(0, Relaxed);
+                self.scheme.switch_kernel_to_user(self, c, prev_active);
+            }
+        }
+        c.point(self, "context_switch:switch_to");
+    }
+
+    /// `finish_task_switch(prev)` (§2.2). Re-enables IRQs. Returns whether this was a
+    /// kernel→user switch.
+    pub fn finish_task_switch(&self, c: &dyn Cpu, prev: TaskId) -> bool {
+        let _t = c.trace().enter("finish_task_switch");
+        let cpu = c.id();
+        // finish_task: smp_store_release(&prev->on_cpu, 0). Pairs with the acquire spin in
+        // `schedule` on the CPU that takes prev next: "the last reference to prev from here".
+        self.task(prev).on_cpu.store(false, Release);
+        self.local_irq_enable(c);
+        self.scheme.finish_task_switch(self, c);
+        let cur = self.task(self.curr(cpu));
+        let mm = MmRef(cur.mm.load(Relaxed));
+        let was_kernel = self.task(prev).kthread.load(Relaxed)
+            || self.task(prev).mm.load(Relaxed) == 0;
+        if !mm.is_null() && was_kernel {
+            // Return to user space: membarrier requires a full barrier after the rq->curr store
+            // (§4.6, scenario 12) when the mm is registered.
+            if self.mm_live(mm)
+                && self.slot(mm).membarrier.load(Relaxed)
+                && self.cpu(cpu).mb_pending.load(std::sync::atomic::Ordering::Relaxed)
+            {
+                self.oracle.report(
+                    ViolationKind::Membarrier,
+                    cpu,
+                    c.trace().path(),
+                    mm,
+                    c.now(),
+                    "returned to a membarrier-registered mm with no full barrier after the \
+                     rq->curr store"
+                        .into(),
+                );
+            }
+        }
+        !mm.is_null() && was_kernel
+    }
+
+    /// `unlazy_mm_irqs_off()` (Andy patch 12; mainline's `sched_force_init_mm` is the same
+    /// shape): switch the current kernel thread to init_mm and release its lazy reference.
+    /// Caller has IRQs off and `current->mm == NULL`.
+    pub fn unlazy_mm_irqs_off(&self, c: &dyn Cpu) {
+        let _t = c.trace().enter("unlazy_mm_irqs_off");
+        let cur = self.task(self.curr(c.id()));
+        if cur.mm.load(Relaxed) != 0 {
+            self.warn(c, MmRef(cur.mm.load(Relaxed)), "unlazy_mm_irqs_off with current->mm set");
+            return;
+        }
+        let mm = MmRef(cur.active_mm.load(Relaxed));
+        if mm == self.init_mm {
+            // Still release a deferred H reference: the CPU is certainly not lazy now.
+            self.scheme.after_unlazy(self, c);
+            return;
+        }
+        self.scheme.mmgrab_lazy_tlb(self, c, self.init_mm, Site::Unlazy);
+        self.switch_mm_irqs_off(c, mm, self.init_mm);
+        cur.active_mm.store(self.init_mm.0, Relaxed);
+        if !mm.is_null() {
+            self.scheme.mmdrop_lazy_tlb(self, c, mm, Site::Unlazy);
+        }
+        self.scheme.after_unlazy(self, c);
+    }
+
+    /// A preemptible point inside a kernel path: if IRQs are on and the engine wants to
+    /// preempt, run the given tasks and come back (the task never migrates while preempted;
+    /// see the closing note of the model for this simplification).
+    pub fn preempt_point(&self, c: &dyn Cpu, at: &'static str) {
+        c.point(self, at);
+        if !self.irqs_enabled(c.id()) {
+            return;
+        }
+        if let Some(plan) = c.preempt(at) {
+            let _t = c.trace().enter("preempt_schedule");
+            let me = self.curr(c.id());
+            // While preempted mid-syscall the task stays on this CPU (pin it so no other CPU's
+            // schedule() claims it).
+            let pin = self.task(me).pinned.swap(c.id() as u32, Relaxed);
+            let mut ran = false;
+            for t in plan {
+                ran |= self.schedule(c, t);
+            }
+            if ran {
+                // Come back: `me` is SLEEPING now, nobody else may claim it (it is mid-syscall
+                // on this CPU); schedule() to it.
+                while !self.schedule(c, TaskRef::Task(me)) {
+                    c.wait(self, "preempt:return");
+                }
+            }
+            self.task(me).pinned.store(pin, Relaxed);
+        }
+    }
+}

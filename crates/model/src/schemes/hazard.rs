@@ -1,0 +1,269 @@
+//! H — Andy Lutomirski's lightweight hazard pointers, patch 16/23 (spec §3.c).
+//!
+//! **Per-rq state.** `lazy_mm`: a hazard pointer, written only by the owning CPU; setting it
+//! keeps that mm from being freed. `drop_mm`: one deferred `mm_count` reference handed to this
+//! rq by a remote freer, released by the owner when it no longer uses that mm.
+//!
+//! **Going lazy** (user→kernel, `exit_mm`, `kthread_unuse_mm`): `WRITE_ONCE(rq->lazy_mm, mm)`
+//! with no barrier — "we still hold an explicit (mm_users) reference. __mmput() can't be
+//! called until we call mmput() to drop our reference, and __mmput() is a release barrier".
+//!
+//! **Un-lazying** (kernel→user, exec, `kthread_use_mm`, `unlazy_mm_irqs_off`):
+//! `smp_store_release(&rq->lazy_mm, NULL)` — every use of the old page tables happens-before.
+//! Every context switch then runs `mmdrop_lazy(rq)`: release `drop_mm` unless it is still the
+//! rq's `lazy_mm`.
+//!
+//! **Free side** — `__mmput`, after `exit_mmap` (whose x86 flush already unlazied most CPUs):
+//! ```text
+//!  mm_unlazy_mm_count(mm):                       remote rq (owner)
+//!   for cpu in for_each_possible_lazymm_cpu:
+//!     if load_acquire(rq->lazy_mm) != mm: skip    ── lazy_mm = M (WRITE_ONCE)
+//!     batch: atomic_add(nr_cpus) once             ── ... switch to user:
+//!     __try_mm_drop_rq_ref(rq, mm):                   store_release(lazy_mm, NULL)
+//!       old = load_acquire(rq->drop_mm)               mmdrop_lazy: drop_mm != lazy_mm →
+//!       old == NULL: cmpxchg(drop_mm, NULL, mm)         cmpxchg(drop_mm, old, NULL); mmdrop
+//!       re-load lazy_mm (MUST: §3.c race) != mm: mmdrop(mm)   (our ref is not needed)
+//!       else steal: cmpxchg(drop_mm, old, mm); mmdrop(old)
+//!   atomic_sub(unused part of the batch)         ⇒ ≤ 2 atomics on mm_count, no IPIs
+//! ```
+//!
+//! **Decision — who releases `exit_mm`'s grab (§3.c open question).** `exit_mm` calls
+//! `mmgrab_lazy_tlb`, which under H *is* the hazard-pointer publication: the dying task's lazy
+//! window is an ordinary lazy use, `rq->lazy_mm = mm` on the exiting CPU, found by the scan in
+//! the `__mmput` that the same `exit_mm` may run. Reason: patch 16 deletes the `rq->prev_mm` →
+//! `mmdrop` path, so a real `mmgrab` there would have no release (a leak the oracle reports);
+//! treating it as the hazard pointer needs no new path and is what "lazy" means. Scenario 1
+//! checks the consequence: under H the mm is freed on the exiting CPU at its next switch to a
+//! user task, by `mmdrop_lazy` in `finish_task_switch`.
+//!
+//! **Decision — kthread_use_mm callers holding only mm_count (§4.3, §7 #8).** Patch 15 makes
+//! "caller holds mm_users" the rule. The correct scheme enforces it: `kthread_use_mm` refuses
+//! (WARN and return) an mm whose `mm_users` is already zero. Mutant (f) does not.
+//!
+//! Variants: `reload_lazy_mm = false` is the Dec-2020 mockup (mutant a, §7 #18); `iter =
+//! Cpumask` is H-x86 (patch 22, hazard_x86.rs).
+
+use crate::arch::{Arch, LazyFlush};
+use crate::ids::{CpuId, MmRef};
+use crate::machine::{Cpu, Event};
+use crate::scheme::{Scheme, SchemeId, Site};
+use crate::sync::atomic::Ordering::*;
+use crate::Kernel;
+
+/// `for_each_possible_lazymm_cpu` flavour.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum LazyIter {
+    /// Generic: every online CPU.
+    Online,
+    /// x86 patch 22: `mm_cpumask(mm)`.
+    Cpumask,
+}
+
+/// The hazard-pointer scheme and its variants.
+pub struct Hazard {
+    /// Which CPUs the free side examines.
+    pub iter: LazyIter,
+    /// Re-load `rq->lazy_mm` after loading `rq->drop_mm` (false: Dec-2020 mockup).
+    pub reload_lazy_mm: bool,
+    /// Enforce patch 15's "kthread_use_mm caller holds mm_users".
+    pub enforce_users_rule: bool,
+    /// Mutant name, if any.
+    pub mutant: Option<&'static str>,
+}
+
+impl Default for Hazard {
+    fn default() -> Self {
+        Hazard { iter: LazyIter::Online, reload_lazy_mm: true, enforce_users_rule: true, mutant: None }
+    }
+}
+
+impl Hazard {
+    /// `mmdrop_lazy(rq)`: release `rq->drop_mm` if this CPU no longer uses it.
+    pub fn mmdrop_lazy(&self, k: &Kernel, c: &dyn Cpu) {
+        let _t = c.trace().enter("mmdrop_lazy");
+        let rq = k.cpu(c.id());
+        // READ_ONCE(rq->drop_mm): Relaxed — a stale value only delays the drop, and the
+        // cmpxchg below decides.
+        let mut old = MmRef(rq.drop_mm.load(Relaxed));
+        loop {
+            // Relaxed: lazy_mm is our own field.
+            if old.is_null() || old.0 == rq.lazy_mm.load(Relaxed) {
+                return;
+            }
+            // try_cmpxchg_relaxed: ordering comes from the mmdrop's full barrier that follows,
+            // and our own lazy_mm release store already ordered our last use of `old`.
+            match rq.drop_mm.compare_exchange(old.0, 0, Relaxed, Relaxed) {
+                Ok(_) => {
+                    k.ev(c, Event::DropMmRmw);
+                    break;
+                }
+                Err(x) => {
+                    k.ev(c, Event::DropMmRmw);
+                    old = MmRef(x);
+                }
+            }
+        }
+        k.mmdrop(c, old);
+    }
+
+    fn candidates(&self, k: &Kernel, mm: MmRef) -> Vec<CpuId> {
+        match self.iter {
+            LazyIter::Online => (0..k.ncpus()).filter(|&x| k.cpu_online(x)).collect(),
+            LazyIter::Cpumask => k.mm_cpumask(mm).iter().collect(),
+        }
+    }
+
+    /// `mm_unlazy_mm_count(mm)`: convert every `lazy_mm` reference to mm into an `mm_count`
+    /// reference handed to that rq.
+    pub fn mm_unlazy_mm_count(&self, k: &Kernel, c: &dyn Cpu, mm: MmRef) {
+        let _t = c.trace().enter("mm_unlazy_mm_count");
+        if k.mm_users(mm) != 0 {
+            k.warn(c, mm, "WARN_ON_ONCE(atomic_read(&mm->mm_users) != 0)");
+        }
+        let mut drop_count: i64 = 0;
+        for cpu in self.candidates(k, mm) {
+            k.ev(c, Event::ScanLoad);
+            // smp_load_acquire(&rq->lazy_mm): pairs with the owner's store_release(NULL) on
+            // un-lazy (its last use of mm happens-before our seeing NULL); the owner's
+            // going-lazy WRITE_ONCE is ordered before us by the mm_users release chain (mmput).
+            if k.cpu(cpu).lazy_mm.load(Acquire) != mm.0 {
+                continue;
+            }
+            c.point(k, "mm_unlazy_mm_count:matched");
+            if drop_count == 0 {
+                drop_count = k.ncpus() as i64;
+                k.mm_count_add(c, mm, drop_count);
+            }
+            drop_count -= 1;
+            while !self.try_mm_drop_rq_ref(k, c, cpu, mm) {
+                c.point(k, "mm_unlazy_mm_count:retry");
+            }
+        }
+        if drop_count > 0 {
+            k.mm_count_sub(c, mm, drop_count);
+        }
+    }
+
+    /// `__try_mm_drop_rq_ref(rq, mm)`: hand one `mm_count` reference to `rq`.
+    fn try_mm_drop_rq_ref(&self, k: &Kernel, c: &dyn Cpu, cpu: CpuId, mm: MmRef) -> bool {
+        let _t = c.trace().enter("__try_mm_drop_rq_ref");
+        let rq = k.cpu(cpu);
+        // smp_load_acquire(&rq->drop_mm): pairs with the owner's cmpxchg that emptied it.
+        let old = MmRef(rq.drop_mm.load(Acquire));
+        if old == mm {
+            k.warn(c, mm, "WARN_ON_ONCE(old == mm) in __try_mm_drop_rq_ref");
+        }
+        if old.is_null() {
+            // cmpxchg (fully ordered): the rq will mmdrop it later.
+            let ok = rq.drop_mm.compare_exchange(0, mm.0, AcqRel, Acquire).is_ok();
+            k.ev(c, Event::DropMmRmw);
+            return ok;
+        }
+        c.point(k, "__try_mm_drop_rq_ref:loaded_drop_mm");
+        if self.reload_lazy_mm {
+            // "to verify that rq->lazy_mm is not keeping a given mm alive, we must load
+            // rq->lazy_mm _after_ we know that mm_users == 0" — and after drop_mm. Acquire
+            // pairs with the owner's store_release on un-lazy.
+            if rq.lazy_mm.load(Acquire) != mm.0 {
+                k.mmdrop(c, mm);
+                return true;
+            }
+        }
+        // rq->lazy_mm == mm != old (as far as we know): the rq is done with old; steal.
+        let ok = rq.drop_mm.compare_exchange(old.0, mm.0, AcqRel, Acquire).is_ok();
+        k.ev(c, Event::DropMmRmw);
+        if !ok {
+            return false;
+        }
+        k.mmdrop(c, old);
+        true
+    }
+}
+
+impl Scheme for Hazard {
+    fn id(&self) -> SchemeId {
+        if self.iter == LazyIter::Cpumask {
+            SchemeId::HazardX86
+        } else {
+            SchemeId::Hazard
+        }
+    }
+
+    fn name(&self) -> String {
+        self.mutant.map(str::to_string).unwrap_or_else(|| self.id().name().into())
+    }
+
+    fn infeasible(&self, arch: &Arch) -> Option<&'static str> {
+        match self.iter {
+            LazyIter::Online => None,
+            LazyIter::Cpumask => crate::schemes::hazard_x86::infeasible(arch),
+        }
+    }
+
+    fn mmgrab_lazy_tlb(&self, k: &Kernel, c: &dyn Cpu, mm: MmRef, _site: Site) {
+        if mm == k.init_mm || mm.is_null() {
+            // init_mm is never freed: no hazard pointer.
+            return;
+        }
+        let rq = k.cpu(c.id());
+        if rq.lazy_mm.load(Relaxed) != 0 {
+            k.warn(c, mm, "SCHED_WARN_ON(rq->lazy_mm) when going lazy");
+        }
+        // WRITE_ONCE, no barrier: the caller still holds mm_users; see the module doc.
+        rq.lazy_mm.store(mm.0, Relaxed);
+    }
+
+    fn mmdrop_lazy_tlb(&self, k: &Kernel, c: &dyn Cpu, _mm: MmRef, site: Site) {
+        let rq = k.cpu(c.id());
+        match site {
+            Site::FinishCpu => {}
+            Site::Unlazy => {
+                // smp_store_release: all use of the old mm's page tables happens-before; pairs
+                // with the acquire loads in mm_unlazy_mm_count / __try_mm_drop_rq_ref.
+                rq.lazy_mm.store(0, Release);
+            }
+            _ => {
+                // __change_current_mm (exec / kthread_use_mm): release the hazard pointer; the
+                // old lazy mm is NOT mmdropped (there is no count to drop). Release: as above.
+                rq.lazy_mm.store(0, Release);
+            }
+        }
+    }
+
+    fn switch_kernel_to_user(&self, k: &Kernel, c: &dyn Cpu, _prev_active: MmRef) {
+        // smp_store_release(&rq->lazy_mm, NULL): pairs with the scan's smp_load_acquire.
+        k.cpu(c.id()).lazy_mm.store(0, Release);
+    }
+
+    fn finish_task_switch(&self, k: &Kernel, c: &dyn Cpu) {
+        self.mmdrop_lazy(k, c);
+    }
+
+    fn after_exit_mmap(&self, k: &Kernel, c: &dyn Cpu, mm: MmRef) {
+        self.mm_unlazy_mm_count(k, c, mm);
+    }
+
+    fn after_unlazy(&self, k: &Kernel, c: &dyn Cpu) {
+        self.mmdrop_lazy(k, c);
+    }
+
+    fn lazy_flush(&self) -> LazyFlush {
+        LazyFlush::Unlazy
+    }
+
+    fn kthread_use_mm_takes_count(&self) -> bool {
+        false
+    }
+
+    fn kthread_use_mm_requires_users(&self) -> bool {
+        self.enforce_users_rule
+    }
+
+    fn kasan_check_active_mm(&self) -> bool {
+        true
+    }
+
+    fn membarrier_finish_switch_mm(&self) -> bool {
+        true
+    }
+}

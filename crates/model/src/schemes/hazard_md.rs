@@ -1,0 +1,109 @@
+//! MD — Mathieu Desnoyers' 2024 hazard-pointer slots (spec §3.e).
+//!
+//! **Going lazy.** `mmgrab_lazy_tlb(mm)`: `smp_mb()` (membarrier; also the barrier
+//! `switch_mm_cid` relied on from mmgrab's atomic, §4.9) then `hp_allocate`: this CPU's single
+//! slot := mm ("Store B"). WARN if the slot is busy ("only a single lazy mm per CPU").
+//!
+//! **Un-lazying.** `mmdrop_lazy_tlb[_sched](mm)`: `smp_mb()`; slot := NULL.
+//!
+//! **Free side** — `__mmdrop` → `cleanup_lazy_tlbs` → `hp_scan(mm, retire_lazy_mm_hp)`:
+//! ```text
+//!  freer                                     CPU with slot == mm
+//!  (mm_count reached 0: "Store A")
+//!  smp_mb()  /* Store A before Load B */     smp_mb(); slot = mm /* Store B before Load A */
+//!  for each possible cpu: load_acquire(slot)
+//!    == mm: smp_call_function_single(shoot)  → do_shoot_lazy_tlb: init_mm, slot = NULL
+//!           smp_call_function_single(check)
+//!    while load_acquire(slot) == mm: cpu_relax()
+//! ```
+//! Exact matches only; 2 synchronous calls per still-lazy CPU; the freer frees. Scans every
+//! possible CPU, so a dead CPU with a stale slot would hang the scan — hotplug must clear it.
+
+use crate::ids::MmRef;
+use crate::machine::{Cpu, Event};
+use crate::scheme::{Scheme, SchemeId, Site};
+use crate::smp::{IpiClass, IpiFunc};
+use crate::sync::atomic::Ordering::*;
+use crate::Kernel;
+
+/// Mathieu's scheme.
+pub struct HazardMd;
+
+impl HazardMd {
+    /// `hp_scan(&hp_domain_sched_lazy_mm, mm, retire_lazy_mm_hp)`.
+    fn hp_scan(&self, k: &Kernel, c: &dyn Cpu, mm: MmRef) {
+        let _t = c.trace().enter("hp_scan");
+        if k.cpu(c.id()).preempt_depth.load(Relaxed) > 0 {
+            // LKP: "WARNING at kernel/hazptr.c hazptr_scan" from __mmdrop under khugepaged's
+            // spinlock: the scan may busy-wait with preemption off (§4.8, §7 #6).
+            k.warn(c, mm, "hazptr_scan from a preempt-off context (may busy-wait)");
+        }
+        // smp_mb(): Store A (mm_count → 0) before Load B (slots); pairs with the smp_mb in
+        // mmgrab_lazy_tlb between Store B and the lazy CPU's later loads.
+        k.smp_mb(c);
+        for cpu in 0..k.ncpus() {
+            k.ev(c, Event::ScanLoad);
+            let slot = &k.cpu(cpu).hp_slot;
+            // smp_load_acquire(&slot->addr): pairs with the store-release / smp_mb + store of
+            // the slot's owner.
+            if slot.load(Acquire) == mm.0 {
+                // retire_lazy_mm_hp: two synchronous calls to that CPU.
+                k.smp_call_function_single(c, cpu, IpiFunc::ShootLazy(mm), IpiClass::Lazy);
+                k.smp_call_function_single(c, cpu, IpiFunc::CheckLazy(mm), IpiClass::Lazy);
+            }
+            // Acquire: as above; busy-wait until the slot moves on.
+            while slot.load(Acquire) == mm.0 {
+                c.wait(k, "hp_scan:busy_wait");
+            }
+        }
+    }
+}
+
+impl Scheme for HazardMd {
+    fn id(&self) -> SchemeId {
+        SchemeId::HazardMd
+    }
+
+    fn mmgrab_lazy_tlb(&self, k: &Kernel, c: &dyn Cpu, mm: MmRef, _site: Site) {
+        // smp_mb(): membarrier + switch_mm_cid ordering; and "Store B before Load A" of the HP
+        // protocol — pairs with the smp_mb at the start of hp_scan.
+        k.smp_mb(c);
+        if mm == k.init_mm || mm.is_null() {
+            // init_mm is never freed: the model does not publish it (mainline's
+            // sched_force_init_mm grabs init_mm before dropping the old mm, which would
+            // otherwise find the single slot busy).
+            return;
+        }
+        let slot = &k.cpu(c.id()).hp_slot;
+        if slot.load(Relaxed) != 0 {
+            k.warn(c, mm, "WARN_ON_ONCE(!ctx.addr): hazard slot busy");
+        }
+        // WRITE_ONCE(slot->addr, mm).
+        slot.store(mm.0, Relaxed);
+    }
+
+    fn mmdrop_lazy_tlb(&self, k: &Kernel, c: &dyn Cpu, _mm: MmRef, site: Site) {
+        if site == Site::FinishCpu {
+            // Control CPU on behalf of a dead CPU: the dead CPU cleared its slot when it
+            // unlazied before going offline.
+            return;
+        }
+        // smp_mb(): membarrier's barrier after the rq->curr store; then release the slot.
+        k.smp_mb(c);
+        if _mm == k.init_mm {
+            return;
+        }
+        // Release: all use of the mm's page tables happens-before a scanner sees NULL.
+        k.cpu(c.id()).hp_slot.store(0, Release);
+    }
+
+    fn shot_lazy(&self, k: &Kernel, c: &dyn Cpu, _mm: MmRef) {
+        // do_shoot_lazy_tlb: WRITE_ONCE(this_cpu slot->addr, NULL) after switching away.
+        // Release: pairs with hp_scan's acquire busy-wait.
+        k.cpu(c.id()).hp_slot.store(0, Release);
+    }
+
+    fn cleanup_lazy_tlbs(&self, k: &Kernel, c: &dyn Cpu, mm: MmRef) {
+        self.hp_scan(k, c, mm);
+    }
+}

@@ -1,0 +1,141 @@
+//! Cross-CPU function calls: `smp_call_function_many`, `on_each_cpu_mask`,
+//! `smp_call_function_single` and the IPI/NMI entry points engines call.
+//!
+//! The csd queue is kernel state; the engine only decides when a CPU with IRQs enabled takes
+//! its interrupt ([`Kernel::irq_entry`]). A synchronous sender spins in `csd_lock_wait` until
+//! every target has run the function — with its own IRQs enabled, as the kernel requires, so
+//! two CPUs calling each other do not deadlock.
+
+use crate::ids::{CpuId, CpuSet, MmRef};
+use crate::machine::{Cpu, Event};
+use crate::sync::atomic::{AtomicU32, Ordering::*};
+use crate::Kernel;
+use std::sync::Arc;
+
+/// The functions the model sends across CPUs.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum IpiFunc {
+    /// `do_shoot_lazy_tlb(mm)` (S, L residuals, MD retire).
+    ShootLazy(MmRef),
+    /// `do_check_lazy_tlb(mm)` (MD's second call; WARN if still lazy).
+    CheckLazy(MmRef),
+    /// x86 `flush_tlb_func` for `mm`.
+    FlushTlb {
+        /// The flushed mm.
+        mm: MmRef,
+        /// Page tables were freed (lazy CPUs must be flushed too).
+        freed_tables: bool,
+        /// This is exit_mmap's final flush.
+        exit: bool,
+    },
+    /// powerpc radix `do_exit_flush_lazy_tlb(mm)` (`exit_lazy_flush_tlb`).
+    PpcExitLazyFlush(MmRef),
+}
+
+/// Why an IPI was sent (which counter it goes to).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum IpiClass {
+    /// Lazy-mm handling.
+    Lazy,
+    /// TLB flushing.
+    Flush,
+}
+
+/// A queued call (`call_single_data`).
+#[derive(Debug)]
+pub struct Csd {
+    func: IpiFunc,
+    pending: Arc<AtomicU32>,
+}
+
+impl Kernel {
+    /// `smp_call_function_many(mask, func, wait=1)`: the calling CPU is excluded; offline
+    /// CPUs are skipped. Returns the number of IPIs sent.
+    pub fn smp_call_function_many(
+        &self,
+        c: &dyn Cpu,
+        targets: &CpuSet,
+        func: IpiFunc,
+        class: IpiClass,
+    ) -> usize {
+        let _t = c.trace().enter("smp_call_function_many");
+        let me = c.id();
+        let pending = Arc::new(AtomicU32::new(0));
+        let mut sent = 0;
+        for t in targets.iter().filter(|&t| t != me && t < self.ncpus()) {
+            if !self.cpu_online(t) {
+                continue;
+            }
+            pending.fetch_add(1, Relaxed);
+            self.cpu(t).csd.lock().unwrap().push_back(Csd { func, pending: pending.clone() });
+            self.ev(c, if class == IpiClass::Lazy { Event::LazyIpi } else { Event::FlushIpi });
+            c.kick(t);
+            sent += 1;
+        }
+        // csd_lock_wait: Acquire pairs with the Release decrement after each target ran func,
+        // so everything the handlers did (switching away from the mm) happens-before our
+        // return — the "wait=1 gives completion ordering" of §3.b.
+        while pending.load(Acquire) != 0 {
+            c.wait(self, "csd_lock_wait");
+        }
+        sent
+    }
+
+    /// `smp_call_function_single(cpu, func, wait=1)`; runs locally (IRQs off) if `cpu` is us.
+    pub fn smp_call_function_single(&self, c: &dyn Cpu, cpu: CpuId, func: IpiFunc, class: IpiClass) {
+        if cpu == c.id() {
+            self.local_irq_disable(c);
+            self.run_func(c, func);
+            self.local_irq_enable(c);
+        } else {
+            let mut s = CpuSet::with_cpus(self.ncpus());
+            s.insert(cpu);
+            if !self.cpu_online(cpu) {
+                self.warn(c, MmRef::NULL, "smp_call_function_single to an offline CPU");
+            }
+            self.smp_call_function_many(c, &s, func, class);
+        }
+    }
+
+    /// `on_each_cpu_mask(mask, func, wait=1)`: remote CPUs by IPI, the local CPU directly.
+    pub fn on_each_cpu_mask(&self, c: &dyn Cpu, mask: &CpuSet, func: IpiFunc, class: IpiClass) {
+        let _t = c.trace().enter("on_each_cpu_mask");
+        self.smp_call_function_many(c, mask, func, class);
+        if mask.contains(c.id()) {
+            self.local_irq_disable(c);
+            self.run_func(c, func);
+            self.local_irq_enable(c);
+        }
+    }
+
+    /// Whether `cpu` has queued calls.
+    pub fn ipi_pending(&self, cpu: CpuId) -> bool {
+        !self.cpu(cpu).csd.lock().unwrap().is_empty()
+    }
+
+    /// The IPI handler (`generic_smp_call_function_single_interrupt`). Engines call this on a
+    /// CPU with IRQs enabled when it takes its interrupt.
+    pub fn irq_entry(&self, c: &dyn Cpu) {
+        let _t = c.trace().enter("[ipi]");
+        self.local_irq_disable(c);
+        loop {
+            let Some(csd) = self.cpu(c.id()).csd.lock().unwrap().pop_front() else { break };
+            self.run_func(c, csd.func);
+            // Release: csd_unlock; pairs with the Acquire in csd_lock_wait.
+            csd.pending.fetch_sub(1, Release);
+        }
+        // Leaving the interrupt: no nested delivery point (irq_exit).
+        self.cpu(c.id()).irq_depth.fetch_sub(1, Relaxed);
+    }
+
+    fn run_func(&self, c: &dyn Cpu, f: IpiFunc) {
+        match f {
+            IpiFunc::ShootLazy(mm) => self.do_shoot_lazy_tlb(c, mm),
+            IpiFunc::CheckLazy(mm) => self.do_check_lazy_tlb(c, mm),
+            IpiFunc::FlushTlb { mm, freed_tables, exit } => {
+                self.flush_tlb_func(c, mm, freed_tables, exit)
+            }
+            IpiFunc::PpcExitLazyFlush(mm) => self.exit_lazy_flush_tlb(c, mm),
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! Temporary mms: `text_poke`'s `use_temporary_mm(poking_mm)` and EFI runtime calls
+//! (spec §4.2, scenarios 14–15).
+//!
+//! ```text
+//!  old EFI:   efi_enter_mm: prev = active_mm; active_mm = &efi_mm; switch_mm(prev, efi_mm)
+//!             ... EFI call, IRQs on: a shootdown IPI sees active_mm != M and skips ...
+//!             efi_leave_mm: active_mm = prev; switch_mm(efi_mm, prev)   ← prev may be freed
+//!  fixed:     use_temporary_mm(mm): unlazy first (A18/A22, 2025 mainline), then
+//!             prev = loaded_mm; switch_mm(NULL, mm) ... unuse: switch_mm(NULL, prev)
+//! ```
+
+use crate::ids::MmRef;
+use crate::machine::Cpu;
+use crate::sync::atomic::Ordering::*;
+use crate::Kernel;
+
+impl Kernel {
+    /// `use_temporary_mm(mm)`; returns the mm to restore.
+    pub fn use_temporary_mm(&self, c: &dyn Cpu, mm: MmRef) -> MmRef {
+        let _t = c.trace().enter("use_temporary_mm");
+        let cpu = c.id();
+        let cur = self.task(self.curr(cpu));
+        if self.cfg.knobs.temp_mm_unlazies
+            && cur.mm.load(Relaxed) == 0
+            && cur.active_mm.load(Relaxed) != self.init_mm.0
+        {
+            // "once we switch mms, for_each_possible_lazymm_cpu() will no longer report this
+            // CPU, so a lazymm pin wouldn't work" [A22].
+            self.unlazy_mm_irqs_off(c);
+        }
+        let prev = MmRef(self.cpu(cpu).loaded_mm.load(Relaxed));
+        self.switch_mm_irqs_off(c, prev, mm);
+        prev
+    }
+
+    /// `unuse_temporary_mm(prev)`.
+    pub fn unuse_temporary_mm(&self, c: &dyn Cpu, mm: MmRef, prev: MmRef) {
+        let _t = c.trace().enter("unuse_temporary_mm");
+        self.switch_mm_irqs_off(c, mm, prev);
+    }
+
+    /// `text_poke()`: IRQs off around the temporary mm.
+    pub fn text_poke(&self, c: &dyn Cpu) {
+        let _t = c.trace().enter("text_poke");
+        self.local_irq_disable(c);
+        let prev = self.use_temporary_mm(c, self.poking_mm);
+        c.point(self, "text_poke:poking");
+        self.unuse_temporary_mm(c, self.poking_mm, prev);
+        self.local_irq_enable(c);
+    }
+
+    /// An EFI runtime service call (IRQs on, preemption off).
+    pub fn efi_call(&self, c: &dyn Cpu) {
+        let _t = c.trace().enter("efi_call_virt");
+        let cpu = c.id();
+        if self.cfg.knobs.efi_temp_mm {
+            self.local_irq_disable(c);
+            let prev = self.use_temporary_mm(c, self.efi_mm);
+            self.local_irq_enable(c);
+            c.point(self, "efi_call:firmware");
+            c.point(self, "efi_call:firmware_return");
+            self.local_irq_disable(c);
+            self.unuse_temporary_mm(c, self.efi_mm, prev);
+            self.local_irq_enable(c);
+        } else {
+            let cur = self.task(self.curr(cpu));
+            let prev = {
+                let _t = c.trace().enter("efi_enter_mm");
+                let prev = MmRef(cur.active_mm.load(Relaxed));
+                cur.active_mm.store(self.efi_mm.0, Relaxed);
+                self.local_irq_disable(c);
+                self.switch_mm_irqs_off(c, prev, self.efi_mm);
+                self.local_irq_enable(c);
+                prev
+            };
+            c.point(self, "efi_call:firmware");
+            c.point(self, "efi_call:firmware_return");
+            let _t = c.trace().enter("efi_leave_mm");
+            cur.active_mm.store(prev.0, Relaxed);
+            self.local_irq_disable(c);
+            self.switch_mm_irqs_off(c, self.efi_mm, prev);
+            self.local_irq_enable(c);
+        }
+    }
+}
