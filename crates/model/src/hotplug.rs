@@ -21,7 +21,9 @@ use crate::Kernel;
 impl Kernel {
     /// The dying CPU's side of `cpu_down`. The current task must be the idle task. Returns
     /// once the CPU is back online.
-    pub fn cpu_offline_ap(&self, c: &dyn Cpu) -> bool {
+    /// With `self_online`, the control CPU's `finish_cpu` and online are run right after
+    /// the CPU died, on its behalf (the attribution of those two steps is the only departure).
+    pub fn cpu_offline_ap(&self, c: &dyn Cpu, self_online: bool) -> bool {
         let cpu = c.id();
         if self.curr(cpu) != self.cpu(cpu).idle {
             return false;
@@ -68,6 +70,11 @@ impl Kernel {
         }
         // cpuhp_report_idle_dead(): the CPU is dead; its MMU holds nothing of interest.
         self.cpu(cpu).dead.store(true, Release);
+        if self_online {
+            let ctl = crate::kernel::BootCpu::new((cpu + 1) % self.ncpus());
+            self.finish_cpu(&ctl, cpu);
+            self.cpu_online_bp(&ctl, cpu);
+        }
         while !self.cpu_online(cpu) {
             c.wait(self, "cpu_dead");
         }

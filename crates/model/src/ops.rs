@@ -64,6 +64,10 @@ pub enum SysOp {
     IdleLeaveMm,
     /// This CPU goes offline (must be running its idle task), and waits to be brought back.
     CpuOffline,
+    /// A whole offline/online cycle of this CPU, the control CPU's `finish_cpu` and online
+    /// steps performed on its behalf once this CPU is dead (random workloads use this so that
+    /// no CPU stays offline forever).
+    CpuOfflineCycle,
     /// `finish_cpu(cpu)` on this (control) CPU.
     FinishCpu(CpuId),
     /// Bring `cpu` back online from this (control) CPU.
@@ -203,7 +207,8 @@ impl Kernel {
                 self.cpuidle_leave_mm(c);
                 true
             }
-            SysOp::CpuOffline => self.cpu_offline_ap(c),
+            SysOp::CpuOffline => self.cpu_offline_ap(c, false),
+            SysOp::CpuOfflineCycle => self.cpu_offline_ap(c, true),
             SysOp::FinishCpu(t) => self.finish_cpu(c, *t),
             SysOp::CpuOnline(t) => self.cpu_online_bp(c, *t),
             SysOp::Idle(n) => {

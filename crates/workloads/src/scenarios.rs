@@ -1,0 +1,510 @@
+//! The 25 scenarios of spec §7 as data: CPU scripts, gates and the subject mm.
+//!
+//! CPUs A, B, C, D are cpu0..cpu3. Each scenario is run for every scheme × arch; the
+//! expected outcomes (§7) are asserted scheme by scheme in `tests/scenarios.rs`.
+
+use crate::run::Built;
+use lazymm_engines::step::{Gate, Preempt, Step};
+use lazymm_model::{Kernel, Knobs, SchemeId, SysOp, TaskId, TaskRef};
+
+/// A catalogue entry.
+pub struct Scenario {
+    /// §7 number.
+    pub num: u32,
+    /// Name.
+    pub name: &'static str,
+    /// CPUs.
+    pub ncpus: usize,
+    /// Knob changes (on top of [`Knobs::fixed`]).
+    pub knobs: fn(&mut Knobs),
+    /// Builds the scripts on a booted kernel.
+    pub build: fn(&Kernel) -> Built,
+}
+
+fn op(o: SysOp) -> Step {
+    Step::Op(o)
+}
+fn sw(t: TaskId) -> Step {
+    op(SysOp::Switch(TaskRef::Task(t)))
+}
+fn idle() -> Step {
+    op(SysOp::Switch(TaskRef::Idle))
+}
+fn exit() -> Step {
+    op(SysOp::Exit { then: TaskRef::Idle })
+}
+fn mark(s: &str) -> Step {
+    Step::Mark(s.into())
+}
+fn wait(s: &str) -> Step {
+    Step::WaitMark(s.into())
+}
+fn proc1(k: &Kernel) -> (lazymm_model::MmRef, TaskId) {
+    let (m, t) = k.create_process(1).expect("capacity");
+    (m, t[0])
+}
+fn none(_: &mut Knobs) {}
+fn gate(cpu: usize, at: &'static str, until: &str) -> Gate {
+    Gate { cpu, at, nth: 1, until: until.into() }
+}
+
+/// #1: A lazy on M; T exits on B; A and B then run user tasks.
+fn basic(k: &Kernel) -> Built {
+    let (m, t) = proc1(k);
+    let (_, u1) = proc1(k);
+    let (_, u2) = proc1(k);
+    Built {
+        scripts: vec![
+            vec![sw(t), idle(), mark("a_lazy"), wait("exited"), sw(u1), mark("a_user")],
+            vec![wait("a_lazy"), sw(t), exit(), mark("exited"), wait("a_user"), sw(u2)],
+        ],
+        subject: m,
+        ..Default::default()
+    }
+}
+
+/// #2: nproc/2 pairs of threads ping-pong through idle (thread→idle→thread), 10 rounds.
+fn hot_path(k: &Kernel) -> Built {
+    let (m, ts) = k.create_process(4).expect("capacity");
+    let scripts = (0..4)
+        .map(|i| (0..10).flat_map(|_| [sw(ts[i]), idle()]).collect())
+        .collect();
+    Built { scripts, subject: m, ..Default::default() }
+}
+
+/// #3: T(M)→k1→k2→U(M') on A; k1 later runs on B after a user task of M''.
+fn kthread_chain(k: &Kernel) -> Built {
+    let (m, t) = proc1(k);
+    let (_, u) = proc1(k);
+    let (_, u2) = proc1(k);
+    let k1 = k.create_kthread().unwrap();
+    let k2 = k.create_kthread().unwrap();
+    Built {
+        scripts: vec![
+            vec![sw(t), sw(k1), sw(k2), sw(u), mark("a_done")],
+            vec![wait("a_done"), sw(u2), sw(k1), idle()],
+        ],
+        subject: m,
+        ..Default::default()
+    }
+}
+
+/// #4: T1(M)→idle→T2(M): no CR3 write; then a flush while lazy forces a reload.
+fn same_mm(k: &Kernel) -> Built {
+    let (m, ts) = k.create_process(3).expect("capacity");
+    Built {
+        scripts: vec![
+            vec![sw(ts[0]), idle(), sw(ts[1]), idle(), mark("lazy"), wait("flushed"), sw(ts[0])],
+            vec![wait("lazy"), sw(ts[2]), op(SysOp::Munmap { freed_tables: true }), mark("flushed")],
+        ],
+        subject: m,
+        ..Default::default()
+    }
+}
+
+/// #5: the last mm_users is an outsider (/proc/pid/mem on C), whose mem_release also holds
+/// the final struct pin.
+fn outsider(k: &Kernel) -> Built {
+    let (m, t) = proc1(k);
+    let (_, u) = proc1(k);
+    Built {
+        scripts: vec![
+            vec![sw(t), idle(), mark("a_lazy")],
+            vec![wait("c_holds"), sw(t), exit(), mark("exited")],
+            vec![
+                wait("a_lazy"),
+                op(SysOp::MmGrab(m)),
+                op(SysOp::MmGet(m)),
+                mark("c_holds"),
+                wait("exited"),
+                op(SysOp::MmPut(m)),
+                op(SysOp::MmDrop(m)),
+                sw(u),
+            ],
+        ],
+        subject: m,
+        ..Default::default()
+    }
+}
+
+/// #6: the final mmdrop comes from khugepaged's collect_mm_slot under a spinlock.
+fn khugepaged(k: &Kernel) -> Built {
+    let (m, t) = proc1(k);
+    Built {
+        scripts: vec![
+            vec![sw(t), idle(), mark("a_lazy")],
+            vec![wait("c_holds"), sw(t), exit(), mark("exited")],
+            vec![wait("a_lazy"), op(SysOp::MmGrab(m)), mark("c_holds"), wait("exited"), op(SysOp::MmDropLocked(m))],
+        ],
+        subject: m,
+        ..Default::default()
+    }
+}
+
+/// #7: a vhost-like kthread K (holding mm_users) uses and unuses M on A, leaving A lazy.
+fn kthread_lifecycle(k: &Kernel) -> Built {
+    let (m, t) = proc1(k);
+    let kt = k.create_kthread().unwrap();
+    let (_, u) = proc1(k);
+    Built {
+        scripts: vec![
+            vec![
+                op(SysOp::MmGet(m)),
+                sw(kt),
+                op(SysOp::KthreadUseMm(m)),
+                op(SysOp::KthreadUnuseMm),
+                mark("k_done"),
+                wait("exited"),
+                op(SysOp::MmPut(m)),
+                mark("put"),
+                wait("b_user"),
+                sw(u),
+            ],
+            vec![wait("k_done"), sw(t), exit(), mark("exited"), wait("put"), mark("b_user")],
+        ],
+        subject: m,
+        ..Default::default()
+    }
+}
+
+/// #8: a driver holding only mm_count uses M after __mmput (negative test for H).
+fn kthread_count_only(k: &Kernel) -> Built {
+    let (m, t) = proc1(k);
+    let kt = k.create_kthread().unwrap();
+    Built {
+        scripts: vec![
+            vec![
+                op(SysOp::MmGrab(m)),
+                mark("pinned"),
+                wait("exited"),
+                sw(kt),
+                op(SysOp::KthreadUseMm(m)),
+                op(SysOp::KthreadUnuseMm),
+                op(SysOp::MmDrop(m)),
+                op(SysOp::Nmi),
+            ],
+            vec![wait("pinned"), sw(t), exit(), mark("exited")],
+        ],
+        subject: m,
+        ..Default::default()
+    }
+}
+
+/// #9: K is already lazy on M and calls kthread_use_mm(M).
+fn kthread_same(k: &Kernel) -> Built {
+    let (m, t) = proc1(k);
+    let kt = k.create_kthread().unwrap();
+    let (_, u) = proc1(k);
+    Built {
+        scripts: vec![vec![
+            op(SysOp::MmGet(m)),
+            sw(t),
+            sw(kt),
+            op(SysOp::KthreadUseMm(m)),
+            op(SysOp::KthreadUnuseMm),
+            op(SysOp::MmPut(m)),
+            sw(u),
+        ]],
+        subject: m,
+        ..Default::default()
+    }
+}
+
+/// #10: kernel_execve from a kthread lazy on M, preempted between reading active_mm and
+/// publishing the new mm (only possible without the IRQs-off window).
+fn exec_kthread(k: &Kernel) -> Built {
+    let (m, t) = proc1(k);
+    let (_, u) = proc1(k);
+    let kt = k.create_kthread().unwrap();
+    Built {
+        scripts: vec![
+            vec![sw(t), sw(kt), op(SysOp::Exec), mark("exec"), op(SysOp::Exit { then: TaskRef::Idle })],
+            vec![wait("exec"), sw(t), exit()],
+        ],
+        preempts: vec![Preempt {
+            cpu: 0,
+            at: "exec_mmap:after_read_active_mm",
+            plan: vec![TaskRef::Task(u)],
+        }],
+        subject: m,
+        ..Default::default()
+    }
+}
+
+/// #11: T1 execs while T2, T3 of M (killed by de_thread) exit on B and C; D is lazy on M.
+fn exec_mt(k: &Kernel) -> Built {
+    let (m, ts) = k.create_process(4).expect("capacity");
+    Built {
+        scripts: vec![
+            vec![wait("d_lazy"), sw(ts[0]), wait("t2"), wait("t3"), op(SysOp::Exec)],
+            vec![wait("d_lazy"), sw(ts[1]), exit(), mark("t2")],
+            vec![wait("d_lazy"), sw(ts[2]), exit(), mark("t3")],
+            vec![sw(ts[3]), exit(), mark("d_lazy")],
+        ],
+        subject: m,
+        ..Default::default()
+    }
+}
+
+/// #12: membarrier-registered M: A goes T(M)→kthread→T'(M) without a CR3 change.
+fn membarrier(k: &Kernel) -> Built {
+    let (m, ts) = k.create_process(2).expect("capacity");
+    k.membarrier_register(m);
+    let kt = k.create_kthread().unwrap();
+    Built { scripts: vec![vec![sw(ts[0]), sw(kt), sw(ts[1]), idle(), sw(ts[0])]], subject: m, ..Default::default() }
+}
+
+/// #13: A lazy on M; M exits on B (its flush IPI reaches A); then a perf NMI on A.
+fn nmi(k: &Kernel) -> Built {
+    let (m, t) = proc1(k);
+    Built {
+        scripts: vec![
+            vec![sw(t), idle(), mark("a_lazy"), wait("exited"), op(SysOp::Nmi)],
+            vec![wait("a_lazy"), sw(t), exit(), mark("exited")],
+        ],
+        subject: m,
+        ..Default::default()
+    }
+}
+
+/// #14: A lazy on M runs text_poke while M is released on B.
+fn text_poke(k: &Kernel) -> Built {
+    let (m, t) = proc1(k);
+    Built {
+        scripts: vec![
+            vec![sw(t), idle(), mark("a_lazy"), op(SysOp::TextPoke), op(SysOp::Nmi)],
+            vec![wait("a_lazy"), sw(t), exit(), mark("exited")],
+        ],
+        gates: vec![gate(0, "text_poke:poking", "exited")],
+        subject: m,
+        ..Default::default()
+    }
+}
+
+/// #15: A lazy on M makes an EFI runtime call while M is released on B.
+fn efi(k: &Kernel) -> Built {
+    let (m, t) = proc1(k);
+    Built {
+        scripts: vec![
+            vec![sw(t), idle(), mark("a_lazy"), op(SysOp::EfiCall), op(SysOp::Nmi)],
+            vec![wait("a_lazy"), sw(t), exit(), mark("exited")],
+        ],
+        gates: vec![gate(0, "efi_call:firmware", "exited"), gate(0, "efi_call:firmware_return", "exited")],
+        subject: m,
+        ..Default::default()
+    }
+}
+
+/// #16: A lazy on M goes offline; M exits on B inside the offline window; C is the control CPU.
+fn offline(k: &Kernel) -> Built {
+    let (m, t) = proc1(k);
+    Built {
+        scripts: vec![
+            vec![sw(t), idle(), mark("a_lazy"), op(SysOp::CpuOffline)],
+            vec![wait("a_lazy"), sw(t), exit(), mark("exited")],
+            vec![wait("exited"), Step::Retry(SysOp::FinishCpu(0)), Step::Retry(SysOp::CpuOnline(0))],
+        ],
+        gates: vec![gate(0, "cpu_offline:after_cpu_disable", "exited")],
+        subject: m,
+        ..Default::default()
+    }
+}
+
+/// #17: three offline/online cycles of A (idle on init_mm, then lazy on M).
+fn online_cycles(k: &Kernel) -> Built {
+    let (m, t) = proc1(k);
+    let mut a = vec![sw(t), idle()];
+    let mut c = vec![];
+    for _ in 0..3 {
+        a.push(op(SysOp::CpuOffline));
+        c.push(Step::Retry(SysOp::FinishCpu(0)));
+        c.push(Step::Retry(SysOp::CpuOnline(0)));
+    }
+    a.push(sw(t));
+    a.push(exit());
+    Built { scripts: vec![a, vec![], c], subject: m, ..Default::default() }
+}
+
+/// #18: H drop_mm steal race: F1 (cpu1) scans A lazy on M1; A moves to M2; F2 (cpu2) hands
+/// A its M2 reference; F1 continues.
+fn steal_race(k: &Kernel) -> Built {
+    let (m1, t1) = proc1(k);
+    let (m2, t2) = proc1(k);
+    let (_, u) = proc1(k);
+    let hazard = matches!(k.scheme.id(), SchemeId::Hazard | SchemeId::HazardX86);
+    let f1_loaded = if hazard { "cpu1@mm_unlazy_mm_count:matched" } else { "cpu1@exit_mm:before_mmput" };
+    Built {
+        scripts: vec![
+            vec![sw(t1), idle(), mark("a1"), wait(f1_loaded), sw(t2), idle(), mark("a2")],
+            vec![wait("a1"), sw(t1), exit(), mark("f1_done")],
+            vec![wait("a2"), sw(t2), exit(), mark("f2_done"), wait("f1_done"), sw(u)],
+        ],
+        gates: if hazard { vec![gate(1, "mm_unlazy_mm_count:matched", "f2_done")] } else { vec![] },
+        subject: m2,
+        ..Default::default()
+    }
+    .with_other(m1)
+}
+
+/// #19: drop_A already holds M0 (A no longer uses it) when M1's exit targets A.
+fn two_exits(k: &Kernel) -> Built {
+    let (m0, t0) = proc1(k);
+    let kt = k.create_kthread().unwrap();
+    let (m2, t2) = proc1(k);
+    Built {
+        scripts: vec![
+            vec![sw(t0), idle(), mark("a_lazy0"), wait("m0_exited"), sw(kt), op(SysOp::Exec), mark("a_exec"), wait("b_lazy"), op(SysOp::Exit { then: TaskRef::Idle })],
+            vec![wait("a_lazy0"), sw(t0), exit(), mark("m0_exited"), wait("a_exec"), sw(t2), idle(), mark("b_lazy")],
+            vec![wait("b_lazy"), sw(t2), exit()],
+        ],
+        subject: m0,
+        ..Default::default()
+    }
+    .with_other(m2)
+}
+
+/// #20: a wide process exits: 24 threads on 32 CPUs, lazy on every CPU they ran on.
+fn wide(k: &Kernel) -> Built {
+    let n = 24;
+    let (m, ts) = k.create_process(n).expect("capacity");
+    let mut scripts: Vec<Vec<Step>> = (0..n).map(|i| vec![sw(ts[i]), idle(), mark(&format!("l{i}"))]).collect();
+    let mut killer: Vec<Step> = (0..n).map(|i| wait(&format!("l{i}"))).collect();
+    for t in ts {
+        killer.push(sw(t));
+        killer.push(exit());
+    }
+    scripts.resize(31, vec![]);
+    scripts.push(killer);
+    Built { scripts, subject: m, ..Default::default() }
+}
+
+/// #21: preempted vCPUs A and C are lazy on M; the PV flush skips them.
+fn pv_flush(k: &Kernel) -> Built {
+    let (m, ts) = k.create_process(3).expect("capacity");
+    Built {
+        scripts: vec![
+            vec![sw(ts[0]), exit(), mark("a")],
+            vec![wait("a"), wait("c"), sw(ts[1]), exit()],
+            vec![sw(ts[2]), idle(), mark("c")],
+        ],
+        subject: m,
+        ..Default::default()
+    }
+}
+fn pv_knobs(k: &mut Knobs) {
+    k.pv_flush_skips = vec![0, 2];
+}
+
+/// #22: broadcast-invalidate hardware: the exit flush sends no IPIs.
+fn broadcast(k: &Kernel) -> Built {
+    basic(k)
+}
+fn broadcast_knobs(k: &mut Knobs) {
+    k.broadcast_flush = true;
+}
+
+/// #23: munmap / DONTNEED with lazy CPUs: 3 non-freeing flushes and 1 freeing flush.
+fn munmap(k: &Kernel) -> Built {
+    let (m, ts) = k.create_process(4).expect("capacity");
+    let mut d = vec![wait("l0"), wait("l1"), wait("l2"), sw(ts[3])];
+    for _ in 0..3 {
+        d.push(op(SysOp::Munmap { freed_tables: false }));
+    }
+    d.push(op(SysOp::Munmap { freed_tables: true }));
+    Built {
+        scripts: vec![
+            vec![sw(ts[0]), idle(), mark("l0")],
+            vec![sw(ts[1]), idle(), mark("l1")],
+            vec![sw(ts[2]), idle(), mark("l2")],
+            d,
+        ],
+        subject: m,
+        ..Default::default()
+    }
+}
+
+/// #24: PREEMPT_RT: the final drop happens in the scheduler tail.
+fn rt(k: &Kernel) -> Built {
+    basic(k)
+}
+fn rt_knobs(k: &mut Knobs) {
+    k.preempt_rt = true;
+}
+
+/// #25: user→kernel switches without the refcount atomic (mm_cid ordering): count the full
+/// barriers each scheme still executes on that edge.
+fn mm_cid(k: &Kernel) -> Built {
+    let (m, ts) = k.create_process(2).expect("capacity");
+    Built {
+        scripts: vec![(0..5).flat_map(|_| [sw(ts[0]), idle()]).collect(), (0..5).flat_map(|_| [sw(ts[1]), idle()]).collect()],
+        subject: m,
+        ..Default::default()
+    }
+}
+
+impl Built {
+    fn with_other(self, _other: lazymm_model::MmRef) -> Built {
+        self
+    }
+}
+
+/// The catalogue, in §7 order.
+pub fn catalogue() -> Vec<Scenario> {
+    macro_rules! s {
+        ($num:expr, $name:expr, $n:expr, $k:expr, $b:expr) => {
+            Scenario { num: $num, name: $name, ncpus: $n, knobs: $k, build: $b }
+        };
+    }
+    vec![
+        s!(1, "basic-lazy-idle-exit", 4, none, basic),
+        s!(2, "hot-path-scale", 4, none, hot_path),
+        s!(3, "kthread-chain", 4, none, kthread_chain),
+        s!(4, "lazy-back-to-same-mm", 4, none, same_mm),
+        s!(5, "last-users-outsider", 4, none, outsider),
+        s!(6, "final-mmdrop-preempt-off", 4, none, khugepaged),
+        s!(7, "kthread-use-mm-lifecycle", 4, none, kthread_lifecycle),
+        s!(8, "kthread-use-mm-count-only", 4, none, kthread_count_only),
+        s!(9, "kthread-use-mm-same-active", 4, none, kthread_same),
+        s!(10, "exec-kthread-preempt", 4, none, exec_kthread),
+        s!(11, "exec-multithreaded", 4, none, exec_mt),
+        s!(12, "membarrier-litmus", 4, none, membarrier),
+        s!(13, "nmi-stale-active-mm", 4, none, nmi),
+        s!(14, "text-poke-while-lazy", 4, none, text_poke),
+        s!(15, "efi-while-lazy", 4, none, efi),
+        s!(16, "cpu-offline-while-lazy", 4, none, offline),
+        s!(17, "offline-online-cycles", 4, none, online_cycles),
+        s!(18, "drop-mm-steal-race", 4, none, steal_race),
+        s!(19, "two-exits-one-rq", 4, none, two_exits),
+        s!(20, "wide-process-exit", 32, none, wide),
+        s!(21, "pv-flush-preempted-vcpus", 4, pv_knobs, pv_flush),
+        s!(22, "broadcast-flush", 4, broadcast_knobs, broadcast),
+        s!(23, "munmap-lazy-cpus", 4, none, munmap),
+        s!(24, "preempt-rt-sched-tail", 4, rt_knobs, rt),
+        s!(25, "mm-cid-ordering", 4, none, mm_cid),
+    ]
+}
+
+/// Finds a scenario by name or number.
+pub fn find(key: &str) -> Option<Scenario> {
+    catalogue().into_iter().find(|s| s.name == key || s.num.to_string() == key)
+}
+
+/// Runs one scenario with the correct `scheme` on `arch` (seed 0).
+pub fn run_scenario(s: &Scenario, scheme: SchemeId, arch: lazymm_model::ArchId) -> crate::run::Outcome {
+    let mut knobs = Knobs::fixed();
+    (s.knobs)(&mut knobs);
+    crate::run::run_one(s.name, scheme.build(), arch, s.ncpus, knobs, &s.build, 0, 0.0, 0.0)
+}
+
+/// Every row: all scenarios × schemes × arches (infeasible combinations included, marked).
+pub fn all_rows() -> Vec<crate::run::Row> {
+    let mut rows = Vec::new();
+    for s in catalogue() {
+        for scheme in SchemeId::ALL {
+            for arch in lazymm_model::ArchId::ALL {
+                rows.push(run_scenario(&s, scheme, arch).row);
+            }
+        }
+    }
+    rows
+}
