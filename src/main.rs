@@ -12,7 +12,11 @@ use lazymm_workloads::{explore, mutants, scenarios};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "lazymm", version, about = "Lazy-TLB mm reference schemes: model, oracle, measurements")]
+#[command(
+    name = "lazymm",
+    version,
+    about = "Lazy-TLB mm reference schemes: model, oracle, measurements"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Option<Cmd>,
@@ -63,13 +67,16 @@ enum Cmd {
 
 fn table(rows: &[Row]) {
     println!(
-        "{:<27} {:<13} {:<9} {:>4} {:>5} {:>5} {:>5} {:>5} {:>4} {:>4}  {}",
-        "scenario", "scheme", "arch", "viol", "lzIPI", "flIPI", "mmcnt", "dropm", "mb", "scan", "freed at / note"
+        "{:<27} {:<13} {:<9} {:>4} {:>5} {:>5} {:>5} {:>5} {:>4} {:>4}  freed at / note",
+        "scenario", "scheme", "arch", "viol", "lzIPI", "flIPI", "mmcnt", "dropm", "mb", "scan"
     );
     for r in rows {
         if let Some(why) = &r.infeasible {
             let short: String = why.chars().take(60).collect();
-            println!("{:<27} {:<13} {:<9} {:>4}  infeasible: {short}…", r.scenario, r.scheme, r.arch, "-");
+            println!(
+                "{:<27} {:<13} {:<9} {:>4}  infeasible: {short}…",
+                r.scenario, r.scheme, r.arch, "-"
+            );
             continue;
         }
         println!(
@@ -94,7 +101,11 @@ fn table(rows: &[Row]) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.cmd.unwrap_or(Cmd::Scenario { all: true, name: None, json: false }) {
+    match cli.cmd.unwrap_or(Cmd::Scenario {
+        all: true,
+        name: None,
+        json: false,
+    }) {
         Cmd::Scenario { all, name, json } => {
             let rows = if let Some(n) = name {
                 let Some(s) = scenarios::find(&n) else {
@@ -115,7 +126,10 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             };
             if json {
-                println!("{}", serde_json::to_string_pretty(&rows).expect("rows serialise"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows).expect("rows serialise")
+                );
             } else {
                 table(&rows);
             }
@@ -139,13 +153,23 @@ fn main() -> ExitCode {
                     }
                 }
             }
-            if res.iter().all(|r| r.caught && r.correct_violations.is_empty()) {
+            if res
+                .iter()
+                .all(|r| r.caught && r.correct_violations.is_empty())
+            {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
             }
         }
-        Cmd::Explore { scheme, arch, seed, steps, seeds, cpus } => {
+        Cmd::Explore {
+            scheme,
+            arch,
+            seed,
+            steps,
+            seeds,
+            cpus,
+        } => {
             let Some(s) = SchemeId::parse(&scheme) else {
                 eprintln!("error: --scheme: unknown scheme {scheme:?}; expected one of refcount, shootdown, shootdown-ppc, mmput-flush, hazard, hazard-x86, hazard-md");
                 return ExitCode::from(2);
@@ -164,7 +188,15 @@ fn main() -> ExitCode {
             }
             let mut bad = 0;
             for sd in seed..seed + seeds {
-                let o = explore::explore(s, a, &explore::ExploreConfig { ncpus: cpus, steps, seed: sd });
+                let o = explore::explore(
+                    s,
+                    a,
+                    &explore::ExploreConfig {
+                        ncpus: cpus,
+                        steps,
+                        seed: sd,
+                    },
+                );
                 if !o.row.violations.is_empty() {
                     bad += 1;
                     println!("seed {sd}: {} violation(s)", o.row.violations.len());
@@ -173,11 +205,18 @@ fn main() -> ExitCode {
                     }
                     println!("    replay: lazymm explore --scheme {scheme} --arch {arch} --seed {sd} --steps {steps} --cpus {cpus}");
                 } else if seeds == 1 {
-                    println!("seed {sd}: ok ({} engine steps) {:?}", o.result.steps, o.counters);
+                    println!(
+                        "seed {sd}: ok ({} engine steps) {:?}",
+                        o.result.steps, o.counters
+                    );
                 }
             }
             println!("{scheme}/{arch}: {seeds} seed(s), {bad} with violations");
-            if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
+            if bad == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
         }
     }
 }

@@ -257,7 +257,13 @@ pub fn run(k: Arc<Kernel>, scripts: Vec<Vec<Step>>, cfg: &StepConfig) -> StepRes
             let k = k.clone();
             let shared = shared.clone();
             Coroutine::new(move |y: &Yielder<Deliver, Yielded>, _first: Deliver| {
-                let c = StepCpu { id: cpu, yielder: y, shared: shared.clone(), trace: Trace::default(), in_nmi: Cell::new(false) };
+                let c = StepCpu {
+                    id: cpu,
+                    yielder: y,
+                    shared: shared.clone(),
+                    trace: Trace::default(),
+                    in_nmi: Cell::new(false),
+                };
                 for st in &script {
                     match st {
                         Step::Op(op) => {
@@ -358,7 +364,10 @@ pub fn run(k: Arc<Kernel>, scripts: Vec<Vec<Step>>, cfg: &StepConfig) -> StepRes
                 last[cpu] = Some(y.at);
                 *arrivals.entry((cpu, y.at)).or_insert(0) += 1;
                 if shared.watched.contains(&(cpu, y.at)) {
-                    shared.markers.borrow_mut().insert(format!("cpu{cpu}@{}", y.at));
+                    shared
+                        .markers
+                        .borrow_mut()
+                        .insert(format!("cpu{cpu}@{}", y.at));
                 }
                 waiting[cpu] = y.waiting;
                 if y.waiting {
@@ -407,5 +416,9 @@ pub fn run(k: Arc<Kernel>, scripts: Vec<Vec<Step>>, cfg: &StepConfig) -> StepRes
     }
     let _ = task_state::DEAD;
     let applied = shared.applied.borrow().clone();
-    StepResult { stop, steps, applied }
+    StepResult {
+        stop,
+        steps,
+        applied,
+    }
 }

@@ -29,7 +29,12 @@ pub enum ArchId {
 
 impl ArchId {
     /// All arch ids, in table order.
-    pub const ALL: [ArchId; 4] = [ArchId::X86, ArchId::PpcRadix, ArchId::PpcHash, ArchId::Arm64];
+    pub const ALL: [ArchId; 4] = [
+        ArchId::X86,
+        ArchId::PpcRadix,
+        ArchId::PpcHash,
+        ArchId::Arm64,
+    ];
 
     /// CLI / JSON name.
     pub fn name(self) -> &'static str {

@@ -18,7 +18,10 @@ impl Kernel {
         let _t = c.trace().enter("exec_mmap");
         let me = self.curr(c.id());
         let tsk = self.task(me);
-        if tsk.pinned.load(Relaxed) == c.id() as u32 && tsk.kthread.load(Relaxed) && me == self.cpu(c.id()).idle {
+        if tsk.pinned.load(Relaxed) == c.id() as u32
+            && tsk.kthread.load(Relaxed)
+            && me == self.cpu(c.id()).idle
+        {
             self.warn(c, mm, "exec from the idle task");
             return None;
         }

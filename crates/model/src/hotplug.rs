@@ -114,7 +114,8 @@ impl Kernel {
         idle.active_mm.store(self.init_mm.0, Relaxed);
         // mmgrab(&init_mm) for the secondary's idle (start_secondary), charged to `c`.
         let secondary = crate::kernel::BootCpu::new(cpu);
-        self.scheme.mmgrab_lazy_tlb(self, &secondary, self.init_mm, Site::Boot);
+        self.scheme
+            .mmgrab_lazy_tlb(self, &secondary, self.init_mm, Site::Boot);
         let pc = self.cpu(cpu);
         pc.loaded_mm.store(self.init_mm.0, Relaxed);
         pc.is_lazy.store(false, Relaxed);

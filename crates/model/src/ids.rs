@@ -84,12 +84,16 @@ impl CpuSet {
     }
     /// Whether `cpu` is in the set.
     pub fn contains(&self, cpu: CpuId) -> bool {
-        self.0.get(cpu / 64).is_some_and(|w| w & (1 << (cpu % 64)) != 0)
+        self.0
+            .get(cpu / 64)
+            .is_some_and(|w| w & (1 << (cpu % 64)) != 0)
     }
     /// The members in increasing order.
     pub fn iter(&self) -> impl Iterator<Item = CpuId> + '_ {
         self.0.iter().enumerate().flat_map(|(i, &w)| {
-            (0..64).filter(move |b| w & (1u64 << b) != 0).map(move |b| i * 64 + b)
+            (0..64)
+                .filter(move |b| w & (1u64 << b) != 0)
+                .map(move |b| i * 64 + b)
         })
     }
     /// Number of members.

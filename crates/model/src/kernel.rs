@@ -156,7 +156,10 @@ pub struct BootCpu {
 impl BootCpu {
     /// Setup context for `cpu`.
     pub fn new(cpu: CpuId) -> BootCpu {
-        BootCpu { cpu, trace: Default::default() }
+        BootCpu {
+            cpu,
+            trace: Default::default(),
+        }
     }
 }
 
@@ -237,7 +240,8 @@ impl Kernel {
             poking_mm: MmRef::NULL,
             cfg,
         };
-        k.oracle.set_labels(&k.cfg.label, &k.scheme.name(), k.cfg.arch.id.name());
+        k.oracle
+            .set_labels(&k.cfg.label, &k.scheme.name(), k.cfg.arch.id.name());
         k.init_mm = k.mm_alloc_special();
         k.efi_mm = k.mm_alloc_special();
         k.poking_mm = k.mm_alloc_special();
@@ -250,13 +254,16 @@ impl Kernel {
             t.active_mm.store(k.init_mm.0, Relaxed);
             k.cpus[cpu].loaded_mm.store(k.init_mm.0, Relaxed);
             let c = BootCpu::new(cpu);
-            k.scheme.mmgrab_lazy_tlb(&k, &c, k.init_mm, crate::scheme::Site::Boot);
+            k.scheme
+                .mmgrab_lazy_tlb(&k, &c, k.init_mm, crate::scheme::Site::Boot);
         }
         k
     }
 
     fn mm_alloc_special(&self) -> MmRef {
-        let mm = self.mm_alloc(1, 1).expect("mm table too small for static mms");
+        let mm = self
+            .mm_alloc(1, 1)
+            .expect("mm table too small for static mms");
         self.mms[mm.idx()].special.store(true, Relaxed);
         mm
     }
@@ -407,7 +414,9 @@ impl Kernel {
     /// each thread holds one `mm_users`, all users together hold one `mm_count` (§1.1).
     pub fn create_process(&self, threads: usize) -> Option<(MmRef, Vec<TaskId>)> {
         let mm = self.mm_alloc(threads as i64, 1)?;
-        let ts = (0..threads).map(|_| self.task_alloc(false, mm)).collect::<Option<Vec<_>>>()?;
+        let ts = (0..threads)
+            .map(|_| self.task_alloc(false, mm))
+            .collect::<Option<Vec<_>>>()?;
         Some((mm, ts))
     }
 
@@ -470,7 +479,9 @@ impl Kernel {
 
     /// Notes a full barrier that is not an explicit smp_mb (fully ordered RMW, CR3 write).
     pub fn full_barrier_done(&self, c: &dyn Cpu) {
-        self.cpus[c.id()].mb_pending.store(false, std::sync::atomic::Ordering::Relaxed);
+        self.cpus[c.id()]
+            .mb_pending
+            .store(false, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The mask policy in force (profile, possibly overridden by a knob).

@@ -37,7 +37,8 @@ impl Kernel {
         self.switch_mm_irqs_off(c, active_mm, mm);
         self.local_irq_enable(c);
         // Pays the old lazy reference; its barrier doubles as membarrier's smp_mb (A09).
-        self.scheme.mmdrop_lazy_tlb(self, c, active_mm, Site::KthreadUse);
+        self.scheme
+            .mmdrop_lazy_tlb(self, c, active_mm, Site::KthreadUse);
         true
     }
 

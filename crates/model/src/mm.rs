@@ -197,7 +197,11 @@ impl Kernel {
     pub fn __mmdrop(&self, c: &dyn Cpu, mm: MmRef) {
         let _t = c.trace().enter("__mmdrop");
         if self.slot(mm).special.load(Relaxed) {
-            self.warn(c, mm, "BUG_ON(mm == &init_mm): static mm reached mm_count 0");
+            self.warn(
+                c,
+                mm,
+                "BUG_ON(mm == &init_mm): static mm reached mm_count 0",
+            );
             return;
         }
         let cur = self.curr(c.id());
@@ -242,7 +246,11 @@ impl Kernel {
                     c.now(),
                     format!(
                         "cpu{cpu} still has it {}",
-                        if loaded { "loaded in its MMU" } else { "as current->active_mm" }
+                        if loaded {
+                            "loaded in its MMU"
+                        } else {
+                            "as current->active_mm"
+                        }
                     ),
                 );
             }
@@ -259,7 +267,15 @@ impl Kernel {
                 .unwrap_or("?")
                 .to_string()
         };
-        self.oracle.freed(mm, FreeRecord { cpu: c.id(), via, path, step: c.now() });
+        self.oracle.freed(
+            mm,
+            FreeRecord {
+                cpu: c.id(),
+                via,
+                path,
+                step: c.now(),
+            },
+        );
         self.mm_release_slot(mm);
     }
 }

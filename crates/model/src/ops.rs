@@ -101,7 +101,9 @@ impl Kernel {
             }
             SysOp::Exit { then } => self.do_exit(c, *then),
             SysOp::Exec => {
-                if self.curr(cpu) == self.cpu(cpu).idle || cur.mm.load(Relaxed) == 0 && !cur.kthread.load(Relaxed) {
+                if self.curr(cpu) == self.cpu(cpu).idle
+                    || cur.mm.load(Relaxed) == 0 && !cur.kthread.load(Relaxed)
+                {
                     return false;
                 }
                 self.exec_mmap(c).is_some()
@@ -112,7 +114,9 @@ impl Kernel {
                 if !cur.kthread.load(Relaxed) || self.curr(cpu) == self.cpu(cpu).idle {
                     return false;
                 }
-                let Some(mm) = self.pick_mm(*n) else { return false };
+                let Some(mm) = self.pick_mm(*n) else {
+                    return false;
+                };
                 if !self.mmget_not_zero(mm) {
                     return false;
                 }
@@ -158,7 +162,9 @@ impl Kernel {
                 true
             }
             SysOp::ProcMemPick(n) => {
-                let Some(mm) = self.pick_mm(*n) else { return false };
+                let Some(mm) = self.pick_mm(*n) else {
+                    return false;
+                };
                 if !self.mmget_not_zero(mm) {
                     return false;
                 }
@@ -221,7 +227,11 @@ impl Kernel {
     }
 
     fn pick_mm(&self, n: u32) -> Option<MmRef> {
-        let live: Vec<_> = self.live_mms().into_iter().filter(|&m| self.mm_users(m) > 0).collect();
+        let live: Vec<_> = self
+            .live_mms()
+            .into_iter()
+            .filter(|&m| self.mm_users(m) > 0)
+            .collect();
         (!live.is_empty()).then(|| live[n as usize % live.len()])
     }
 
@@ -238,6 +248,12 @@ impl Kernel {
         if cur.mm.load(Relaxed) == 0 {
             self.local_irq_disable(c);
             self.unlazy_mm_irqs_off(c);
+            self.local_irq_enable(c);
+        } else {
+            // A CPU running a user task: its next context switch would run the scheme's
+            // deferred release (H: mmdrop_lazy of a drop_mm handed over before an exec).
+            self.local_irq_disable(c);
+            self.scheme.after_unlazy(self, c);
             self.local_irq_enable(c);
         }
         self.rcu_do_batch(c);

@@ -154,7 +154,17 @@ impl Oracle {
         {
             return;
         }
-        v.push(Violation { kind, scenario, scheme, arch, cpu, path, mm, step, detail });
+        v.push(Violation {
+            kind,
+            scenario,
+            scheme,
+            arch,
+            cpu,
+            path,
+            mm,
+            step,
+            detail,
+        });
     }
 
     /// All violations so far.
@@ -190,8 +200,13 @@ impl Oracle {
 
     /// Every mm ever allocated, with its shadow.
     pub fn all(&self) -> Vec<(MmRef, MmShadow)> {
-        let mut v: Vec<_> =
-            self.shadows.lock().unwrap().iter().map(|(k, s)| (*k, s.clone())).collect();
+        let mut v: Vec<_> = self
+            .shadows
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, s)| (*k, s.clone()))
+            .collect();
         v.sort_by_key(|(k, _)| *k);
         v
     }

@@ -70,7 +70,9 @@ impl Kernel {
         // rq->curr = next. Release: RCU publication of the task for membarrier's lockless
         // rq->curr->mm readers.
         self.cpu(cpu).curr.store(next.0, Release);
-        self.cpu(cpu).mb_pending.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.cpu(cpu)
+            .mb_pending
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         if pt.state.load(Relaxed) == task_state::RUNNING {
             // Release: pairs with the Acquire claim in `schedule`; prev may be taken by another
             // CPU, which will still wait for our finish_task before running it.
@@ -89,7 +91,8 @@ impl Kernel {
             self.enter_lazy_tlb(c, prev_active);
             nt.active_mm.store(prev_active.0, Relaxed);
             if !prev_mm.is_null() {
-                self.scheme.mmgrab_lazy_tlb(self, c, prev_active, Site::Switch);
+                self.scheme
+                    .mmgrab_lazy_tlb(self, c, prev_active, Site::Switch);
             } else {
                 pt.active_mm.store(0, Relaxed);
             }
@@ -123,14 +126,17 @@ impl Kernel {
         self.scheme.finish_task_switch(self, c);
         let cur = self.task(self.curr(cpu));
         let mm = MmRef(cur.mm.load(Relaxed));
-        let was_kernel = self.task(prev).kthread.load(Relaxed)
-            || self.task(prev).mm.load(Relaxed) == 0;
+        let was_kernel =
+            self.task(prev).kthread.load(Relaxed) || self.task(prev).mm.load(Relaxed) == 0;
         if !mm.is_null() && was_kernel {
             // Return to user space: membarrier requires a full barrier after the rq->curr store
             // (§4.6, scenario 12) when the mm is registered.
             if self.mm_live(mm)
                 && self.slot(mm).membarrier.load(Relaxed)
-                && self.cpu(cpu).mb_pending.load(std::sync::atomic::Ordering::Relaxed)
+                && self
+                    .cpu(cpu)
+                    .mb_pending
+                    .load(std::sync::atomic::Ordering::Relaxed)
             {
                 self.oracle.report(
                     ViolationKind::Membarrier,
@@ -154,7 +160,11 @@ impl Kernel {
         let _t = c.trace().enter("unlazy_mm_irqs_off");
         let cur = self.task(self.curr(c.id()));
         if cur.mm.load(Relaxed) != 0 {
-            self.warn(c, MmRef(cur.mm.load(Relaxed)), "unlazy_mm_irqs_off with current->mm set");
+            self.warn(
+                c,
+                MmRef(cur.mm.load(Relaxed)),
+                "unlazy_mm_irqs_off with current->mm set",
+            );
             return;
         }
         let mm = MmRef(cur.active_mm.load(Relaxed));
@@ -163,7 +173,8 @@ impl Kernel {
             self.scheme.after_unlazy(self, c);
             return;
         }
-        self.scheme.mmgrab_lazy_tlb(self, c, self.init_mm, Site::Unlazy);
+        self.scheme
+            .mmgrab_lazy_tlb(self, c, self.init_mm, Site::Unlazy);
         self.switch_mm_irqs_off(c, mm, self.init_mm);
         cur.active_mm.store(self.init_mm.0, Relaxed);
         if !mm.is_null() {

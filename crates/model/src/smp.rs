@@ -67,8 +67,18 @@ impl Kernel {
                 continue;
             }
             pending.fetch_add(1, Relaxed);
-            self.cpu(t).csd.lock().unwrap().push_back(Csd { func, pending: pending.clone() });
-            self.ev(c, if class == IpiClass::Lazy { Event::LazyIpi } else { Event::FlushIpi });
+            self.cpu(t).csd.lock().unwrap().push_back(Csd {
+                func,
+                pending: pending.clone(),
+            });
+            self.ev(
+                c,
+                if class == IpiClass::Lazy {
+                    Event::LazyIpi
+                } else {
+                    Event::FlushIpi
+                },
+            );
             c.kick(t);
             sent += 1;
         }
@@ -82,7 +92,13 @@ impl Kernel {
     }
 
     /// `smp_call_function_single(cpu, func, wait=1)`; runs locally (IRQs off) if `cpu` is us.
-    pub fn smp_call_function_single(&self, c: &dyn Cpu, cpu: CpuId, func: IpiFunc, class: IpiClass) {
+    pub fn smp_call_function_single(
+        &self,
+        c: &dyn Cpu,
+        cpu: CpuId,
+        func: IpiFunc,
+        class: IpiClass,
+    ) {
         if cpu == c.id() {
             self.local_irq_disable(c);
             self.run_func(c, func);
@@ -119,7 +135,9 @@ impl Kernel {
         let _t = c.trace().enter("[ipi]");
         self.local_irq_disable(c);
         loop {
-            let Some(csd) = self.cpu(c.id()).csd.lock().unwrap().pop_front() else { break };
+            let Some(csd) = self.cpu(c.id()).csd.lock().unwrap().pop_front() else {
+                break;
+            };
             self.run_func(c, csd.func);
             // Release: csd_unlock; pairs with the Acquire in csd_lock_wait.
             csd.pending.fetch_sub(1, Release);
@@ -132,9 +150,11 @@ impl Kernel {
         match f {
             IpiFunc::ShootLazy(mm) => self.do_shoot_lazy_tlb(c, mm),
             IpiFunc::CheckLazy(mm) => self.do_check_lazy_tlb(c, mm),
-            IpiFunc::FlushTlb { mm, freed_tables, exit } => {
-                self.flush_tlb_func(c, mm, freed_tables, exit)
-            }
+            IpiFunc::FlushTlb {
+                mm,
+                freed_tables,
+                exit,
+            } => self.flush_tlb_func(c, mm, freed_tables, exit),
             IpiFunc::PpcExitLazyFlush(mm) => self.exit_lazy_flush_tlb(c, mm),
         }
     }

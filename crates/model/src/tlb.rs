@@ -79,7 +79,11 @@ impl Kernel {
     pub fn tlb_finish_mmu(&self, c: &dyn Cpu, mm: MmRef, freed_tables: bool, exit: bool) {
         let _t = c.trace().enter("tlb_flush");
         let me = c.id();
-        let kind = if self.cfg.knobs.broadcast_flush { FlushKind::Broadcast } else { self.cfg.arch.flush };
+        let kind = if self.cfg.knobs.broadcast_flush {
+            FlushKind::Broadcast
+        } else {
+            self.cfg.arch.flush
+        };
         match kind {
             FlushKind::Ipi => {
                 let mask = self.mm_cpumask(mm);
@@ -98,7 +102,11 @@ impl Kernel {
                 self.smp_call_function_many(
                     c,
                     &targets,
-                    IpiFunc::FlushTlb { mm, freed_tables, exit },
+                    IpiFunc::FlushTlb {
+                        mm,
+                        freed_tables,
+                        exit,
+                    },
                     IpiClass::Flush,
                 );
             }
@@ -145,7 +153,12 @@ impl Kernel {
                 self.exit_lazy_flush_tlb(c, mm);
                 return;
             }
-            match self.cfg.knobs.x86_lazy_flush.unwrap_or(self.scheme.lazy_flush()) {
+            match self
+                .cfg
+                .knobs
+                .x86_lazy_flush
+                .unwrap_or(self.scheme.lazy_flush())
+            {
                 LazyFlush::LeaveMm => {
                     // "We're in lazy mode ... just switch to init_mm": loaded_mm moves,
                     // current->active_mm does not (§4.4).

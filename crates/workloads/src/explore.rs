@@ -25,13 +25,17 @@ fn random_op(rng: &mut ChaCha8Rng, cpu: usize, ncpus: usize) -> Step {
     Step::Op(match r {
         0..=34 => SysOp::SwitchPick(n),
         35..=44 => SysOp::Switch(TaskRef::Idle),
-        45..=51 => SysOp::Exit { then: TaskRef::Idle },
+        45..=51 => SysOp::Exit {
+            then: TaskRef::Idle,
+        },
         52..=55 => SysOp::Exec,
         56..=59 => SysOp::Fork,
         60..=62 => SysOp::CloneThread,
         63..=68 => SysOp::KthreadWorkPick(n),
         69..=72 => SysOp::ProcMemPick(n),
-        73..=77 => SysOp::Munmap { freed_tables: rng.gen() },
+        73..=77 => SysOp::Munmap {
+            freed_tables: rng.gen(),
+        },
         78..=80 => SysOp::TextPoke,
         81..=83 => SysOp::EfiCall,
         84..=87 => SysOp::Nmi,
@@ -52,9 +56,16 @@ pub fn workload(k: &Kernel, cfg: &ExploreConfig) -> Built {
         k.create_kthread().expect("capacity");
     }
     let scripts: Vec<Vec<Step>> = (0..cfg.ncpus)
-        .map(|cpu| (0..cfg.steps).map(|_| random_op(&mut rng, cpu, cfg.ncpus)).collect())
+        .map(|cpu| {
+            (0..cfg.steps)
+                .map(|_| random_op(&mut rng, cpu, cfg.ncpus))
+                .collect()
+        })
         .collect();
-    Built { scripts, ..Default::default() }
+    Built {
+        scripts,
+        ..Default::default()
+    }
 }
 
 /// Runs one exploration.

@@ -3,7 +3,9 @@
 use crate::run::run_one;
 use crate::scenarios::find;
 use lazymm_model::arch::{LazyFlush, MaskPolicy};
-use lazymm_model::schemes::{hazard::Hazard, hazard_x86::hazard_x86, refcount::Refcount, shootdown::Shootdown};
+use lazymm_model::schemes::{
+    hazard::Hazard, hazard_x86::hazard_x86, refcount::Refcount, shootdown::Shootdown,
+};
 use lazymm_model::{ArchId, Knobs, Scheme, SchemeId};
 use serde::Serialize;
 
@@ -47,7 +49,13 @@ pub fn all() -> Vec<Mutant> {
     vec![
         Mutant {
             name: "a-hazard-dec2020-no-lazy-reload",
-            scheme: || Box::new(Hazard { reload_lazy_mm: false, mutant: Some("hazard-dec2020-mockup"), ..Hazard::default() }),
+            scheme: || {
+                Box::new(Hazard {
+                    reload_lazy_mm: false,
+                    mutant: Some("hazard-dec2020-mockup"),
+                    ..Hazard::default()
+                })
+            },
             // Generic H on an arch whose exit flush does not unlazy (x86's would unlazy A first).
             arch: ArchId::Arm64,
             knobs: |_| {},
@@ -56,7 +64,11 @@ pub fn all() -> Vec<Mutant> {
         },
         Mutant {
             name: "b-shootdown-x86-stale-active-mm-nmi",
-            scheme: || Box::new(Shootdown { mutant: Some("shootdown-x86-naive") }),
+            scheme: || {
+                Box::new(Shootdown {
+                    mutant: Some("shootdown-x86-naive"),
+                })
+            },
             arch: ArchId::X86,
             knobs: |k| {
                 old_x86(k);
@@ -68,7 +80,11 @@ pub fn all() -> Vec<Mutant> {
         },
         Mutant {
             name: "c-shootdown-old-efi",
-            scheme: || Box::new(Shootdown { mutant: Some("shootdown-old-efi") }),
+            scheme: || {
+                Box::new(Shootdown {
+                    mutant: Some("shootdown-old-efi"),
+                })
+            },
             arch: ArchId::X86,
             knobs: |k| k.efi_temp_mm = false,
             scenario: "efi-while-lazy",
@@ -92,7 +108,13 @@ pub fn all() -> Vec<Mutant> {
         },
         Mutant {
             name: "f-hazard-kthread-mm-count-only",
-            scheme: || Box::new(Hazard { enforce_users_rule: false, mutant: Some("hazard-kthread-count-only"), ..Hazard::default() }),
+            scheme: || {
+                Box::new(Hazard {
+                    enforce_users_rule: false,
+                    mutant: Some("hazard-kthread-count-only"),
+                    ..Hazard::default()
+                })
+            },
             arch: ArchId::X86,
             knobs: |_| {},
             scenario: "kthread-use-mm-count-only",
@@ -100,7 +122,12 @@ pub fn all() -> Vec<Mutant> {
         },
         Mutant {
             name: "g-hazard-x86-leave-mm-behind-scheduler",
-            scheme: || Box::new(Hazard { mutant: Some("hazard-x86-with-leave_mm"), ..hazard_x86() }),
+            scheme: || {
+                Box::new(Hazard {
+                    mutant: Some("hazard-x86-with-leave_mm"),
+                    ..hazard_x86()
+                })
+            },
             arch: ArchId::X86,
             knobs: |k| {
                 old_x86(k);
@@ -111,7 +138,11 @@ pub fn all() -> Vec<Mutant> {
         },
         Mutant {
             name: "h-text-poke-old-temporary-mm",
-            scheme: || Box::new(Shootdown { mutant: Some("shootdown-old-text-poke") }),
+            scheme: || {
+                Box::new(Shootdown {
+                    mutant: Some("shootdown-old-text-poke"),
+                })
+            },
             arch: ArchId::X86,
             knobs: |k| {
                 old_x86(k);
@@ -144,7 +175,9 @@ pub fn cpuidle_scenario(k: &lazymm_model::Kernel) -> crate::run::Built {
             vec![
                 Step::WaitMark("a_idle".into()),
                 Step::Op(SysOp::Switch(TaskRef::Task(t[0]))),
-                Step::Op(SysOp::Exit { then: TaskRef::Idle }),
+                Step::Op(SysOp::Exit {
+                    then: TaskRef::Idle,
+                }),
                 Step::Op(SysOp::Switch(TaskRef::Task(u2[0]))),
                 Step::Mark("exited".into()),
             ],
@@ -154,22 +187,44 @@ pub fn cpuidle_scenario(k: &lazymm_model::Kernel) -> crate::run::Built {
     }
 }
 
+/// A scenario builder.
+type BuildFn = Box<dyn Fn(&lazymm_model::Kernel) -> crate::run::Built>;
+
 /// Runs every mutant and its correct counterpart.
 pub fn run_all() -> Vec<MutantResult> {
     all()
         .into_iter()
         .map(|m| {
-            let (ncpus, build): (usize, Box<dyn Fn(&lazymm_model::Kernel) -> crate::run::Built>) =
-                if m.scenario == "cpuidle-leave-mm" {
-                    (4, Box::new(cpuidle_scenario))
-                } else {
-                    let s = find(m.scenario).expect("scenario");
-                    (s.ncpus, Box::new(s.build))
-                };
+            let (ncpus, build): (usize, BuildFn) = if m.scenario == "cpuidle-leave-mm" {
+                (4, Box::new(cpuidle_scenario))
+            } else {
+                let s = find(m.scenario).expect("scenario");
+                (s.ncpus, Box::new(s.build))
+            };
             let mut knobs = Knobs::fixed();
             (m.knobs)(&mut knobs);
-            let bad = run_one(m.scenario, (m.scheme)(), m.arch, ncpus, knobs.clone(), &*build, 0, 0.0, 0.0);
-            let good = run_one(m.scenario, m.correct.build(), m.arch, ncpus, Knobs::fixed(), &*build, 0, 0.0, 0.0);
+            let bad = run_one(
+                m.scenario,
+                (m.scheme)(),
+                m.arch,
+                ncpus,
+                knobs.clone(),
+                &*build,
+                0,
+                0.0,
+                0.0,
+            );
+            let good = run_one(
+                m.scenario,
+                m.correct.build(),
+                m.arch,
+                ncpus,
+                Knobs::fixed(),
+                &*build,
+                0,
+                0.0,
+                0.0,
+            );
             MutantResult {
                 mutant: m.name.into(),
                 caught: !bad.row.violations.is_empty(),

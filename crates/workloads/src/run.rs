@@ -96,7 +96,11 @@ pub fn run_one(
                 infeasible: Some(why.into()),
             },
             kernel: k,
-            result: StepResult { stop: step::Stop::Completed, steps: 0, applied: vec![] },
+            result: StepResult {
+                stop: step::Stop::Completed,
+                steps: 0,
+                applied: vec![],
+            },
             counters: CounterSnapshot::default(),
         };
     }
@@ -113,11 +117,23 @@ pub fn run_one(
     };
     let result = step::run(k.clone(), b.scripts, &sc);
     let counters = k.counters.snapshot() - before;
-    let mut violations: Vec<String> = k.oracle.violations().iter().map(|v| v.to_string()).collect();
+    let mut violations: Vec<String> = k
+        .oracle
+        .violations()
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
     if result.stop == step::Stop::StepBound {
-        violations.push(format!("step bound ({} steps) hit before quiesce", result.steps));
+        violations.push(format!(
+            "step bound ({} steps) hit before quiesce",
+            result.steps
+        ));
     }
-    let shadow = if b.subject.is_null() { None } else { k.oracle.shadow(b.subject) };
+    let shadow = if b.subject.is_null() {
+        None
+    } else {
+        k.oracle.shadow(b.subject)
+    };
     let freed = shadow.as_ref().and_then(|s| s.freed.clone());
     let row = Row {
         scenario: label.into(),
@@ -136,9 +152,21 @@ pub fn run_one(
             .unwrap_or_else(|| "not freed".into()),
         infeasible: None,
     };
-    Outcome { row, kernel: k, result, counters }
+    Outcome {
+        row,
+        kernel: k,
+        result,
+        counters,
+    }
 }
 
 fn cfg(label: &str, arch: Arch, knobs: Knobs, ncpus: usize) -> Config {
-    Config { ncpus, arch, knobs, max_mms: 512, max_tasks: 512, label: label.into() }
+    Config {
+        ncpus,
+        arch,
+        knobs,
+        max_mms: 512,
+        max_tasks: 512,
+        label: label.into(),
+    }
 }

@@ -31,7 +31,9 @@ fn idle() -> Step {
     op(SysOp::Switch(TaskRef::Idle))
 }
 fn exit() -> Step {
-    op(SysOp::Exit { then: TaskRef::Idle })
+    op(SysOp::Exit {
+        then: TaskRef::Idle,
+    })
 }
 fn mark(s: &str) -> Step {
     Step::Mark(s.into())
@@ -45,7 +47,12 @@ fn proc1(k: &Kernel) -> (lazymm_model::MmRef, TaskId) {
 }
 fn none(_: &mut Knobs) {}
 fn gate(cpu: usize, at: &'static str, until: &str) -> Gate {
-    Gate { cpu, at, nth: 1, until: until.into() }
+    Gate {
+        cpu,
+        at,
+        nth: 1,
+        until: until.into(),
+    }
 }
 
 /// #1: A lazy on M; T exits on B; A and B then run user tasks.
@@ -55,8 +62,22 @@ fn basic(k: &Kernel) -> Built {
     let (_, u2) = proc1(k);
     Built {
         scripts: vec![
-            vec![sw(t), idle(), mark("a_lazy"), wait("exited"), sw(u1), mark("a_user")],
-            vec![wait("a_lazy"), sw(t), exit(), mark("exited"), wait("a_user"), sw(u2)],
+            vec![
+                sw(t),
+                idle(),
+                mark("a_lazy"),
+                wait("exited"),
+                sw(u1),
+                mark("a_user"),
+            ],
+            vec![
+                wait("a_lazy"),
+                sw(t),
+                exit(),
+                mark("exited"),
+                wait("a_user"),
+                sw(u2),
+            ],
         ],
         subject: m,
         ..Default::default()
@@ -69,7 +90,11 @@ fn hot_path(k: &Kernel) -> Built {
     let scripts = (0..4)
         .map(|i| (0..10).flat_map(|_| [sw(ts[i]), idle()]).collect())
         .collect();
-    Built { scripts, subject: m, ..Default::default() }
+    Built {
+        scripts,
+        subject: m,
+        ..Default::default()
+    }
 }
 
 /// #3: T(M)→k1→k2→U(M') on A; k1 later runs on B after a user task of M''.
@@ -94,8 +119,21 @@ fn same_mm(k: &Kernel) -> Built {
     let (m, ts) = k.create_process(3).expect("capacity");
     Built {
         scripts: vec![
-            vec![sw(ts[0]), idle(), sw(ts[1]), idle(), mark("lazy"), wait("flushed"), sw(ts[0])],
-            vec![wait("lazy"), sw(ts[2]), op(SysOp::Munmap { freed_tables: true }), mark("flushed")],
+            vec![
+                sw(ts[0]),
+                idle(),
+                sw(ts[1]),
+                idle(),
+                mark("lazy"),
+                wait("flushed"),
+                sw(ts[0]),
+            ],
+            vec![
+                wait("lazy"),
+                sw(ts[2]),
+                op(SysOp::Munmap { freed_tables: true }),
+                mark("flushed"),
+            ],
         ],
         subject: m,
         ..Default::default()
@@ -134,7 +172,13 @@ fn khugepaged(k: &Kernel) -> Built {
         scripts: vec![
             vec![sw(t), idle(), mark("a_lazy")],
             vec![wait("c_holds"), sw(t), exit(), mark("exited")],
-            vec![wait("a_lazy"), op(SysOp::MmGrab(m)), mark("c_holds"), wait("exited"), op(SysOp::MmDropLocked(m))],
+            vec![
+                wait("a_lazy"),
+                op(SysOp::MmGrab(m)),
+                mark("c_holds"),
+                wait("exited"),
+                op(SysOp::MmDropLocked(m)),
+            ],
         ],
         subject: m,
         ..Default::default()
@@ -160,7 +204,14 @@ fn kthread_lifecycle(k: &Kernel) -> Built {
                 wait("b_user"),
                 sw(u),
             ],
-            vec![wait("k_done"), sw(t), exit(), mark("exited"), wait("put"), mark("b_user")],
+            vec![
+                wait("k_done"),
+                sw(t),
+                exit(),
+                mark("exited"),
+                wait("put"),
+                mark("b_user"),
+            ],
         ],
         subject: m,
         ..Default::default()
@@ -218,7 +269,15 @@ fn exec_kthread(k: &Kernel) -> Built {
     let kt = k.create_kthread().unwrap();
     Built {
         scripts: vec![
-            vec![sw(t), sw(kt), op(SysOp::Exec), mark("exec"), op(SysOp::Exit { then: TaskRef::Idle })],
+            vec![
+                sw(t),
+                sw(kt),
+                op(SysOp::Exec),
+                mark("exec"),
+                op(SysOp::Exit {
+                    then: TaskRef::Idle,
+                }),
+            ],
             vec![wait("exec"), sw(t), exit()],
         ],
         preempts: vec![Preempt {
@@ -236,7 +295,13 @@ fn exec_mt(k: &Kernel) -> Built {
     let (m, ts) = k.create_process(4).expect("capacity");
     Built {
         scripts: vec![
-            vec![wait("d_lazy"), sw(ts[0]), wait("t2"), wait("t3"), op(SysOp::Exec)],
+            vec![
+                wait("d_lazy"),
+                sw(ts[0]),
+                wait("t2"),
+                wait("t3"),
+                op(SysOp::Exec),
+            ],
             vec![wait("d_lazy"), sw(ts[1]), exit(), mark("t2")],
             vec![wait("d_lazy"), sw(ts[2]), exit(), mark("t3")],
             vec![sw(ts[3]), exit(), mark("d_lazy")],
@@ -251,7 +316,11 @@ fn membarrier(k: &Kernel) -> Built {
     let (m, ts) = k.create_process(2).expect("capacity");
     k.membarrier_register(m);
     let kt = k.create_kthread().unwrap();
-    Built { scripts: vec![vec![sw(ts[0]), sw(kt), sw(ts[1]), idle(), sw(ts[0])]], subject: m, ..Default::default() }
+    Built {
+        scripts: vec![vec![sw(ts[0]), sw(kt), sw(ts[1]), idle(), sw(ts[0])]],
+        subject: m,
+        ..Default::default()
+    }
 }
 
 /// #13: A lazy on M; M exits on B (its flush IPI reaches A); then a perf NMI on A.
@@ -259,7 +328,13 @@ fn nmi(k: &Kernel) -> Built {
     let (m, t) = proc1(k);
     Built {
         scripts: vec![
-            vec![sw(t), idle(), mark("a_lazy"), wait("exited"), op(SysOp::Nmi)],
+            vec![
+                sw(t),
+                idle(),
+                mark("a_lazy"),
+                wait("exited"),
+                op(SysOp::Nmi),
+            ],
             vec![wait("a_lazy"), sw(t), exit(), mark("exited")],
         ],
         subject: m,
@@ -272,7 +347,13 @@ fn text_poke(k: &Kernel) -> Built {
     let (m, t) = proc1(k);
     Built {
         scripts: vec![
-            vec![sw(t), idle(), mark("a_lazy"), op(SysOp::TextPoke), op(SysOp::Nmi)],
+            vec![
+                sw(t),
+                idle(),
+                mark("a_lazy"),
+                op(SysOp::TextPoke),
+                op(SysOp::Nmi),
+            ],
             vec![wait("a_lazy"), sw(t), exit(), mark("exited")],
         ],
         gates: vec![gate(0, "text_poke:poking", "exited")],
@@ -286,10 +367,19 @@ fn efi(k: &Kernel) -> Built {
     let (m, t) = proc1(k);
     Built {
         scripts: vec![
-            vec![sw(t), idle(), mark("a_lazy"), op(SysOp::EfiCall), op(SysOp::Nmi)],
+            vec![
+                sw(t),
+                idle(),
+                mark("a_lazy"),
+                op(SysOp::EfiCall),
+                op(SysOp::Nmi),
+            ],
             vec![wait("a_lazy"), sw(t), exit(), mark("exited")],
         ],
-        gates: vec![gate(0, "efi_call:firmware", "exited"), gate(0, "efi_call:firmware_return", "exited")],
+        gates: vec![
+            gate(0, "efi_call:firmware", "exited"),
+            gate(0, "efi_call:firmware_return", "exited"),
+        ],
         subject: m,
         ..Default::default()
     }
@@ -302,7 +392,11 @@ fn offline(k: &Kernel) -> Built {
         scripts: vec![
             vec![sw(t), idle(), mark("a_lazy"), op(SysOp::CpuOffline)],
             vec![wait("a_lazy"), sw(t), exit(), mark("exited")],
-            vec![wait("exited"), Step::Retry(SysOp::FinishCpu(0)), Step::Retry(SysOp::CpuOnline(0))],
+            vec![
+                wait("exited"),
+                Step::Retry(SysOp::FinishCpu(0)),
+                Step::Retry(SysOp::CpuOnline(0)),
+            ],
         ],
         gates: vec![gate(0, "cpu_offline:after_cpu_disable", "exited")],
         subject: m,
@@ -322,7 +416,11 @@ fn online_cycles(k: &Kernel) -> Built {
     }
     a.push(sw(t));
     a.push(exit());
-    Built { scripts: vec![a, vec![], c], subject: m, ..Default::default() }
+    Built {
+        scripts: vec![a, vec![], c],
+        subject: m,
+        ..Default::default()
+    }
 }
 
 /// #18: H drop_mm steal race: F1 (cpu1) scans A lazy on M1; A moves to M2; F2 (cpu2) hands
@@ -332,14 +430,37 @@ fn steal_race(k: &Kernel) -> Built {
     let (m2, t2) = proc1(k);
     let (_, u) = proc1(k);
     let hazard = matches!(k.scheme.id(), SchemeId::Hazard | SchemeId::HazardX86);
-    let f1_loaded = if hazard { "cpu1@mm_unlazy_mm_count:matched" } else { "cpu1@exit_mm:before_mmput" };
+    let f1_loaded = if hazard {
+        "cpu1@mm_unlazy_mm_count:matched"
+    } else {
+        "cpu1@exit_mm:before_mmput"
+    };
     Built {
         scripts: vec![
-            vec![sw(t1), idle(), mark("a1"), wait(f1_loaded), sw(t2), idle(), mark("a2")],
+            vec![
+                sw(t1),
+                idle(),
+                mark("a1"),
+                wait(f1_loaded),
+                sw(t2),
+                idle(),
+                mark("a2"),
+            ],
             vec![wait("a1"), sw(t1), exit(), mark("f1_done")],
-            vec![wait("a2"), sw(t2), exit(), mark("f2_done"), wait("f1_done"), sw(u)],
+            vec![
+                wait("a2"),
+                sw(t2),
+                exit(),
+                mark("f2_done"),
+                wait("f1_done"),
+                sw(u),
+            ],
         ],
-        gates: if hazard { vec![gate(1, "mm_unlazy_mm_count:matched", "f2_done")] } else { vec![] },
+        gates: if hazard {
+            vec![gate(1, "mm_unlazy_mm_count:matched", "f2_done")]
+        } else {
+            vec![]
+        },
         subject: m2,
         ..Default::default()
     }
@@ -353,8 +474,29 @@ fn two_exits(k: &Kernel) -> Built {
     let (m2, t2) = proc1(k);
     Built {
         scripts: vec![
-            vec![sw(t0), idle(), mark("a_lazy0"), wait("m0_exited"), sw(kt), op(SysOp::Exec), mark("a_exec"), wait("b_lazy"), op(SysOp::Exit { then: TaskRef::Idle })],
-            vec![wait("a_lazy0"), sw(t0), exit(), mark("m0_exited"), wait("a_exec"), sw(t2), idle(), mark("b_lazy")],
+            vec![
+                sw(t0),
+                idle(),
+                mark("a_lazy0"),
+                wait("m0_exited"),
+                sw(kt),
+                op(SysOp::Exec),
+                mark("a_exec"),
+                wait("b_lazy"),
+                op(SysOp::Exit {
+                    then: TaskRef::Idle,
+                }),
+            ],
+            vec![
+                wait("a_lazy0"),
+                sw(t0),
+                exit(),
+                mark("m0_exited"),
+                wait("a_exec"),
+                sw(t2),
+                idle(),
+                mark("b_lazy"),
+            ],
             vec![wait("b_lazy"), sw(t2), exit()],
         ],
         subject: m0,
@@ -367,7 +509,9 @@ fn two_exits(k: &Kernel) -> Built {
 fn wide(k: &Kernel) -> Built {
     let n = 24;
     let (m, ts) = k.create_process(n).expect("capacity");
-    let mut scripts: Vec<Vec<Step>> = (0..n).map(|i| vec![sw(ts[i]), idle(), mark(&format!("l{i}"))]).collect();
+    let mut scripts: Vec<Vec<Step>> = (0..n)
+        .map(|i| vec![sw(ts[i]), idle(), mark(&format!("l{i}"))])
+        .collect();
     let mut killer: Vec<Step> = (0..n).map(|i| wait(&format!("l{i}"))).collect();
     for t in ts {
         killer.push(sw(t));
@@ -375,7 +519,11 @@ fn wide(k: &Kernel) -> Built {
     }
     scripts.resize(31, vec![]);
     scripts.push(killer);
-    Built { scripts, subject: m, ..Default::default() }
+    Built {
+        scripts,
+        subject: m,
+        ..Default::default()
+    }
 }
 
 /// #21: preempted vCPUs A and C are lazy on M; the PV flush skips them.
@@ -385,7 +533,7 @@ fn pv_flush(k: &Kernel) -> Built {
         scripts: vec![
             vec![sw(ts[0]), exit(), mark("a")],
             vec![wait("a"), wait("c"), sw(ts[1]), exit()],
-            vec![sw(ts[2]), idle(), mark("c")],
+            vec![sw(ts[2]), exit(), mark("c")],
         ],
         subject: m,
         ..Default::default()
@@ -408,7 +556,9 @@ fn munmap(k: &Kernel) -> Built {
     let (m, ts) = k.create_process(4).expect("capacity");
     let mut d = vec![wait("l0"), wait("l1"), wait("l2"), sw(ts[3])];
     for _ in 0..3 {
-        d.push(op(SysOp::Munmap { freed_tables: false }));
+        d.push(op(SysOp::Munmap {
+            freed_tables: false,
+        }));
     }
     d.push(op(SysOp::Munmap { freed_tables: true }));
     Built {
@@ -436,7 +586,10 @@ fn rt_knobs(k: &mut Knobs) {
 fn mm_cid(k: &Kernel) -> Built {
     let (m, ts) = k.create_process(2).expect("capacity");
     Built {
-        scripts: vec![(0..5).flat_map(|_| [sw(ts[0]), idle()]).collect(), (0..5).flat_map(|_| [sw(ts[1]), idle()]).collect()],
+        scripts: vec![
+            (0..5).flat_map(|_| [sw(ts[0]), idle()]).collect(),
+            (0..5).flat_map(|_| [sw(ts[1]), idle()]).collect(),
+        ],
         subject: m,
         ..Default::default()
     }
@@ -452,7 +605,13 @@ impl Built {
 pub fn catalogue() -> Vec<Scenario> {
     macro_rules! s {
         ($num:expr, $name:expr, $n:expr, $k:expr, $b:expr) => {
-            Scenario { num: $num, name: $name, ncpus: $n, knobs: $k, build: $b }
+            Scenario {
+                num: $num,
+                name: $name,
+                ncpus: $n,
+                knobs: $k,
+                build: $b,
+            }
         };
     }
     vec![
@@ -486,14 +645,30 @@ pub fn catalogue() -> Vec<Scenario> {
 
 /// Finds a scenario by name or number.
 pub fn find(key: &str) -> Option<Scenario> {
-    catalogue().into_iter().find(|s| s.name == key || s.num.to_string() == key)
+    catalogue()
+        .into_iter()
+        .find(|s| s.name == key || s.num.to_string() == key)
 }
 
 /// Runs one scenario with the correct `scheme` on `arch` (seed 0).
-pub fn run_scenario(s: &Scenario, scheme: SchemeId, arch: lazymm_model::ArchId) -> crate::run::Outcome {
+pub fn run_scenario(
+    s: &Scenario,
+    scheme: SchemeId,
+    arch: lazymm_model::ArchId,
+) -> crate::run::Outcome {
     let mut knobs = Knobs::fixed();
     (s.knobs)(&mut knobs);
-    crate::run::run_one(s.name, scheme.build(), arch, s.ncpus, knobs, &s.build, 0, 0.0, 0.0)
+    crate::run::run_one(
+        s.name,
+        scheme.build(),
+        arch,
+        s.ncpus,
+        knobs,
+        &s.build,
+        0,
+        0.0,
+        0.0,
+    )
 }
 
 /// Every row: all scenarios × schemes × arches (infeasible combinations included, marked).

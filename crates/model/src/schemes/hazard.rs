@@ -73,7 +73,12 @@ pub struct Hazard {
 
 impl Default for Hazard {
     fn default() -> Self {
-        Hazard { iter: LazyIter::Online, reload_lazy_mm: true, enforce_users_rule: true, mutant: None }
+        Hazard {
+            iter: LazyIter::Online,
+            reload_lazy_mm: true,
+            enforce_users_rule: true,
+            mutant: None,
+        }
     }
 }
 
@@ -155,7 +160,10 @@ impl Hazard {
         }
         if old.is_null() {
             // cmpxchg (fully ordered): the rq will mmdrop it later.
-            let ok = rq.drop_mm.compare_exchange(0, mm.0, AcqRel, Acquire).is_ok();
+            let ok = rq
+                .drop_mm
+                .compare_exchange(0, mm.0, AcqRel, Acquire)
+                .is_ok();
             k.ev(c, Event::DropMmRmw);
             return ok;
         }
@@ -170,7 +178,10 @@ impl Hazard {
             }
         }
         // rq->lazy_mm == mm != old (as far as we know): the rq is done with old; steal.
-        let ok = rq.drop_mm.compare_exchange(old.0, mm.0, AcqRel, Acquire).is_ok();
+        let ok = rq
+            .drop_mm
+            .compare_exchange(old.0, mm.0, AcqRel, Acquire)
+            .is_ok();
         k.ev(c, Event::DropMmRmw);
         if !ok {
             return false;
@@ -190,7 +201,9 @@ impl Scheme for Hazard {
     }
 
     fn name(&self) -> String {
-        self.mutant.map(str::to_string).unwrap_or_else(|| self.id().name().into())
+        self.mutant
+            .map(str::to_string)
+            .unwrap_or_else(|| self.id().name().into())
     }
 
     fn infeasible(&self, arch: &Arch) -> Option<&'static str> {

@@ -36,7 +36,11 @@ impl HazardMd {
         if k.cpu(c.id()).preempt_depth.load(Relaxed) > 0 {
             // LKP: "WARNING at kernel/hazptr.c hazptr_scan" from __mmdrop under khugepaged's
             // spinlock: the scan may busy-wait with preemption off (§4.8, §7 #6).
-            k.warn(c, mm, "hazptr_scan from a preempt-off context (may busy-wait)");
+            k.warn(
+                c,
+                mm,
+                "hazptr_scan from a preempt-off context (may busy-wait)",
+            );
         }
         // smp_mb(): Store A (mm_count → 0) before Load B (slots); pairs with the smp_mb in
         // mmgrab_lazy_tlb between Store B and the lazy CPU's later loads.

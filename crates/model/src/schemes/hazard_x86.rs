@@ -14,7 +14,10 @@ use crate::schemes::hazard::{Hazard, LazyIter};
 
 /// The x86-iterator hazard scheme.
 pub fn hazard_x86() -> Hazard {
-    Hazard { iter: LazyIter::Cpumask, ..Hazard::default() }
+    Hazard {
+        iter: LazyIter::Cpumask,
+        ..Hazard::default()
+    }
 }
 
 /// Why H-x86 cannot run on `arch`.

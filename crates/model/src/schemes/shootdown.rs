@@ -51,7 +51,9 @@ impl Scheme for Shootdown {
     }
 
     fn name(&self) -> String {
-        self.mutant.map(str::to_string).unwrap_or_else(|| self.id().name().into())
+        self.mutant
+            .map(str::to_string)
+            .unwrap_or_else(|| self.id().name().into())
     }
 
     fn infeasible(&self, arch: &Arch) -> Option<&'static str> {

@@ -1,0 +1,57 @@
+//! Random exploration of every correct scheme × arch (proptest over seeds). The long run
+//! (10,000 seeds per combination) is `explore_10k_seeds_per_scheme_arch`, ignored by default.
+
+use lazymm_model::{Arch, ArchId, SchemeId};
+use lazymm_workloads::explore::{explore, ExploreConfig};
+use proptest::prelude::*;
+
+fn combos() -> Vec<(SchemeId, ArchId)> {
+    let mut v = vec![];
+    for s in SchemeId::ALL {
+        for a in ArchId::ALL {
+            if s.build().infeasible(&Arch::profile(a)).is_none() {
+                v.push((s, a));
+            }
+        }
+    }
+    v
+}
+
+fn check(seed: u64) {
+    for (s, a) in combos() {
+        let o = explore(
+            s,
+            a,
+            &ExploreConfig {
+                ncpus: 4,
+                steps: 30,
+                seed,
+            },
+        );
+        assert!(
+            o.row.violations.is_empty(),
+            "{} {} seed {seed}: {:?}\nreplay: lazymm explore --scheme {} --arch {} --seed {seed} --steps 30",
+            s.name(),
+            a.name(),
+            o.row.violations,
+            s.name(),
+            a.name()
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #[test]
+    fn random_workloads_keep_every_correct_scheme_safe(seed in any::<u64>()) {
+        check(seed);
+    }
+}
+
+#[test]
+#[ignore = "long: 10,000 seeds × 19 scheme/arch combinations (see README)"]
+fn explore_10k_seeds_per_scheme_arch() {
+    for seed in 0..10_000 {
+        check(seed);
+    }
+}
