@@ -23,7 +23,7 @@
 
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 use lazymm_model::ids::{CpuId, TaskRef};
-use lazymm_model::kernel::{task_state, BootCpu};
+use lazymm_model::kernel::BootCpu;
 use lazymm_model::machine::{Cpu, Trace};
 use lazymm_model::oracle::ViolationKind;
 use lazymm_model::{Kernel, SysOp};
@@ -414,7 +414,6 @@ pub fn run(k: Arc<Kernel>, scripts: Vec<Vec<Step>>, cfg: &StepConfig) -> StepRes
             let _ = co.resume(Deliver::Nothing);
         }
     }
-    let _ = task_state::DEAD;
     let applied = shared.applied.borrow().clone();
     StepResult {
         stop,

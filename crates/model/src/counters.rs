@@ -54,6 +54,7 @@ impl Counters {
 
     /// Reads every counter.
     pub fn snapshot(&self) -> CounterSnapshot {
+        // Relaxed: statistics, read after the run or as an approximate live figure.
         CounterSnapshot {
             lazy_ipis: self.lazy_ipis.load(Relaxed),
             flush_ipis: self.flush_ipis.load(Relaxed),

@@ -8,7 +8,6 @@
 use crate::ids::MmRef;
 use crate::machine::Cpu;
 use crate::scheme::Site;
-use crate::sync::atomic::Ordering::*;
 use crate::Kernel;
 
 impl Kernel {
@@ -18,26 +17,23 @@ impl Kernel {
         let _t = c.trace().enter("exec_mmap");
         let me = self.curr(c.id());
         let tsk = self.task(me);
-        if tsk.pinned.load(Relaxed) == c.id() as u32
-            && tsk.kthread.load(Relaxed)
-            && me == self.cpu(c.id()).idle
-        {
+        if tsk.pinned() == c.id() as u32 && tsk.is_kthread() && me == self.cpu(c.id()).idle {
             self.warn(c, mm, "exec from the idle task");
             return None;
         }
-        let old_mm = MmRef(tsk.mm.load(Relaxed));
+        let old_mm = tsk.mm();
         let irqs_off = self.cfg.knobs.exec_irqs_off;
         // task_lock(tsk); membarrier_exec_mmap(mm)
         self.smp_mb(c);
         if irqs_off {
             self.local_irq_disable(c);
         }
-        let active_mm = MmRef(tsk.active_mm.load(Relaxed));
+        let active_mm = tsk.active_mm();
         self.preempt_point(c, "exec_mmap:after_read_active_mm");
-        tsk.active_mm.store(mm.0, Relaxed);
+        tsk.set_active_mm(mm);
         // WRITE_ONCE(tsk->mm, mm)
-        tsk.mm.store(mm.0, Relaxed);
-        tsk.kthread.store(false, Relaxed);
+        tsk.set_mm(mm);
+        tsk.set_kthread(false);
         // activate_mm(active_mm, mm)
         self.switch_mm_irqs_off(c, active_mm, mm);
         if irqs_off {

@@ -13,7 +13,7 @@ impl Kernel {
     pub fn exit_mm(&self, c: &dyn Cpu) {
         let _t = c.trace().enter("exit_mm");
         let cur = self.task(self.curr(c.id()));
-        let mm = MmRef(cur.mm.load(Relaxed));
+        let mm = cur.mm();
         if mm.is_null() {
             return;
         }
@@ -23,7 +23,7 @@ impl Kernel {
         // lock's barrier).
         self.local_irq_disable(c);
         // WRITE_ONCE(current->mm, NULL). Relaxed: read remotely only by membarrier (RCU).
-        cur.mm.store(0, Relaxed);
+        cur.set_mm(MmRef::NULL);
         self.enter_lazy_tlb(c, mm);
         self.local_irq_enable(c);
         c.point(self, "exit_mm:before_mmput");
@@ -34,26 +34,21 @@ impl Kernel {
     pub fn do_exit(&self, c: &dyn Cpu, then: TaskRef) -> bool {
         let cur = self.curr(c.id());
         let t = self.task(cur);
-        if t.kthread.load(Relaxed) || t.mm.load(Relaxed) == 0 {
+        if t.is_kthread() || t.mm().is_null() {
             return false;
         }
         let _t = c.trace().enter("do_exit");
         self.exit_mm(c);
         c.point(self, "do_exit:after_exit_mm");
+        // Relaxed: only this CPU runs t; nobody claims a DEAD task (the claim CAS expects
+        // SLEEPING), and the final switch's on_cpu release orders the rest.
         t.state.store(task_state::DEAD, Relaxed);
-        // __schedule() for TASK_DEAD: never returns to this task.
-        let pin = t.pinned.swap(c.id() as u32, Relaxed);
-        let _ = pin;
-        if !self.schedule_dead(c, then) {
-            while !self.schedule_dead(c, TaskRef::Idle) {
-                c.wait(self, "do_exit:schedule");
-            }
+        // __schedule() for TASK_DEAD: never returns to this task. The dead task is not
+        // SLEEPING, so `schedule` leaves its state alone and no CPU can claim it. If `then`
+        // cannot run here, the idle task (pinned to this CPU) always can.
+        if !self.schedule(c, then) {
+            self.schedule(c, TaskRef::Idle);
         }
         true
-    }
-
-    fn schedule_dead(&self, c: &dyn Cpu, next: TaskRef) -> bool {
-        // The dead task is not SLEEPING, so `schedule` leaves its state alone.
-        self.schedule(c, next)
     }
 }

@@ -55,6 +55,7 @@ impl Kernel {
         // Still executing (stop_machine, IRQs off) on whatever the MMU has loaded.
         c.point(self, "cpu_offline:after_cpu_disable");
         // Drain calls queued before we went offline (flush_smp_call_function_queue).
+        // Relaxed: CPU-local IRQ state (see local_irq_disable); open a window for the drain.
         self.cpu(cpu).irq_depth.fetch_sub(1, Relaxed);
         if self.ipi_pending(cpu) {
             self.irq_entry(c);
@@ -63,7 +64,7 @@ impl Kernel {
         if !self.cfg.knobs.hotplug_unlazy_first {
             // idle_task_exit(): switch_mm to init_mm, active_mm left for finish_cpu.
             let _t = c.trace().enter("idle_task_exit");
-            let loaded = MmRef(self.cpu(cpu).loaded_mm.load(Relaxed));
+            let loaded = self.cpu(cpu).loaded_mm();
             if loaded != self.init_mm {
                 self.switch_mm_irqs_off(c, loaded, self.init_mm);
             }
@@ -89,7 +90,8 @@ impl Kernel {
         }
         let _t = c.trace().enter("finish_cpu");
         let idle = self.task(self.cpu(cpu).idle);
-        let mm = MmRef(idle.active_mm.swap(0, Relaxed));
+        let mm = idle.active_mm();
+        idle.set_active_mm(MmRef::NULL);
         if mm.is_null() {
             return true;
         }
@@ -106,19 +108,20 @@ impl Kernel {
             return false;
         }
         let idle = self.task(self.cpu(cpu).idle);
-        if idle.active_mm.load(Relaxed) != 0 {
+        if !idle.active_mm().is_null() {
             // finish_cpu has not run yet.
             return false;
         }
         let _t = c.trace().enter("cpu_up");
-        idle.active_mm.store(self.init_mm.0, Relaxed);
+        idle.set_active_mm(self.init_mm);
         // mmgrab(&init_mm) for the secondary's idle (start_secondary), charged to `c`.
         let secondary = crate::kernel::BootCpu::new(cpu);
         self.scheme
             .mmgrab_lazy_tlb(self, &secondary, self.init_mm, Site::Boot);
         let pc = self.cpu(cpu);
-        pc.loaded_mm.store(self.init_mm.0, Relaxed);
-        pc.is_lazy.store(false, Relaxed);
+        pc.set_loaded_mm(self.init_mm);
+        pc.set_is_lazy(false);
+        // Relaxed: ordered before the Release store of `online` below.
         pc.dead.store(false, Relaxed);
         // Release: pairs with the Acquire wait in cpu_offline_ap.
         pc.online.store(true, Release);

@@ -88,6 +88,53 @@ pub struct Task {
     pub on_cpu: AtomicBool,
 }
 
+impl Task {
+    /// `READ_ONCE(tsk->mm)`. Relaxed: `->mm` is written only by the task itself (exit_mm,
+    /// exec_mmap, kthread_[un]use_mm, with WRITE_ONCE); the remote readers (membarrier, the
+    /// flush handlers running on the task's own CPU, the oracle) tolerate a stale value, and
+    /// a task that migrates is ordered by the on_cpu release/acquire hand-off in sched.rs.
+    pub fn mm(&self) -> MmRef {
+        MmRef(self.mm.load(Relaxed))
+    }
+    /// `WRITE_ONCE(tsk->mm, mm)` (see [`Task::mm`] for the ordering).
+    pub fn set_mm(&self, mm: MmRef) {
+        self.mm.store(mm.0, Relaxed);
+    }
+    /// `tsk->active_mm`. Relaxed: only the CPU running the task reads or writes it (context
+    /// switch, IPI handlers and NMIs on that CPU); migration is ordered by the on_cpu hand-off.
+    pub fn active_mm(&self) -> MmRef {
+        MmRef(self.active_mm.load(Relaxed))
+    }
+    /// Sets `tsk->active_mm` (see [`Task::active_mm`] for the ordering).
+    pub fn set_active_mm(&self, mm: MmRef) {
+        self.active_mm.store(mm.0, Relaxed);
+    }
+    /// `tsk->flags & PF_KTHREAD`. Relaxed: set at creation (published by the Release in
+    /// `task_alloc`) and cleared only by the task itself in exec.
+    pub fn is_kthread(&self) -> bool {
+        self.kthread.load(Relaxed)
+    }
+    /// Sets or clears `PF_KTHREAD` (see [`Task::is_kthread`]).
+    pub fn set_kthread(&self, k: bool) {
+        self.kthread.store(k, Relaxed);
+    }
+    /// CPU the task is pinned to (`u32::MAX`: none). Relaxed: set at creation, or by the CPU
+    /// that owns the task while it runs there (preemption, exit); claims re-check `state`
+    /// with an Acquire CAS, which is what orders a hand-off.
+    pub fn pinned(&self) -> u32 {
+        self.pinned.load(Relaxed)
+    }
+    /// Replaces the pin, returning the old one (see [`Task::pinned`]).
+    pub fn swap_pinned(&self, cpu: u32) -> u32 {
+        self.pinned.swap(cpu, Relaxed)
+    }
+    /// The [`task_state`]. Relaxed for inspection; the claim (Acquire CAS in `schedule`) and
+    /// the switch-out (Release store in `context_switch`) carry the ordering.
+    pub fn state(&self) -> u32 {
+        self.state.load(Relaxed)
+    }
+}
+
 /// Per-CPU state: the rq fields of §1.3 and the arch TLB state of §1.4.
 #[derive(Debug)]
 pub struct PerCpu {
@@ -121,6 +168,43 @@ pub struct PerCpu {
     pub mb_pending: std::sync::atomic::AtomicBool,
     /// PREEMPT_RT deferred `__mmdrop`s (`call_rcu`), run at the next quiescent point.
     pub rcu_pending: Mutex<Vec<MmRef>>,
+}
+
+impl PerCpu {
+    /// `cpu_tlbstate.loaded_mm`. Relaxed: written only by the owning CPU (switch_mm_irqs_off,
+    /// hotplug); remote flushers read it as a hint and cover staleness with `freed_tables`
+    /// IPIs, as arch/x86/mm/tlb.c does (§1.4).
+    pub fn loaded_mm(&self) -> MmRef {
+        MmRef(self.loaded_mm.load(Relaxed))
+    }
+    /// Sets `cpu_tlbstate.loaded_mm` (see [`PerCpu::loaded_mm`]).
+    pub fn set_loaded_mm(&self, mm: MmRef) {
+        self.loaded_mm.store(mm.0, Relaxed);
+    }
+    /// `cpu_tlbstate_shared.is_lazy`. Relaxed: written by the owner; remote flushers read it
+    /// only to skip lazy CPUs for flushes that free no page tables, a hint whose staleness
+    /// costs at most one IPI (tlb.c's `should_flush_tlb`).
+    pub fn is_lazy(&self) -> bool {
+        self.is_lazy.load(Relaxed)
+    }
+    /// Sets `is_lazy` (see [`PerCpu::is_lazy`]).
+    pub fn set_is_lazy(&self, lazy: bool) {
+        self.is_lazy.store(lazy, Relaxed);
+    }
+    /// Oracle only: note whether a full barrier is owed since the last `rq->curr` store.
+    /// `std` Relaxed: shadow state, owner-CPU only, never part of the protocol.
+    pub fn set_mb_pending(&self, pending: bool) {
+        self.mb_pending
+            .store(pending, std::sync::atomic::Ordering::Relaxed);
+    }
+    /// Oracle only: see [`PerCpu::set_mb_pending`].
+    pub fn mb_pending(&self) -> bool {
+        self.mb_pending.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    /// Preemption-disable depth. Relaxed: only the owning CPU touches it.
+    pub fn preempt_depth(&self) -> u32 {
+        self.preempt_depth.load(Relaxed)
+    }
 }
 
 /// The whole modelled kernel.
@@ -247,12 +331,14 @@ impl Kernel {
         k.poking_mm = k.mm_alloc_special();
         for cpu in 0..k.cfg.ncpus {
             let t = &k.tasks[cpu];
+            // Relaxed (boot, single-threaded): Kernel::boot returns the kernel by value, and
+            // whoever shares it (Arc, thread spawn) publishes these initial stores.
             t.state.store(task_state::RUNNING, Relaxed);
-            t.kthread.store(true, Relaxed);
+            t.set_kthread(true);
             t.pinned.store(cpu as u32, Relaxed);
             t.on_cpu.store(true, Relaxed);
-            t.active_mm.store(k.init_mm.0, Relaxed);
-            k.cpus[cpu].loaded_mm.store(k.init_mm.0, Relaxed);
+            t.set_active_mm(k.init_mm);
+            k.cpus[cpu].set_loaded_mm(k.init_mm);
             let c = BootCpu::new(cpu);
             k.scheme
                 .mmgrab_lazy_tlb(&k, &c, k.init_mm, crate::scheme::Site::Boot);
@@ -264,6 +350,7 @@ impl Kernel {
         let mm = self
             .mm_alloc(1, 1)
             .expect("mm table too small for static mms");
+        // Relaxed: boot-time, published with the kernel.
         self.mms[mm.idx()].special.store(true, Relaxed);
         mm
     }
@@ -273,6 +360,7 @@ impl Kernel {
         let idx = match self.mm_free.lock().unwrap().pop() {
             Some(i) => i,
             None => {
+                // Relaxed: a unique index is all we need; the slot is published by `live`.
                 let i = self.mm_next.fetch_add(1, Relaxed);
                 if i as usize >= self.mms.len() {
                     return None;
@@ -281,6 +369,8 @@ impl Kernel {
             }
         };
         let s = &self.mms[idx as usize];
+        // Relaxed: initialisation of a slot nobody can reach yet; the Release store of `live`
+        // below publishes all of it.
         s.users.store(users, Relaxed);
         s.count.store(count, Relaxed);
         for w in &s.mask {
@@ -299,6 +389,7 @@ impl Kernel {
     /// Returns the slot back to the allocator after `free_mm`.
     pub(crate) fn mm_release_slot(&self, mm: MmRef) {
         let s = &self.mms[mm.idx()];
+        // Relaxed: ordered before the Release generation bump below.
         s.live.store(false, Relaxed);
         // Release: the generation bump is what makes every outstanding handle stale.
         s.gen.fetch_add(1, Release);
@@ -402,9 +493,9 @@ impl Kernel {
             return None;
         }
         let t = &self.tasks[i];
-        t.kthread.store(kthread, Relaxed);
-        t.mm.store(mm.0, Relaxed);
-        t.active_mm.store(if kthread { 0 } else { mm.0 }, Relaxed);
+        t.set_kthread(kthread);
+        t.set_mm(mm);
+        t.set_active_mm(if kthread { MmRef::NULL } else { mm });
         // Release: publishes the task to `schedule()`'s claim (Acquire CAS in sched.rs).
         t.state.store(task_state::SLEEPING, Release);
         Some(TaskId(i as u32))
@@ -435,7 +526,15 @@ impl Kernel {
 
     /// Registers `mm` for membarrier PRIVATE_EXPEDITED.
     pub fn membarrier_register(&self, mm: MmRef) {
+        // Relaxed: registration happens before the process's tasks run (membarrier's own
+        // registration path uses synchronize_rcu/IPIs, outside this model).
         self.slot(mm).membarrier.store(true, Relaxed);
+    }
+
+    /// Whether `mm` is registered for membarrier (`rq->membarrier_state` snapshot).
+    pub fn mm_membarrier_registered(&self, mm: MmRef) -> bool {
+        // Relaxed: see membarrier_register.
+        self.slot(mm).membarrier.load(Relaxed)
     }
 
     /// Number of allocated task slots.
@@ -447,6 +546,8 @@ impl Kernel {
 
     /// `local_irq_disable()` (nesting like `local_irq_save`).
     pub fn local_irq_disable(&self, c: &dyn Cpu) {
+        // Relaxed: the IRQ state is CPU-local; the engine that delivers interrupts reads it
+        // from the same CPU's context (step engine: single-threaded scheduler).
         self.cpus[c.id()].irq_depth.fetch_add(1, Relaxed);
     }
 
@@ -479,9 +580,7 @@ impl Kernel {
 
     /// Notes a full barrier that is not an explicit smp_mb (fully ordered RMW, CR3 write).
     pub fn full_barrier_done(&self, c: &dyn Cpu) {
-        self.cpus[c.id()]
-            .mb_pending
-            .store(false, std::sync::atomic::Ordering::Relaxed);
+        self.cpus[c.id()].set_mb_pending(false);
     }
 
     /// The mask policy in force (profile, possibly overridden by a knob).
@@ -535,6 +634,8 @@ impl Kernel {
         (0..n)
             .filter_map(|i| {
                 let s = &self.mms[i];
+                // Acquire on `live` pairs with mm_alloc's Release; `special` and `gen` were
+                // initialised before it (Relaxed reads of published fields).
                 (s.live.load(Acquire) && !s.special.load(Relaxed))
                     .then(|| MmRef::new(i as u32, s.gen.load(Relaxed)))
             })
@@ -544,6 +645,7 @@ impl Kernel {
     /// `mm_users` of a live mm (0 if freed).
     pub fn mm_users(&self, mm: MmRef) -> i64 {
         if self.mm_live(mm) {
+            // atomic_read(): Relaxed, a snapshot for WARNs, picks and reports.
             self.slot(mm).users.load(Relaxed)
         } else {
             0
@@ -553,6 +655,7 @@ impl Kernel {
     /// `mm_count` of a live mm (0 if freed).
     pub fn mm_count(&self, mm: MmRef) -> i64 {
         if self.mm_live(mm) {
+            // atomic_read(): Relaxed, a snapshot for reports.
             self.slot(mm).count.load(Relaxed)
         } else {
             0

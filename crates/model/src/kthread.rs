@@ -8,7 +8,6 @@
 use crate::ids::MmRef;
 use crate::machine::Cpu;
 use crate::scheme::Site;
-use crate::sync::atomic::Ordering::*;
 use crate::Kernel;
 
 impl Kernel {
@@ -16,7 +15,7 @@ impl Kernel {
     pub fn kthread_use_mm(&self, c: &dyn Cpu, mm: MmRef) -> bool {
         let _t = c.trace().enter("kthread_use_mm");
         let tsk = self.task(self.curr(c.id()));
-        if !tsk.kthread.load(Relaxed) || tsk.mm.load(Relaxed) != 0 {
+        if !tsk.is_kthread() || !tsk.mm().is_null() {
             return false;
         }
         if self.scheme.kthread_use_mm_requires_users() && self.mm_users(mm) == 0 {
@@ -30,10 +29,10 @@ impl Kernel {
             return false;
         }
         self.local_irq_disable(c);
-        let active_mm = MmRef(tsk.active_mm.load(Relaxed));
-        tsk.active_mm.store(mm.0, Relaxed);
+        let active_mm = tsk.active_mm();
+        tsk.set_active_mm(mm);
         // WRITE_ONCE(tsk->mm, mm)
-        tsk.mm.store(mm.0, Relaxed);
+        tsk.set_mm(mm);
         self.switch_mm_irqs_off(c, active_mm, mm);
         self.local_irq_enable(c);
         // Pays the old lazy reference; its barrier doubles as membarrier's smp_mb (A09).
@@ -46,12 +45,12 @@ impl Kernel {
     pub fn kthread_unuse_mm(&self, c: &dyn Cpu) -> bool {
         let _t = c.trace().enter("kthread_unuse_mm");
         let tsk = self.task(self.curr(c.id()));
-        let mm = MmRef(tsk.mm.load(Relaxed));
-        if !tsk.kthread.load(Relaxed) || mm.is_null() {
+        let mm = tsk.mm();
+        if !tsk.is_kthread() || mm.is_null() {
             return false;
         }
         self.local_irq_disable(c);
-        tsk.mm.store(0, Relaxed);
+        tsk.set_mm(MmRef::NULL);
         self.scheme.mmgrab_lazy_tlb(self, c, mm, Site::KthreadUnuse);
         self.enter_lazy_tlb(c, mm);
         self.local_irq_enable(c);

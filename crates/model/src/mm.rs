@@ -135,6 +135,7 @@ impl Kernel {
             return false;
         }
         let u = &self.slot(mm).users;
+        // Relaxed: the CAS below decides.
         let mut v = u.load(Relaxed);
         loop {
             if v <= 0 {
@@ -196,6 +197,7 @@ impl Kernel {
     #[allow(non_snake_case)]
     pub fn __mmdrop(&self, c: &dyn Cpu, mm: MmRef) {
         let _t = c.trace().enter("__mmdrop");
+        // Relaxed: `special` is set at boot and published with the kernel.
         if self.slot(mm).special.load(Relaxed) {
             self.warn(
                 c,
@@ -205,12 +207,12 @@ impl Kernel {
             return;
         }
         let cur = self.curr(c.id());
-        if self.task(cur).mm.load(Relaxed) == mm.0 {
+        if self.task(cur).mm() == mm {
             self.warn(c, mm, "WARN_ON_ONCE(mm == current->mm)");
         }
         self.scheme.cleanup_lazy_tlbs(self, c, mm);
         // After cleanup: the local CPU may itself have been lazy on mm (§2.5).
-        if self.task(cur).active_mm.load(Relaxed) == mm.0 {
+        if self.task(cur).active_mm() == mm {
             self.warn(c, mm, "WARN_ON_ONCE(mm == current->active_mm)");
         }
         c.point(self, "__mmdrop:before_free");
@@ -232,11 +234,10 @@ impl Kernel {
         }
         for cpu in 0..self.ncpus() {
             let pc = &self.cpus[cpu];
-            let loaded = pc.loaded_mm.load(Relaxed) == mm.0;
+            let loaded = pc.loaded_mm() == mm;
             let cur = self.task(self.curr(cpu));
-            let active = !self.cfg.arch.loaded_mm_separate
-                && cur.active_mm.load(Relaxed) == mm.0
-                && pc.online.load(Relaxed);
+            let active =
+                !self.cfg.arch.loaded_mm_separate && cur.active_mm() == mm && self.cpu_online(cpu);
             if loaded || active {
                 self.oracle.report(
                     ViolationKind::FreedWhileLoaded,

@@ -4,9 +4,7 @@
 //! context; patch 10 (merged 2025) reads `current->mm` gated by `nmi_uaccess_okay()`
 //! (`loaded_mm == current->mm`). NMIs arrive anywhere, IRQs off included.
 
-use crate::ids::MmRef;
 use crate::machine::Cpu;
-use crate::sync::atomic::Ordering::*;
 use crate::Kernel;
 
 impl Kernel {
@@ -16,13 +14,13 @@ impl Kernel {
         let cpu = c.id();
         let cur = self.task(self.curr(cpu));
         if self.cfg.knobs.nmi_uses_mm {
-            let mm = MmRef(cur.mm.load(Relaxed));
+            let mm = cur.mm();
             // nmi_uaccess_okay(): loaded_mm == current->mm.
-            if !mm.is_null() && self.cpu(cpu).loaded_mm.load(Relaxed) == mm.0 {
+            if !mm.is_null() && self.cpu(cpu).loaded_mm() == mm {
                 self.mm_deref(c, mm, "get_segment_base: current->mm->context.ldt");
             }
         } else {
-            let mm = MmRef(cur.active_mm.load(Relaxed));
+            let mm = cur.active_mm();
             if !mm.is_null() {
                 self.mm_deref(c, mm, "get_segment_base: current->active_mm->context.ldt");
             }

@@ -82,15 +82,14 @@ impl Kernel {
         self.rcu_do_batch(c);
         let cpu = c.id();
         let cur = self.task(self.curr(cpu));
-        let is_user = !cur.kthread.load(Relaxed) && cur.mm.load(Relaxed) != 0;
+        let is_user = !cur.is_kthread() && !cur.mm().is_null();
         match op {
             SysOp::Switch(t) => self.schedule(c, *t),
             SysOp::SwitchPick(n) => {
                 let cands: Vec<_> = (0..self.ntasks())
                     .filter(|&i| {
                         let t = &self.tasks[i];
-                        t.state.load(Relaxed) == task_state::SLEEPING
-                            && t.pinned.load(Relaxed) == u32::MAX
+                        t.state() == task_state::SLEEPING && t.pinned() == u32::MAX
                     })
                     .collect();
                 if cands.is_empty() {
@@ -101,9 +100,7 @@ impl Kernel {
             }
             SysOp::Exit { then } => self.do_exit(c, *then),
             SysOp::Exec => {
-                if self.curr(cpu) == self.cpu(cpu).idle
-                    || cur.mm.load(Relaxed) == 0 && !cur.kthread.load(Relaxed)
-                {
+                if self.curr(cpu) == self.cpu(cpu).idle || cur.mm().is_null() && !cur.is_kthread() {
                     return false;
                 }
                 self.exec_mmap(c).is_some()
@@ -111,7 +108,7 @@ impl Kernel {
             SysOp::KthreadUseMm(mm) => self.kthread_use_mm(c, *mm),
             SysOp::KthreadUnuseMm => self.kthread_unuse_mm(c),
             SysOp::KthreadWorkPick(n) => {
-                if !cur.kthread.load(Relaxed) || self.curr(cpu) == self.cpu(cpu).idle {
+                if !cur.is_kthread() || self.curr(cpu) == self.cpu(cpu).idle {
                     return false;
                 }
                 let Some(mm) = self.pick_mm(*n) else {
@@ -156,6 +153,7 @@ impl Kernel {
                 let _t = c.trace().enter("collect_mm_slot");
                 self.oracle.pin(*mm, -1);
                 // spin_lock(&khugepaged_mm_lock): preemption off (IRQs stay on).
+                // Relaxed: preempt_count is owner-CPU-private.
                 self.cpu(cpu).preempt_depth.fetch_add(1, Relaxed);
                 self.mmdrop(c, *mm);
                 self.cpu(cpu).preempt_depth.fetch_sub(1, Relaxed);
@@ -177,7 +175,7 @@ impl Kernel {
                 if !is_user {
                     return false;
                 }
-                let mm = MmRef(cur.mm.load(Relaxed));
+                let mm = cur.mm();
                 let _t = c.trace().enter("munmap");
                 self.tlb_finish_mmu(c, mm, *freed_tables, false);
                 true
@@ -192,7 +190,7 @@ impl Kernel {
                 if !is_user {
                     return false;
                 }
-                self.clone_thread(MmRef(cur.mm.load(Relaxed))).is_some()
+                self.clone_thread(cur.mm()).is_some()
             }
             SysOp::TextPoke => {
                 self.text_poke(c);
@@ -245,7 +243,7 @@ impl Kernel {
             return;
         }
         let cur = self.task(self.curr(cpu));
-        if cur.mm.load(Relaxed) == 0 {
+        if cur.mm().is_null() {
             self.local_irq_disable(c);
             self.unlazy_mm_irqs_off(c);
             self.local_irq_enable(c);
@@ -262,11 +260,12 @@ impl Kernel {
     /// Final oracle check after every CPU quiesced: leaks.
     pub fn final_check(&self, c: &dyn Cpu) {
         for (mm, sh) in self.oracle.all() {
+            // Relaxed reads: the final check runs after every CPU stopped.
             if sh.freed.is_some() || !self.mm_live(mm) || self.slot(mm).special.load(Relaxed) {
                 continue;
             }
-            let users = self.slot(mm).users.load(Relaxed);
-            let count = self.slot(mm).count.load(Relaxed);
+            let users = self.mm_users(mm);
+            let count = self.mm_count(mm);
             if users == 0 && sh.pins <= 0 {
                 self.oracle.report(
                     ViolationKind::Leak,

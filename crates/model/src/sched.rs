@@ -32,7 +32,7 @@ impl Kernel {
             return true;
         }
         let nt = self.task(next);
-        let pin = nt.pinned.load(Relaxed);
+        let pin = nt.pinned();
         if pin != u32::MAX && pin as usize != cpu {
             return false;
         }
@@ -54,8 +54,7 @@ impl Kernel {
         }
         self.local_irq_disable(c);
         self.context_switch(c, prev, next);
-        let prev_kernel_to_user = self.finish_task_switch(c, prev);
-        let _ = prev_kernel_to_user;
+        self.finish_task_switch(c, prev);
         true
     }
 
@@ -70,31 +69,29 @@ impl Kernel {
         // rq->curr = next. Release: RCU publication of the task for membarrier's lockless
         // rq->curr->mm readers.
         self.cpu(cpu).curr.store(next.0, Release);
-        self.cpu(cpu)
-            .mb_pending
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-        if pt.state.load(Relaxed) == task_state::RUNNING {
+        self.cpu(cpu).set_mb_pending(true);
+        if pt.state() == task_state::RUNNING {
             // Release: pairs with the Acquire claim in `schedule`; prev may be taken by another
             // CPU, which will still wait for our finish_task before running it.
             pt.state.store(task_state::SLEEPING, Release);
         }
         c.point(self, "context_switch:after_rq_curr");
-        let prev_mm = MmRef(pt.mm.load(Relaxed));
-        let prev_active = MmRef(pt.active_mm.load(Relaxed));
+        let prev_mm = pt.mm();
+        let prev_active = pt.active_mm();
         if self.scheme.kasan_check_active_mm() && !prev_active.is_null() {
             // H: kasan_check_byte(prev->active_mm) [A16].
             self.mm_deref(c, prev_active, "kasan_check_byte(prev->active_mm)");
         }
-        let next_mm = MmRef(nt.mm.load(Relaxed));
+        let next_mm = nt.mm();
         if next_mm.is_null() {
             // to kernel
             self.enter_lazy_tlb(c, prev_active);
-            nt.active_mm.store(prev_active.0, Relaxed);
+            nt.set_active_mm(prev_active);
             if !prev_mm.is_null() {
                 self.scheme
                     .mmgrab_lazy_tlb(self, c, prev_active, Site::Switch);
             } else {
-                pt.active_mm.store(0, Relaxed);
+                pt.set_active_mm(MmRef::NULL);
             }
         } else {
             // to user
@@ -102,12 +99,12 @@ impl Kernel {
             if prev_mm.is_null() {
                 if self.scheme.membarrier_finish_switch_mm()
                     && self.mm_live(next_mm)
-                    && self.slot(next_mm).membarrier.load(Relaxed)
+                    && self.mm_membarrier_registered(next_mm)
                 {
                     // membarrier_finish_switch_mm: pairs with the smp_mb in membarrier().
                     self.smp_mb(c);
                 }
-                pt.active_mm.store(0, Relaxed);
+                pt.set_active_mm(MmRef::NULL);
                 self.scheme.switch_kernel_to_user(self, c, prev_active);
             }
         }
@@ -125,19 +122,12 @@ impl Kernel {
         self.local_irq_enable(c);
         self.scheme.finish_task_switch(self, c);
         let cur = self.task(self.curr(cpu));
-        let mm = MmRef(cur.mm.load(Relaxed));
-        let was_kernel =
-            self.task(prev).kthread.load(Relaxed) || self.task(prev).mm.load(Relaxed) == 0;
+        let mm = cur.mm();
+        let was_kernel = self.task(prev).is_kthread() || self.task(prev).mm().is_null();
         if !mm.is_null() && was_kernel {
             // Return to user space: membarrier requires a full barrier after the rq->curr store
             // (§4.6, scenario 12) when the mm is registered.
-            if self.mm_live(mm)
-                && self.slot(mm).membarrier.load(Relaxed)
-                && self
-                    .cpu(cpu)
-                    .mb_pending
-                    .load(std::sync::atomic::Ordering::Relaxed)
-            {
+            if self.mm_live(mm) && self.mm_membarrier_registered(mm) && self.cpu(cpu).mb_pending() {
                 self.oracle.report(
                     ViolationKind::Membarrier,
                     cpu,
@@ -159,15 +149,11 @@ impl Kernel {
     pub fn unlazy_mm_irqs_off(&self, c: &dyn Cpu) {
         let _t = c.trace().enter("unlazy_mm_irqs_off");
         let cur = self.task(self.curr(c.id()));
-        if cur.mm.load(Relaxed) != 0 {
-            self.warn(
-                c,
-                MmRef(cur.mm.load(Relaxed)),
-                "unlazy_mm_irqs_off with current->mm set",
-            );
+        if !cur.mm().is_null() {
+            self.warn(c, cur.mm(), "unlazy_mm_irqs_off with current->mm set");
             return;
         }
-        let mm = MmRef(cur.active_mm.load(Relaxed));
+        let mm = cur.active_mm();
         if mm == self.init_mm {
             // Still release a deferred H reference: the CPU is certainly not lazy now.
             self.scheme.after_unlazy(self, c);
@@ -176,7 +162,7 @@ impl Kernel {
         self.scheme
             .mmgrab_lazy_tlb(self, c, self.init_mm, Site::Unlazy);
         self.switch_mm_irqs_off(c, mm, self.init_mm);
-        cur.active_mm.store(self.init_mm.0, Relaxed);
+        cur.set_active_mm(self.init_mm);
         if !mm.is_null() {
             self.scheme.mmdrop_lazy_tlb(self, c, mm, Site::Unlazy);
         }
@@ -196,7 +182,7 @@ impl Kernel {
             let me = self.curr(c.id());
             // While preempted mid-syscall the task stays on this CPU (pin it so no other CPU's
             // schedule() claims it).
-            let pin = self.task(me).pinned.swap(c.id() as u32, Relaxed);
+            let pin = self.task(me).swap_pinned(c.id() as u32);
             let mut ran = false;
             for t in plan {
                 ran |= self.schedule(c, t);
@@ -208,7 +194,7 @@ impl Kernel {
                     c.wait(self, "preempt:return");
                 }
             }
-            self.task(me).pinned.store(pin, Relaxed);
+            self.task(me).swap_pinned(pin);
         }
     }
 }

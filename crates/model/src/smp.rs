@@ -66,6 +66,7 @@ impl Kernel {
             if !self.cpu_online(t) {
                 continue;
             }
+            // Relaxed: the counter is published to the target with the csd (queue mutex).
             pending.fetch_add(1, Relaxed);
             self.cpu(t).csd.lock().unwrap().push_back(Csd {
                 func,

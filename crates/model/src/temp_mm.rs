@@ -11,7 +11,6 @@
 
 use crate::ids::MmRef;
 use crate::machine::Cpu;
-use crate::sync::atomic::Ordering::*;
 use crate::Kernel;
 
 impl Kernel {
@@ -20,15 +19,13 @@ impl Kernel {
         let _t = c.trace().enter("use_temporary_mm");
         let cpu = c.id();
         let cur = self.task(self.curr(cpu));
-        if self.cfg.knobs.temp_mm_unlazies
-            && cur.mm.load(Relaxed) == 0
-            && cur.active_mm.load(Relaxed) != self.init_mm.0
+        if self.cfg.knobs.temp_mm_unlazies && cur.mm().is_null() && cur.active_mm() != self.init_mm
         {
             // "once we switch mms, for_each_possible_lazymm_cpu() will no longer report this
             // CPU, so a lazymm pin wouldn't work" [A22].
             self.unlazy_mm_irqs_off(c);
         }
-        let prev = MmRef(self.cpu(cpu).loaded_mm.load(Relaxed));
+        let prev = self.cpu(cpu).loaded_mm();
         self.switch_mm_irqs_off(c, prev, mm);
         prev
     }
@@ -66,8 +63,8 @@ impl Kernel {
             let cur = self.task(self.curr(cpu));
             let prev = {
                 let _t = c.trace().enter("efi_enter_mm");
-                let prev = MmRef(cur.active_mm.load(Relaxed));
-                cur.active_mm.store(self.efi_mm.0, Relaxed);
+                let prev = cur.active_mm();
+                cur.set_active_mm(self.efi_mm);
                 self.local_irq_disable(c);
                 self.switch_mm_irqs_off(c, prev, self.efi_mm);
                 self.local_irq_enable(c);
@@ -76,7 +73,7 @@ impl Kernel {
             c.point(self, "efi_call:firmware");
             c.point(self, "efi_call:firmware_return");
             let _t = c.trace().enter("efi_leave_mm");
-            cur.active_mm.store(prev.0, Relaxed);
+            cur.set_active_mm(prev);
             self.local_irq_disable(c);
             self.switch_mm_irqs_off(c, self.efi_mm, prev);
             self.local_irq_enable(c);

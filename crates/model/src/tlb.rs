@@ -15,32 +15,28 @@ use crate::arch::{FlushKind, LazyFlush, MaskPolicy};
 use crate::ids::{CpuSet, MmRef};
 use crate::machine::{Cpu, Event};
 use crate::smp::{IpiClass, IpiFunc};
-use crate::sync::atomic::Ordering::*;
 use crate::Kernel;
 
 impl Kernel {
     /// `enter_lazy_tlb(mm, tsk)`: x86 sets `is_lazy` unless `loaded_mm == &init_mm`; other
     /// arches do nothing.
-    pub fn enter_lazy_tlb(&self, c: &dyn Cpu, mm: MmRef) {
-        let _ = mm;
+    pub fn enter_lazy_tlb(&self, c: &dyn Cpu, _mm: MmRef) {
         if self.cfg.arch.loaded_mm_separate {
             let pc = self.cpu(c.id());
-            if pc.loaded_mm.load(Relaxed) != self.init_mm.0 {
-                // Relaxed: is_lazy is read remotely only as a flush-target hint; a stale read
-                // costs an extra IPI or is covered by freed_tables (as in tlb.c).
-                pc.is_lazy.store(true, Relaxed);
+            if pc.loaded_mm() != self.init_mm {
+                pc.set_is_lazy(true);
             }
         }
     }
 
-    /// `switch_mm_irqs_off(prev, next, tsk)`. x86 ignores `prev` and uses `loaded_mm`.
-    pub fn switch_mm_irqs_off(&self, c: &dyn Cpu, prev: MmRef, next: MmRef) {
-        let _ = prev;
+    /// `switch_mm_irqs_off(prev, next, tsk)`. x86 ignores `prev` and uses `loaded_mm`; the
+    /// model does so on every arch (elsewhere `prev == loaded_mm` by construction).
+    pub fn switch_mm_irqs_off(&self, c: &dyn Cpu, _prev: MmRef, next: MmRef) {
         let _t = c.trace().enter("switch_mm_irqs_off");
         let cpu = c.id();
         let pc = self.cpu(cpu);
-        let real_prev = MmRef(pc.loaded_mm.load(Relaxed));
-        pc.is_lazy.store(false, Relaxed);
+        let real_prev = pc.loaded_mm();
+        pc.set_is_lazy(false);
         if real_prev == next {
             // Same mm (e.g. T1(M)→idle→T2(M)): no CR3 write. Re-set our mask bit in case a
             // flush trimmed it while we were lazy (§7 #4).
@@ -63,7 +59,7 @@ impl Kernel {
             self.mask_clear(real_prev, cpu);
         }
         // Relaxed: loaded_mm is per-CPU; remote flushers read it only as a hint (§1.4).
-        pc.loaded_mm.store(next.0, Relaxed);
+        pc.set_loaded_mm(next);
         self.ev(c, Event::MmuSwitch);
         // A CR3 / PID write is serialising: it provides membarrier's barrier (§4.6).
         self.full_barrier_done(c);
@@ -93,8 +89,7 @@ impl Kernel {
                     // native_flush_tlb_multi: with freed_tables every CPU in the mask (lazy ones
                     // must drop paging-structure caches); otherwise only CPUs that are not lazy
                     // and have the mm loaded (should_flush_tlb). Relaxed hints, as in tlb.c.
-                    let want = freed_tables
-                        || (!pc.is_lazy.load(Relaxed) && pc.loaded_mm.load(Relaxed) == mm.0);
+                    let want = freed_tables || (!pc.is_lazy() && pc.loaded_mm() == mm);
                     if want && !self.cfg.knobs.pv_flush_skips.contains(&t) {
                         targets.insert(t);
                     }
@@ -133,13 +128,13 @@ impl Kernel {
         }
     }
 
-    /// x86 `flush_tlb_func()` run by a flush IPI.
-    pub fn flush_tlb_func(&self, c: &dyn Cpu, mm: MmRef, freed_tables: bool, exit: bool) {
+    /// x86 `flush_tlb_func()` run by a flush IPI. `freed_tables` only chose the targets (in
+    /// `tlb_finish_mmu`); the handler's mm work is the same either way.
+    pub fn flush_tlb_func(&self, c: &dyn Cpu, mm: MmRef, _freed_tables: bool, exit: bool) {
         let _t = c.trace().enter("flush_tlb_func");
-        let _ = freed_tables;
         let cpu = c.id();
         let pc = self.cpu(cpu);
-        let loaded = MmRef(pc.loaded_mm.load(Relaxed));
+        let loaded = pc.loaded_mm();
         if loaded != mm {
             // Rik's lazy mm_cpumask: a CPU that no longer has mm loaded leaves the mask here.
             if self.mask_policy() == MaskPolicy::X86Lazy && self.mm_live(mm) {
@@ -147,7 +142,7 @@ impl Kernel {
             }
             return;
         }
-        if pc.is_lazy.load(Relaxed) {
+        if pc.is_lazy() {
             if exit && self.scheme.exit_flush_unlazies() {
                 // L: the exit flush "must make sure that no lazy users exist" [L-0811].
                 self.exit_lazy_flush_tlb(c, mm);
@@ -175,12 +170,12 @@ impl Kernel {
         let _t = c.trace().enter("exit_lazy_flush_tlb");
         let cpu = c.id();
         let cur = self.task(self.curr(cpu));
-        if cur.mm.load(Relaxed) == mm.0 {
+        if cur.mm() == mm {
             // "A kthread could have done a mmget_not_zero() after the flushing CPU checked
             // mm_cpumask, and be in the process of kthread_use_mm when interrupted".
             return;
         }
-        if cur.active_mm.load(Relaxed) == mm.0 {
+        if cur.active_mm() == mm {
             self.do_shoot_lazy_tlb(c, mm);
         }
         if self.mask_policy() != MaskPolicy::None && self.mm_live(mm) {
@@ -192,11 +187,11 @@ impl Kernel {
     pub fn do_shoot_lazy_tlb(&self, c: &dyn Cpu, mm: MmRef) {
         let _t = c.trace().enter("do_shoot_lazy_tlb");
         let cur = self.task(self.curr(c.id()));
-        if cur.active_mm.load(Relaxed) == mm.0 {
-            if cur.mm.load(Relaxed) != 0 {
+        if cur.active_mm() == mm {
+            if !cur.mm().is_null() {
                 self.warn(c, mm, "WARN_ON_ONCE(current->mm) in do_shoot_lazy_tlb");
             }
-            cur.active_mm.store(self.init_mm.0, Relaxed);
+            cur.set_active_mm(self.init_mm);
             self.switch_to_init_mm(c, mm);
             self.scheme.shot_lazy(self, c, mm);
         }
@@ -205,7 +200,7 @@ impl Kernel {
     /// `do_check_lazy_tlb(mm)`: WARN if this CPU is still lazy on mm.
     pub fn do_check_lazy_tlb(&self, c: &dyn Cpu, mm: MmRef) {
         let cur = self.task(self.curr(c.id()));
-        if cur.active_mm.load(Relaxed) == mm.0 {
+        if cur.active_mm() == mm {
             self.warn(c, mm, "do_check_lazy_tlb: still lazy on a dying mm");
         }
     }
@@ -217,11 +212,11 @@ impl Kernel {
         let _t = c.trace().enter("cpuidle_enter");
         let cpu = c.id();
         let cur = self.task(self.curr(cpu));
-        if cur.mm.load(Relaxed) != 0 {
+        if !cur.mm().is_null() {
             return;
         }
         self.local_irq_disable(c);
-        let loaded = MmRef(self.cpu(cpu).loaded_mm.load(Relaxed));
+        let loaded = self.cpu(cpu).loaded_mm();
         if loaded != self.init_mm {
             if self.cfg.knobs.x86_leave_mm_in_idle {
                 let _t = c.trace().enter("leave_mm");

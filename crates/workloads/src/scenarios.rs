@@ -426,7 +426,7 @@ fn online_cycles(k: &Kernel) -> Built {
 /// #18: H drop_mm steal race: F1 (cpu1) scans A lazy on M1; A moves to M2; F2 (cpu2) hands
 /// A its M2 reference; F1 continues.
 fn steal_race(k: &Kernel) -> Built {
-    let (m1, t1) = proc1(k);
+    let (_, t1) = proc1(k);
     let (m2, t2) = proc1(k);
     let (_, u) = proc1(k);
     let hazard = matches!(k.scheme.id(), SchemeId::Hazard | SchemeId::HazardX86);
@@ -464,14 +464,13 @@ fn steal_race(k: &Kernel) -> Built {
         subject: m2,
         ..Default::default()
     }
-    .with_other(m1)
 }
 
 /// #19: drop_A already holds M0 (A no longer uses it) when M1's exit targets A.
 fn two_exits(k: &Kernel) -> Built {
     let (m0, t0) = proc1(k);
     let kt = k.create_kthread().unwrap();
-    let (m2, t2) = proc1(k);
+    let (_, t2) = proc1(k);
     Built {
         scripts: vec![
             vec![
@@ -502,7 +501,6 @@ fn two_exits(k: &Kernel) -> Built {
         subject: m0,
         ..Default::default()
     }
-    .with_other(m2)
 }
 
 /// #20: a wide process exits: 24 threads on 32 CPUs, lazy on every CPU they ran on.
@@ -592,12 +590,6 @@ fn mm_cid(k: &Kernel) -> Built {
         ],
         subject: m,
         ..Default::default()
-    }
-}
-
-impl Built {
-    fn with_other(self, _other: lazymm_model::MmRef) -> Built {
-        self
     }
 }
 

@@ -159,7 +159,9 @@ impl Hazard {
             k.warn(c, mm, "WARN_ON_ONCE(old == mm) in __try_mm_drop_rq_ref");
         }
         if old.is_null() {
-            // cmpxchg (fully ordered): the rq will mmdrop it later.
+            // cmpxchg (fully ordered): the rq will mmdrop it later. AcqRel: Release publishes
+            // our mm_count reference to the owner's cmpxchg in mmdrop_lazy; Acquire pairs with
+            // that cmpxchg when it emptied the slot.
             let ok = rq
                 .drop_mm
                 .compare_exchange(0, mm.0, AcqRel, Acquire)
@@ -178,6 +180,8 @@ impl Hazard {
             }
         }
         // rq->lazy_mm == mm != old (as far as we know): the rq is done with old; steal.
+        // AcqRel: as the cmpxchg above; Acquire also makes the previous freer's hand-off of
+        // `old` (its Release) visible before we mmdrop it.
         let ok = rq
             .drop_mm
             .compare_exchange(old.0, mm.0, AcqRel, Acquire)
@@ -219,10 +223,13 @@ impl Scheme for Hazard {
             return;
         }
         let rq = k.cpu(c.id());
+        // Relaxed: our own field.
         if rq.lazy_mm.load(Relaxed) != 0 {
             k.warn(c, mm, "SCHED_WARN_ON(rq->lazy_mm) when going lazy");
         }
-        // WRITE_ONCE, no barrier: the caller still holds mm_users; see the module doc.
+        // WRITE_ONCE, no barrier: the caller still holds mm_users, and the release of its
+        // mmput (→ __mmput) orders this store before mm_unlazy_mm_count's acquire loads; see
+        // the module doc.
         rq.lazy_mm.store(mm.0, Relaxed);
     }
 

@@ -33,7 +33,7 @@ impl HazardMd {
     /// `hp_scan(&hp_domain_sched_lazy_mm, mm, retire_lazy_mm_hp)`.
     fn hp_scan(&self, k: &Kernel, c: &dyn Cpu, mm: MmRef) {
         let _t = c.trace().enter("hp_scan");
-        if k.cpu(c.id()).preempt_depth.load(Relaxed) > 0 {
+        if k.cpu(c.id()).preempt_depth() > 0 {
             // LKP: "WARNING at kernel/hazptr.c hazptr_scan" from __mmdrop under khugepaged's
             // spinlock: the scan may busy-wait with preemption off (§4.8, §7 #6).
             k.warn(
@@ -79,14 +79,17 @@ impl Scheme for HazardMd {
             return;
         }
         let slot = &k.cpu(c.id()).hp_slot;
+        // Relaxed: our own slot.
         if slot.load(Relaxed) != 0 {
             k.warn(c, mm, "WARN_ON_ONCE(!ctx.addr): hazard slot busy");
         }
-        // WRITE_ONCE(slot->addr, mm).
+        // WRITE_ONCE(slot->addr, mm). Relaxed: the caller holds mm_users (or mm_count), so
+        // hp_scan cannot run until a later fully ordered mmput/mmdrop releases it; that chain
+        // orders this store before the scan's acquire loads (no Load A re-validation needed).
         slot.store(mm.0, Relaxed);
     }
 
-    fn mmdrop_lazy_tlb(&self, k: &Kernel, c: &dyn Cpu, _mm: MmRef, site: Site) {
+    fn mmdrop_lazy_tlb(&self, k: &Kernel, c: &dyn Cpu, mm: MmRef, site: Site) {
         if site == Site::FinishCpu {
             // Control CPU on behalf of a dead CPU: the dead CPU cleared its slot when it
             // unlazied before going offline.
@@ -94,7 +97,7 @@ impl Scheme for HazardMd {
         }
         // smp_mb(): membarrier's barrier after the rq->curr store; then release the slot.
         k.smp_mb(c);
-        if _mm == k.init_mm {
+        if mm == k.init_mm {
             return;
         }
         // Release: all use of the mm's page tables happens-before a scanner sees NULL.
