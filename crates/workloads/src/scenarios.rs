@@ -323,85 +323,60 @@ fn membarrier(k: &Kernel) -> Built {
     }
 }
 
+/// The shared shape of #13–#16: A runs T (sole thread of M) and idles lazily on M, then
+/// does `a_then`; T migrates to B and exits (marker `exited`).
+fn lazy_on_a_exit_on_b(k: &Kernel, a_then: Vec<Step>, gates: Vec<Gate>) -> Built {
+    let (m, t) = proc1(k);
+    let mut a = vec![sw(t), idle(), mark("a_lazy")];
+    a.extend(a_then);
+    Built {
+        scripts: vec![a, vec![wait("a_lazy"), sw(t), exit(), mark("exited")]],
+        gates,
+        subject: m,
+        ..Default::default()
+    }
+}
+
 /// #13: A lazy on M; M exits on B (its flush IPI reaches A); then a perf NMI on A.
 fn nmi(k: &Kernel) -> Built {
-    let (m, t) = proc1(k);
-    Built {
-        scripts: vec![
-            vec![
-                sw(t),
-                idle(),
-                mark("a_lazy"),
-                wait("exited"),
-                op(SysOp::Nmi),
-            ],
-            vec![wait("a_lazy"), sw(t), exit(), mark("exited")],
-        ],
-        subject: m,
-        ..Default::default()
-    }
+    lazy_on_a_exit_on_b(k, vec![wait("exited"), op(SysOp::Nmi)], vec![])
 }
 
-/// #14: A lazy on M runs text_poke while M is released on B.
+/// #14: A lazy on M runs text_poke while M is released on B; then an NMI on A.
 fn text_poke(k: &Kernel) -> Built {
-    let (m, t) = proc1(k);
-    Built {
-        scripts: vec![
-            vec![
-                sw(t),
-                idle(),
-                mark("a_lazy"),
-                op(SysOp::TextPoke),
-                op(SysOp::Nmi),
-            ],
-            vec![wait("a_lazy"), sw(t), exit(), mark("exited")],
-        ],
-        gates: vec![gate(0, "text_poke:poking", "exited")],
-        subject: m,
-        ..Default::default()
-    }
+    lazy_on_a_exit_on_b(
+        k,
+        vec![op(SysOp::TextPoke), op(SysOp::Nmi)],
+        vec![gate(0, "text_poke:poking", "exited")],
+    )
 }
 
-/// #15: A lazy on M makes an EFI runtime call while M is released on B.
+/// #15: A lazy on M makes an EFI runtime call while M is released on B; then an NMI on A.
 fn efi(k: &Kernel) -> Built {
-    let (m, t) = proc1(k);
-    Built {
-        scripts: vec![
-            vec![
-                sw(t),
-                idle(),
-                mark("a_lazy"),
-                op(SysOp::EfiCall),
-                op(SysOp::Nmi),
-            ],
-            vec![wait("a_lazy"), sw(t), exit(), mark("exited")],
-        ],
-        gates: vec![
+    lazy_on_a_exit_on_b(
+        k,
+        vec![op(SysOp::EfiCall), op(SysOp::Nmi)],
+        vec![
             gate(0, "efi_call:firmware", "exited"),
             gate(0, "efi_call:firmware_return", "exited"),
         ],
-        subject: m,
-        ..Default::default()
-    }
+    )
 }
 
-/// #16: A lazy on M goes offline; M exits on B inside the offline window; C is the control CPU.
+/// #16: A lazy on M goes offline; M exits on B inside the offline window; C is the control
+/// CPU that runs finish_cpu and brings A back.
 fn offline(k: &Kernel) -> Built {
-    let (m, t) = proc1(k);
-    Built {
-        scripts: vec![
-            vec![sw(t), idle(), mark("a_lazy"), op(SysOp::CpuOffline)],
-            vec![wait("a_lazy"), sw(t), exit(), mark("exited")],
-            vec![
-                wait("exited"),
-                Step::Retry(SysOp::FinishCpu(0)),
-                Step::Retry(SysOp::CpuOnline(0)),
-            ],
-        ],
-        gates: vec![gate(0, "cpu_offline:after_cpu_disable", "exited")],
-        subject: m,
-        ..Default::default()
-    }
+    let mut b = lazy_on_a_exit_on_b(
+        k,
+        vec![op(SysOp::CpuOffline)],
+        vec![gate(0, "cpu_offline:after_cpu_disable", "exited")],
+    );
+    b.scripts.push(vec![
+        wait("exited"),
+        Step::Retry(SysOp::FinishCpu(0)),
+        Step::Retry(SysOp::CpuOnline(0)),
+    ]);
+    b
 }
 
 /// #17: three offline/online cycles of A (idle on init_mm, then lazy on M).
