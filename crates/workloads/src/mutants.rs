@@ -67,6 +67,7 @@ pub fn all() -> Vec<Mutant> {
             scheme: || {
                 Box::new(Shootdown {
                     mutant: Some("shootdown-x86-naive"),
+                    ..Shootdown::default()
                 })
             },
             arch: ArchId::X86,
@@ -83,6 +84,7 @@ pub fn all() -> Vec<Mutant> {
             scheme: || {
                 Box::new(Shootdown {
                     mutant: Some("shootdown-old-efi"),
+                    ..Shootdown::default()
                 })
             },
             arch: ArchId::X86,
@@ -141,6 +143,7 @@ pub fn all() -> Vec<Mutant> {
             scheme: || {
                 Box::new(Shootdown {
                     mutant: Some("shootdown-old-text-poke"),
+                    ..Shootdown::default()
                 })
             },
             arch: ArchId::X86,
@@ -188,43 +191,50 @@ pub fn cpuidle_scenario(k: &lazymm_model::Kernel) -> crate::run::Built {
 }
 
 /// A scenario builder.
-type BuildFn = Box<dyn Fn(&lazymm_model::Kernel) -> crate::run::Built>;
+pub type BuildFn = Box<dyn Fn(&lazymm_model::Kernel) -> crate::run::Built>;
+
+impl Mutant {
+    /// CPUs and builder of the scenario that must catch this mutant.
+    pub fn scenario_builder(&self) -> (usize, BuildFn) {
+        if self.scenario == "cpuidle-leave-mm" {
+            (4, Box::new(cpuidle_scenario))
+        } else {
+            let s = find(self.scenario).expect("mutant names a catalogue scenario");
+            (s.ncpus, Box::new(s.build))
+        }
+    }
+
+    /// The era knobs this mutant runs with.
+    pub fn knob_set(&self) -> Knobs {
+        let mut knobs = Knobs::fixed();
+        (self.knobs)(&mut knobs);
+        knobs
+    }
+
+    /// Runs `scheme` on this mutant's scenario and arch with `knobs` (seed 0).
+    pub fn run_with(&self, scheme: Box<dyn Scheme>, knobs: Knobs) -> crate::run::Outcome {
+        let (ncpus, build) = self.scenario_builder();
+        run_one(
+            self.scenario,
+            scheme,
+            self.arch,
+            ncpus,
+            knobs,
+            &*build,
+            0,
+            0.0,
+            0.0,
+        )
+    }
+}
 
 /// Runs every mutant and its correct counterpart.
 pub fn run_all() -> Vec<MutantResult> {
     all()
         .into_iter()
         .map(|m| {
-            let (ncpus, build): (usize, BuildFn) = if m.scenario == "cpuidle-leave-mm" {
-                (4, Box::new(cpuidle_scenario))
-            } else {
-                let s = find(m.scenario).expect("scenario");
-                (s.ncpus, Box::new(s.build))
-            };
-            let mut knobs = Knobs::fixed();
-            (m.knobs)(&mut knobs);
-            let bad = run_one(
-                m.scenario,
-                (m.scheme)(),
-                m.arch,
-                ncpus,
-                knobs.clone(),
-                &*build,
-                0,
-                0.0,
-                0.0,
-            );
-            let good = run_one(
-                m.scenario,
-                m.correct.build(),
-                m.arch,
-                ncpus,
-                Knobs::fixed(),
-                &*build,
-                0,
-                0.0,
-                0.0,
-            );
+            let bad = m.run_with((m.scheme)(), m.knob_set());
+            let good = m.run_with(m.correct.build(), Knobs::fixed());
             MutantResult {
                 mutant: m.name.into(),
                 caught: !bad.row.violations.is_empty(),

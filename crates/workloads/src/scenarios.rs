@@ -185,11 +185,13 @@ fn khugepaged(k: &Kernel) -> Built {
     }
 }
 
-/// #7: a vhost-like kthread K (holding mm_users) uses and unuses M on A, leaving A lazy.
+/// #7: a vhost-like kthread K (holding mm_users) uses and unuses M on A, leaving A lazy;
+/// the owner exits on B, K's holder `mmput`s on A; B then A run user tasks.
 fn kthread_lifecycle(k: &Kernel) -> Built {
     let (m, t) = proc1(k);
     let kt = k.create_kthread().unwrap();
     let (_, u) = proc1(k);
+    let (_, u2) = proc1(k);
     Built {
         scripts: vec![
             vec![
@@ -210,6 +212,7 @@ fn kthread_lifecycle(k: &Kernel) -> Built {
                 exit(),
                 mark("exited"),
                 wait("put"),
+                sw(u2),
                 mark("b_user"),
             ],
         ],

@@ -22,11 +22,22 @@ use crate::scheme::{Scheme, SchemeId, Site};
 use crate::smp::{IpiClass, IpiFunc};
 use crate::Kernel;
 
-/// The shoot-lazies scheme (with an optional historical x86 flavour for mutant b).
-#[derive(Default)]
+/// The shoot-lazies scheme (with optional broken variants for the mutant tests).
 pub struct Shootdown {
     /// Mutant name, if this is a historical variant.
     pub mutant: Option<&'static str>,
+    /// Keep the `smp_mb()` in `mmdrop_lazy_tlb` (false: the negative test of scenario 12,
+    /// "a model that drops the barrier must fail this test").
+    pub membarrier_mb: bool,
+}
+
+impl Default for Shootdown {
+    fn default() -> Self {
+        Shootdown {
+            mutant: None,
+            membarrier_mb: true,
+        }
+    }
 }
 
 /// `cleanup_lazy_tlbs(mm)`: IPI every CPU in `mm_cpumask(mm)` to switch lazy users away.
@@ -65,7 +76,9 @@ impl Scheme for Shootdown {
     fn mmdrop_lazy_tlb(&self, k: &Kernel, c: &dyn Cpu, _mm: MmRef, _site: Site) {
         // smp_mb(): "must provide a full memory barrier, see the membarrier comment
         // finish_task_switch" — pairs with the smp_mb in membarrier().
-        k.smp_mb(c);
+        if self.membarrier_mb {
+            k.smp_mb(c);
+        }
     }
 
     fn cleanup_lazy_tlbs(&self, k: &Kernel, c: &dyn Cpu, mm: MmRef) {
