@@ -69,6 +69,8 @@ pub mod task_state {
     pub const RUNNING: u32 = 2;
     /// Exited.
     pub const DEAD: u32 = 3;
+    /// Slot claimed by `task_alloc`, not yet published.
+    pub const ALLOC: u32 = 4;
 }
 
 /// One `task_struct`.
@@ -388,12 +390,51 @@ impl Kernel {
 
     /// Returns the slot back to the allocator after `free_mm`.
     pub(crate) fn mm_release_slot(&self, mm: MmRef) {
+        // The table lock stands for the RCU grace period / task_lock that keeps
+        // `get_task_mm`-style lookups ([`Kernel::pick_mm_get`]) from racing with the free.
+        let mut free = self.mm_free.lock().unwrap();
         let s = &self.mms[mm.idx()];
         // Relaxed: ordered before the Release generation bump below.
         s.live.store(false, Relaxed);
         // Release: the generation bump is what makes every outstanding handle stale.
         s.gen.fetch_add(1, Release);
-        self.mm_free.lock().unwrap().push(mm.idx() as u32);
+        free.push(mm.idx() as u32);
+    }
+
+    /// A driver pins the `n`-th live mm with users (`mmgrab` under the table lock, like a
+    /// driver registering with a process): the struct pin outlives the process's users.
+    pub fn pick_mm_grab(&self, c: &dyn Cpu, n: u32) -> Option<MmRef> {
+        let _free = self.mm_free.lock().unwrap();
+        let live: Vec<_> = self
+            .live_mms()
+            .into_iter()
+            .filter(|&m| self.mm_users(m) > 0)
+            .collect();
+        if live.is_empty() {
+            return None;
+        }
+        let mm = live[n as usize % live.len()];
+        // mm_users > 0 implies the users' mm_count reference: grabbing is safe under the lock.
+        self.mmgrab(c, mm);
+        self.oracle.pin(mm, 1);
+        Some(mm)
+    }
+
+    /// `get_task_mm()` on the `n`-th (mod count) live mm that still has users: takes an
+    /// `mm_users` reference under the table lock, so the mm cannot be freed and its slot
+    /// reused between the choice and the `mmget_not_zero` (the kernel's task_lock/RCU).
+    pub fn pick_mm_get(&self, n: u32) -> Option<MmRef> {
+        let _free = self.mm_free.lock().unwrap();
+        let live: Vec<_> = self
+            .live_mms()
+            .into_iter()
+            .filter(|&m| self.mm_users(m) > 0)
+            .collect();
+        if live.is_empty() {
+            return None;
+        }
+        let mm = live[n as usize % live.len()];
+        self.mmget_not_zero(mm).then_some(mm)
     }
 
     /// Whether `mm` (non-NULL) still names a live mm. No report.
@@ -486,42 +527,90 @@ impl Kernel {
         }
     }
 
-    /// Allocates a task slot.
-    fn task_alloc(&self, kthread: bool, mm: MmRef) -> Option<TaskId> {
+    /// Claims a task slot: a never-used one, or a reaped one (DEAD and off every CPU: the
+    /// final `put_task_struct`).
+    fn task_claim(&self) -> Option<TaskId> {
+        // Relaxed: a unique index is all we need; the task is published by `task_publish`.
         let i = self.task_next.fetch_add(1, Relaxed) as usize;
-        if i >= self.tasks.len() {
-            return None;
+        if i < self.tasks.len() {
+            return Some(TaskId(i as u32));
         }
-        let t = &self.tasks[i];
+        self.task_next.store(self.tasks.len() as u32, Relaxed);
+        (self.ncpus()..self.tasks.len()).find_map(|i| {
+            let t = &self.tasks[i];
+            // Acquire: pairs with finish_task's release of on_cpu on the CPU that ran the
+            // dead task last; its last uses of the slot happen-before our reuse.
+            if t.state() != task_state::DEAD || t.on_cpu.load(Acquire) {
+                return None;
+            }
+            // Relaxed CAS: the Acquire above already ordered the reuse; the CAS only makes
+            // the claim exclusive.
+            t.state
+                .compare_exchange(task_state::DEAD, task_state::ALLOC, Relaxed, Relaxed)
+                .ok()
+                .map(|_| TaskId(i as u32))
+        })
+    }
+
+    /// Fills a claimed slot and makes it runnable.
+    fn task_publish(&self, id: TaskId, kthread: bool, mm: MmRef) {
+        let t = self.task(id);
         t.set_kthread(kthread);
         t.set_mm(mm);
         t.set_active_mm(if kthread { MmRef::NULL } else { mm });
+        t.swap_pinned(u32::MAX);
         // Release: publishes the task to `schedule()`'s claim (Acquire CAS in sched.rs).
         t.state.store(task_state::SLEEPING, Release);
-        Some(TaskId(i as u32))
+    }
+
+    /// Gives back slots claimed for a creation that could not complete.
+    fn task_unclaim(&self, ids: &[TaskId]) {
+        for &id in ids {
+            // Relaxed: the slot was never published.
+            self.task(id).state.store(task_state::DEAD, Relaxed);
+        }
     }
 
     /// Creates a user process with `threads` threads sharing a new mm (`fork` + `clone(CLONE_VM)`):
     /// each thread holds one `mm_users`, all users together hold one `mm_count` (§1.1).
+    /// Returns None (creating nothing) when the task or mm table is full.
     pub fn create_process(&self, threads: usize) -> Option<(MmRef, Vec<TaskId>)> {
-        let mm = self.mm_alloc(threads as i64, 1)?;
-        let ts = (0..threads)
-            .map(|_| self.task_alloc(false, mm))
-            .collect::<Option<Vec<_>>>()?;
+        let mut ts = Vec::with_capacity(threads);
+        for _ in 0..threads {
+            match self.task_claim() {
+                Some(t) => ts.push(t),
+                None => {
+                    self.task_unclaim(&ts);
+                    return None;
+                }
+            }
+        }
+        let Some(mm) = self.mm_alloc(threads as i64, 1) else {
+            self.task_unclaim(&ts);
+            return None;
+        };
+        for &t in &ts {
+            self.task_publish(t, false, mm);
+        }
         Some((mm, ts))
     }
 
     /// Adds a thread to an existing process (`clone(CLONE_VM)`: `mmget`).
     pub fn clone_thread(&self, mm: MmRef) -> Option<TaskId> {
+        let t = self.task_claim()?;
         if !self.mmget_not_zero(mm) {
+            self.task_unclaim(&[t]);
             return None;
         }
-        self.task_alloc(false, mm)
+        self.task_publish(t, false, mm);
+        Some(t)
     }
 
     /// Creates a kernel thread.
     pub fn create_kthread(&self) -> Option<TaskId> {
-        self.task_alloc(true, MmRef::NULL)
+        let t = self.task_claim()?;
+        self.task_publish(t, true, MmRef::NULL);
+        Some(t)
     }
 
     /// Registers `mm` for membarrier PRIVATE_EXPEDITED.

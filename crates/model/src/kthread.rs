@@ -3,11 +3,12 @@
 //! Mainline (after Nick's v7 1/5): use takes a real `mmgrab` even if `mm == active_mm`
 //! ("references are not equivalent") and pays the old lazy reference with DROP; unuse GRABs the
 //! lazy reference and drops the real one. H (patch 15): no `mm_count` while using — the caller
-//! must hold `mm_users` (hazard.rs enforces it, mutant f does not).
+//! must hold `mm_users`; hazard.rs enforces that by taking `mm_users` inside the API
+//! ([`KthreadRef::MmUsers`]), mutant f trusts the caller ([`KthreadRef::None`]).
 
 use crate::ids::MmRef;
 use crate::machine::Cpu;
-use crate::scheme::Site;
+use crate::scheme::{KthreadRef, Site};
 use crate::Kernel;
 
 impl Kernel {
@@ -18,15 +19,20 @@ impl Kernel {
         if !tsk.is_kthread() || !tsk.mm().is_null() {
             return false;
         }
-        if self.scheme.kthread_use_mm_requires_users() && self.mm_users(mm) == 0 {
-            // WARN-and-refuse: a caller holding only mm_count could otherwise publish a hazard
-            // pointer after __mmput's scan (§7 #8).
-            return false;
-        }
-        if self.scheme.kthread_use_mm_takes_count() {
-            self.mmgrab(c, mm);
-        } else if !self.mm_deref(c, mm, "kthread_use_mm") {
-            return false;
+        match self.scheme.kthread_use_mm_ref() {
+            KthreadRef::MmCount => self.mmgrab(c, mm),
+            KthreadRef::MmUsers => {
+                // Refuse an mm with no users left: a caller holding only mm_count could
+                // otherwise publish a hazard pointer after __mmput's scan (§7 #8).
+                if !self.mmget_not_zero(mm) {
+                    return false;
+                }
+            }
+            KthreadRef::None => {
+                if !self.mm_deref(c, mm, "kthread_use_mm") {
+                    return false;
+                }
+            }
         }
         self.local_irq_disable(c);
         let active_mm = tsk.active_mm();
@@ -54,8 +60,12 @@ impl Kernel {
         self.scheme.mmgrab_lazy_tlb(self, c, mm, Site::KthreadUnuse);
         self.enter_lazy_tlb(c, mm);
         self.local_irq_enable(c);
-        if self.scheme.kthread_use_mm_takes_count() {
-            self.mmdrop(c, mm);
+        match self.scheme.kthread_use_mm_ref() {
+            KthreadRef::MmCount => self.mmdrop(c, mm),
+            // After the GRAB above: the hazard pointer is published while mm_users > 0, so
+            // the scan of the __mmput this mmput may run sees it.
+            KthreadRef::MmUsers => self.mmput(c, mm),
+            KthreadRef::None => {}
         }
         true
     }

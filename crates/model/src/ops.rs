@@ -43,6 +43,10 @@ pub enum SysOp {
     MmDrop(MmRef),
     /// khugepaged `collect_mm_slot()`: `mmdrop` under a spinlock (preemption off).
     MmDropLocked(MmRef),
+    /// A driver kthread that pinned the `n`-th live mm with `mmgrab` (mm_count only) later
+    /// runs deferred work in it: `kthread_use_mm`, `kthread_unuse_mm`, `mmdrop`. The process
+    /// may exit in between, so this is §7 #8 in a random workload.
+    DriverUsePick(u32),
     /// `/proc` reader on the `n`-th live mm: `mmget_not_zero`, read, `mmput`.
     ProcMemPick(u32),
     /// The current user task unmaps memory and flushes (munmap: freed tables; DONTNEED: not).
@@ -54,6 +58,12 @@ pub enum SysOp {
     Fork,
     /// The current user task creates another thread of its process.
     CloneThread,
+    /// A new process with `threads` threads appears (forked from outside the model, e.g.
+    /// init), so long random workloads never run out of user tasks.
+    Spawn {
+        /// Threads of the new process.
+        threads: u32,
+    },
     /// `text_poke()` on this CPU.
     TextPoke,
     /// An EFI runtime call on this CPU.
@@ -111,18 +121,34 @@ impl Kernel {
                 if !cur.is_kthread() || self.curr(cpu) == self.cpu(cpu).idle {
                     return false;
                 }
-                let Some(mm) = self.pick_mm(*n) else {
+                let Some(mm) = self.pick_mm_get(*n) else {
                     return false;
                 };
-                if !self.mmget_not_zero(mm) {
-                    return false;
-                }
                 let _t = c.trace().enter("vhost_worker");
                 if self.kthread_use_mm(c, mm) {
                     c.point(self, "vhost_worker:using");
                     self.kthread_unuse_mm(c);
                 }
                 self.mmput(c, mm);
+                true
+            }
+            SysOp::DriverUsePick(n) => {
+                if !cur.is_kthread() || self.curr(cpu) == self.cpu(cpu).idle {
+                    return false;
+                }
+                let Some(mm) = self.pick_mm_grab(c, *n) else {
+                    return false;
+                };
+                let _t = c.trace().enter("driver_work");
+                c.point(self, "driver_work:deferred");
+                c.point(self, "driver_work:deferred");
+                if self.kthread_use_mm(c, mm) {
+                    c.point(self, "driver_work:using");
+                    self.kthread_unuse_mm(c);
+                }
+                let _d = c.trace().enter("driver_mmdrop");
+                self.oracle.pin(mm, -1);
+                self.mmdrop(c, mm);
                 true
             }
             SysOp::MmGet(mm) => {
@@ -160,12 +186,9 @@ impl Kernel {
                 true
             }
             SysOp::ProcMemPick(n) => {
-                let Some(mm) = self.pick_mm(*n) else {
+                let Some(mm) = self.pick_mm_get(*n) else {
                     return false;
                 };
-                if !self.mmget_not_zero(mm) {
-                    return false;
-                }
                 let _t = c.trace().enter("mem_rw");
                 c.point(self, "mem_rw:access_remote_vm");
                 self.mmput(c, mm);
@@ -192,6 +215,7 @@ impl Kernel {
                 }
                 self.clone_thread(cur.mm()).is_some()
             }
+            SysOp::Spawn { threads } => self.create_process((*threads).max(1) as usize).is_some(),
             SysOp::TextPoke => {
                 self.text_poke(c);
                 true
@@ -222,15 +246,6 @@ impl Kernel {
                 true
             }
         }
-    }
-
-    fn pick_mm(&self, n: u32) -> Option<MmRef> {
-        let live: Vec<_> = self
-            .live_mms()
-            .into_iter()
-            .filter(|&m| self.mm_users(m) > 0)
-            .collect();
-        (!live.is_empty()).then(|| live[n as usize % live.len()])
     }
 
     /// Quiesce step for `c`: run deferred frees and, if the current task is a kernel thread,

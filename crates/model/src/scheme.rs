@@ -34,6 +34,18 @@ pub enum Site {
     FinishCpu,
 }
 
+/// The reference a kthread holds between `kthread_use_mm` and `kthread_unuse_mm`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum KthreadRef {
+    /// Mainline: a real `mmgrab`, dropped by `mmdrop` after going lazy.
+    MmCount,
+    /// H with patch 15's rule enforced inside the API: `mmget_not_zero` (refuse if the mm has
+    /// no users left), `mmput` after the lazy hazard pointer is published.
+    MmUsers,
+    /// H as posted: no reference at all; the caller is trusted to hold `mm_users` (mutant f).
+    None,
+}
+
 /// Scheme ids (CLI / JSON names).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
 pub enum SchemeId {
@@ -161,16 +173,9 @@ pub trait Scheme: Send + Sync {
         false
     }
 
-    /// Whether `kthread_use_mm` holds an `mm_count` reference while using (mainline: yes; H's
-    /// patch 15: no, the caller holds `mm_users`).
-    fn kthread_use_mm_takes_count(&self) -> bool {
-        true
-    }
-
-    /// Whether `kthread_use_mm` refuses an mm whose `mm_users` is already zero (H's enforcement
-    /// of the patch-15 rule; see hazard.rs).
-    fn kthread_use_mm_requires_users(&self) -> bool {
-        false
+    /// Which reference `kthread_use_mm` holds while the kthread uses the mm.
+    fn kthread_use_mm_ref(&self) -> KthreadRef {
+        KthreadRef::MmCount
     }
 
     /// Whether `context_switch` does `kasan_check_byte(prev->active_mm)` (H).

@@ -19,10 +19,12 @@ pub struct ExploreConfig {
     pub seed: u64,
 }
 
-fn random_op(rng: &mut ChaCha8Rng, cpu: usize, ncpus: usize) -> Step {
+/// One random kernel entry point for `cpu` (shared by exploration and threads torture).
+/// Ops whose preconditions fail at run time are skipped by the model.
+pub fn random_sysop(rng: &mut impl Rng, cpu: usize, ncpus: usize) -> SysOp {
     let r = rng.gen_range(0..100u32);
     let n = rng.gen::<u32>();
-    Step::Op(match r {
+    match r {
         0..=34 => SysOp::SwitchPick(n),
         35..=44 => SysOp::Switch(TaskRef::Idle),
         45..=51 => SysOp::Exit {
@@ -31,7 +33,8 @@ fn random_op(rng: &mut ChaCha8Rng, cpu: usize, ncpus: usize) -> Step {
         52..=55 => SysOp::Exec,
         56..=59 => SysOp::Fork,
         60..=62 => SysOp::CloneThread,
-        63..=68 => SysOp::KthreadWorkPick(n),
+        63..=66 => SysOp::KthreadWorkPick(n),
+        67..=68 => SysOp::DriverUsePick(n),
         69..=72 => SysOp::ProcMemPick(n),
         73..=77 => SysOp::Munmap {
             freed_tables: rng.gen(),
@@ -41,8 +44,9 @@ fn random_op(rng: &mut ChaCha8Rng, cpu: usize, ncpus: usize) -> Step {
         84..=87 => SysOp::Nmi,
         88..=90 => SysOp::IdleLeaveMm,
         91..=92 if cpu != 0 && ncpus > 1 => SysOp::CpuOfflineCycle,
+        93..=94 => SysOp::Spawn { threads: 1 + n % 3 },
         _ => SysOp::Idle(1 + n % 3),
-    })
+    }
 }
 
 /// Builds a random workload for `seed`.
@@ -58,7 +62,7 @@ pub fn workload(k: &Kernel, cfg: &ExploreConfig) -> Built {
     let scripts: Vec<Vec<Step>> = (0..cfg.ncpus)
         .map(|cpu| {
             (0..cfg.steps)
-                .map(|_| random_op(&mut rng, cpu, cfg.ncpus))
+                .map(|_| Step::Op(random_sysop(&mut rng, cpu, cfg.ncpus)))
                 .collect()
         })
         .collect();

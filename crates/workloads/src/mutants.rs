@@ -112,7 +112,7 @@ pub fn all() -> Vec<Mutant> {
             name: "f-hazard-kthread-mm-count-only",
             scheme: || {
                 Box::new(Hazard {
-                    enforce_users_rule: false,
+                    kthread_ref: lazymm_model::scheme::KthreadRef::None,
                     mutant: Some("hazard-kthread-count-only"),
                     ..Hazard::default()
                 })

@@ -37,8 +37,11 @@
 //! user task, by `mmdrop_lazy` in `finish_task_switch`.
 //!
 //! **Decision — kthread_use_mm callers holding only mm_count (§4.3, §7 #8).** Patch 15 makes
-//! "caller holds mm_users" the rule. The correct scheme enforces it: `kthread_use_mm` refuses
-//! (WARN and return) an mm whose `mm_users` is already zero. Mutant (f) does not.
+//! "caller holds mm_users" the rule. The correct scheme enforces it inside the API:
+//! `kthread_use_mm` takes `mm_users` itself (`mmget_not_zero`, refusing an mm with no users
+//! left) and `kthread_unuse_mm` publishes `lazy_mm` before its `mmput`, so the hazard pointer
+//! always exists before the scan that could miss it. A plain "`mm_users > 0`?" check would race
+//! with a concurrent exit (the threads engine finds that). Mutant (f) trusts the caller.
 //!
 //! Variants: `reload_lazy_mm = false` is the Dec-2020 mockup (mutant a, §7 #18); `iter =
 //! Cpumask` is H-x86 (patch 22, hazard_x86.rs).
@@ -46,7 +49,7 @@
 use crate::arch::{Arch, LazyFlush};
 use crate::ids::{CpuId, MmRef};
 use crate::machine::{Cpu, Event};
-use crate::scheme::{Scheme, SchemeId, Site};
+use crate::scheme::{KthreadRef, Scheme, SchemeId, Site};
 use crate::sync::atomic::Ordering::*;
 use crate::Kernel;
 
@@ -65,8 +68,9 @@ pub struct Hazard {
     pub iter: LazyIter,
     /// Re-load `rq->lazy_mm` after loading `rq->drop_mm` (false: Dec-2020 mockup).
     pub reload_lazy_mm: bool,
-    /// Enforce patch 15's "kthread_use_mm caller holds mm_users".
-    pub enforce_users_rule: bool,
+    /// Reference held by `kthread_use_mm` ([`KthreadRef::MmUsers`]: patch 15's rule
+    /// enforced; [`KthreadRef::None`]: as posted, mutant f).
+    pub kthread_ref: KthreadRef,
     /// Mutant name, if any.
     pub mutant: Option<&'static str>,
 }
@@ -76,7 +80,7 @@ impl Default for Hazard {
         Hazard {
             iter: LazyIter::Online,
             reload_lazy_mm: true,
-            enforce_users_rule: true,
+            kthread_ref: KthreadRef::MmUsers,
             mutant: None,
         }
     }
@@ -271,12 +275,8 @@ impl Scheme for Hazard {
         LazyFlush::Unlazy
     }
 
-    fn kthread_use_mm_takes_count(&self) -> bool {
-        false
-    }
-
-    fn kthread_use_mm_requires_users(&self) -> bool {
-        self.enforce_users_rule
+    fn kthread_use_mm_ref(&self) -> KthreadRef {
+        self.kthread_ref
     }
 
     fn kasan_check_active_mm(&self) -> bool {
