@@ -42,6 +42,38 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Run the random workload on real OS threads (one per model CPU) for a wall-clock time.
+    Torture {
+        /// Engine (only `threads`; scenarios and exploration use the step engine).
+        #[arg(long, default_value = "threads")]
+        engine: String,
+        /// Scheme id, or `all` for each scheme in turn.
+        #[arg(long, default_value = "all")]
+        scheme: String,
+        /// Arch id. A scheme that cannot run on it runs on its first feasible arch instead
+        /// (said in the output).
+        #[arg(long, default_value = "x86")]
+        arch: String,
+        /// Model CPUs (OS threads); more than host cores is fine.
+        #[arg(long, default_value_t = 4)]
+        cpus: usize,
+        /// Seconds per scheme.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Seed of the workload, preemption and NMI injection.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// NMIs per second over all CPUs.
+        #[arg(long, default_value_t = 2000.0)]
+        nmi_rate: f64,
+        /// Torture a historical-bug mutant instead (its letter a-h or full name, with its arch
+        /// and knobs).
+        #[arg(long, conflicts_with = "scheme")]
+        mutant: Option<String>,
+        /// Print a JSON array of reports.
+        #[arg(long)]
+        json: bool,
+    },
     /// Random exploration of one scheme × arch.
     Explore {
         /// Scheme id (refcount, shootdown, shootdown-ppc, mmput-flush, hazard, hazard-x86, hazard-md).
@@ -162,6 +194,19 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         }
+        Cmd::Torture {
+            engine,
+            scheme,
+            arch,
+            cpus,
+            seconds,
+            seed,
+            nmi_rate,
+            mutant,
+            json,
+        } => torture_cmd(
+            &engine, &scheme, &arch, cpus, seconds, seed, nmi_rate, mutant, json,
+        ),
         Cmd::Explore {
             scheme,
             arch,
@@ -218,5 +263,153 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn torture_cmd(
+    engine: &str,
+    scheme: &str,
+    arch: &str,
+    cpus: usize,
+    seconds: f64,
+    seed: u64,
+    nmi_rate: f64,
+    mutant: Option<String>,
+    json: bool,
+) -> ExitCode {
+    use lazymm_workloads::torture::{torture, TortureConfig};
+    if engine != "threads" {
+        eprintln!("error: --engine: unknown engine {engine:?}; torture runs on `threads`");
+        return ExitCode::from(2);
+    }
+    let Some(a) = ArchId::parse(arch) else {
+        eprintln!(
+            "error: --arch: unknown arch {arch:?}; expected one of x86, ppc-radix, ppc-hash, arm64"
+        );
+        return ExitCode::from(2);
+    };
+    if !(1..=1024).contains(&cpus) {
+        eprintln!("error: --cpus: {cpus} is out of range 1..=1024");
+        return ExitCode::from(2);
+    }
+    if !(seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0) {
+        eprintln!("error: --seconds: {seconds} must be in (0, 86400]");
+        return ExitCode::from(2);
+    }
+    if !(nmi_rate.is_finite() && nmi_rate >= 0.0) {
+        eprintln!("error: --nmi-rate: {nmi_rate} must be a non-negative number");
+        return ExitCode::from(2);
+    }
+    let cfg = TortureConfig {
+        ncpus: cpus,
+        duration: std::time::Duration::from_secs_f64(seconds),
+        seed,
+        nmi_per_sec: nmi_rate,
+        jitter: 0.01,
+        max_ops_per_cpu: None,
+    };
+    // (scheme, arch, knobs, note)
+    type Job = (
+        Box<dyn lazymm_model::Scheme>,
+        ArchId,
+        lazymm_model::Knobs,
+        String,
+    );
+    let mut jobs: Vec<Job> = Vec::new();
+    if let Some(m) = mutant {
+        let all = mutants::all();
+        let Some(mu) = all
+            .iter()
+            .find(|x| x.name == m || x.name.split('-').next() == Some(m.as_str()))
+        else {
+            let names: Vec<_> = all.iter().map(|x| x.name).collect();
+            eprintln!(
+                "error: --mutant: unknown mutant {m:?}; expected a letter a-h or one of {names:?}"
+            );
+            return ExitCode::from(2);
+        };
+        jobs.push((
+            (mu.scheme)(),
+            mu.arch,
+            mu.knob_set(),
+            format!("mutant {}", mu.name),
+        ));
+    } else {
+        let ids: Vec<SchemeId> = if scheme == "all" {
+            SchemeId::ALL.to_vec()
+        } else {
+            match SchemeId::parse(scheme) {
+                Some(s) => vec![s],
+                None => {
+                    eprintln!("error: --scheme: unknown scheme {scheme:?}; expected all or one of refcount, shootdown, shootdown-ppc, mmput-flush, hazard, hazard-x86, hazard-md");
+                    return ExitCode::from(2);
+                }
+            }
+        };
+        for id in ids {
+            let s = id.build();
+            let run_on = std::iter::once(a)
+                .chain(ArchId::ALL)
+                .find(|x| s.infeasible(&lazymm_model::Arch::profile(*x)).is_none())
+                .expect("every scheme runs somewhere");
+            let note = if run_on == a {
+                String::new()
+            } else {
+                format!(
+                    "{} cannot run on {}; ran on {}",
+                    id.name(),
+                    a.name(),
+                    run_on.name()
+                )
+            };
+            jobs.push((s, run_on, lazymm_model::Knobs::fixed(), note));
+        }
+    }
+    let mut reports = Vec::new();
+    let mut bad = false;
+    for (s, on, knobs, note) in jobs {
+        if !json && !note.is_empty() {
+            println!("# {note}");
+        }
+        let r = torture(s, on, knobs, &cfg);
+        bad |= !r.violations.is_empty() || r.deadlock;
+        if !json {
+            println!(
+                "{:<28} {:<9} cpus {:<3} {:>10.0} ops/s  ({} ops in {:.1} s, {} NMIs)  violations {}",
+                r.scheme,
+                r.arch,
+                r.cpus,
+                r.ops_per_sec,
+                r.ops,
+                r.seconds,
+                r.nmis,
+                r.violations.len() as u64 + r.violations_dropped
+            );
+            let c = &r.counters;
+            println!(
+                "    lazy IPIs {}  flush IPIs {}  mm_count RMWs {}  drop_mm RMWs {}  smp_mb {}  scan loads {}  MMU switches {}",
+                c.lazy_ipis, c.flush_ipis, c.mm_count_rmw, c.drop_mm_rmw, c.barriers, c.scan_loads, c.mmu_switches
+            );
+            for v in r.violations.iter().take(5) {
+                println!("    ! {v}");
+            }
+            let more = (r.violations.len() as u64 + r.violations_dropped).saturating_sub(5);
+            if more > 0 {
+                println!("    ! ... {more} more");
+            }
+        }
+        reports.push(r);
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&reports).expect("serialise")
+        );
+    }
+    if bad {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }

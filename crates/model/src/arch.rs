@@ -168,6 +168,13 @@ pub struct Knobs {
     pub broadcast_flush: bool,
     /// PREEMPT_RT: `mmdrop_sched` defers `__mmdrop` through `call_rcu` (§7 #24).
     pub preempt_rt: bool,
+    /// Loom mutant: `mmdrop`'s `atomic_dec_and_test` without its full-barrier semantics
+    /// (a Relaxed decrement): the freer may not see what the other droppers did.
+    pub mmdrop_unordered: bool,
+    /// Loom mutant: `try_to_wake_up`'s `smp_cond_load_acquire(&p->on_cpu, !VAL)` as a
+    /// Relaxed load: the CPU taking a task over may not see what its previous CPU did
+    /// (H's going-lazy store relies on this hand-off, §3.c).
+    pub ttwu_on_cpu_relaxed: bool,
 }
 
 impl Knobs {
@@ -185,6 +192,8 @@ impl Knobs {
             pv_flush_skips: Vec::new(),
             broadcast_flush: false,
             preempt_rt: false,
+            mmdrop_unordered: false,
+            ttwu_on_cpu_relaxed: false,
         }
     }
 }

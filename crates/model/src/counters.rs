@@ -1,23 +1,25 @@
 //! Per-run counters (issue deliverable 6). `std` atomics: observation only, never part of a
-//! protocol (style-anchors §3).
+//! protocol (style-anchors §3). Kept per CPU on separate cache lines, so that counting an
+//! event on one CPU never adds a shared-line RMW the kernel would not do (the hot-path
+//! benchmark measures exactly that contention).
 
+use crate::ids::CpuId;
 use crate::machine::Event;
+use crossbeam_utils::CachePadded;
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-/// Live counters, bumped by the model as events happen.
+/// One CPU's counters, indexed by [`Event`].
 #[derive(Default, Debug)]
+struct CpuCounters([AtomicU64; 7]);
+
+/// Live counters, bumped by the model as events happen.
+#[derive(Debug)]
 pub struct Counters {
-    lazy_ipis: AtomicU64,
-    flush_ipis: AtomicU64,
-    mm_count_rmw: AtomicU64,
-    drop_mm_rmw: AtomicU64,
-    barriers: AtomicU64,
-    scan_loads: AtomicU64,
-    mmu_switches: AtomicU64,
+    cpus: Vec<CachePadded<CpuCounters>>,
 }
 
-/// A snapshot of [`Counters`].
+/// A snapshot of [`Counters`], summed over CPUs.
 #[derive(Clone, Copy, Default, Debug, PartialEq, Eq, Serialize)]
 pub struct CounterSnapshot {
     /// IPIs sent because of lazy handling (shootdowns, hazard retires, residual unlazies).
@@ -36,33 +38,50 @@ pub struct CounterSnapshot {
     pub mmu_switches: u64,
 }
 
+fn slot(ev: Event) -> usize {
+    match ev {
+        Event::LazyIpi => 0,
+        Event::FlushIpi => 1,
+        Event::MmCountRmw => 2,
+        Event::DropMmRmw => 3,
+        Event::FullBarrier => 4,
+        Event::ScanLoad => 5,
+        Event::MmuSwitch => 6,
+    }
+}
+
 impl Counters {
-    /// Counts one event.
-    pub fn bump(&self, ev: Event) {
-        let c = match ev {
-            Event::MmCountRmw => &self.mm_count_rmw,
-            Event::DropMmRmw => &self.drop_mm_rmw,
-            Event::FullBarrier => &self.barriers,
-            Event::ScanLoad => &self.scan_loads,
-            Event::LazyIpi => &self.lazy_ipis,
-            Event::FlushIpi => &self.flush_ipis,
-            Event::MmuSwitch => &self.mmu_switches,
-        };
+    /// Counters for `ncpus` CPUs.
+    pub fn new(ncpus: usize) -> Counters {
+        Counters {
+            cpus: (0..ncpus.max(1)).map(|_| CachePadded::default()).collect(),
+        }
+    }
+
+    /// Counts one event on `cpu`.
+    pub fn bump(&self, cpu: CpuId, ev: Event) {
+        let c = &self.cpus[cpu.min(self.cpus.len() - 1)].0[slot(ev)];
         // Relaxed: a statistic; nothing is ordered by it.
         c.fetch_add(1, Relaxed);
     }
 
-    /// Reads every counter.
+    /// Sums every CPU's counters.
     pub fn snapshot(&self) -> CounterSnapshot {
-        // Relaxed: statistics, read after the run or as an approximate live figure.
+        let mut t = [0u64; 7];
+        for c in &self.cpus {
+            for (i, v) in c.0.iter().enumerate() {
+                // Relaxed: statistics, read after the run or as an approximate live figure.
+                t[i] += v.load(Relaxed);
+            }
+        }
         CounterSnapshot {
-            lazy_ipis: self.lazy_ipis.load(Relaxed),
-            flush_ipis: self.flush_ipis.load(Relaxed),
-            mm_count_rmw: self.mm_count_rmw.load(Relaxed),
-            drop_mm_rmw: self.drop_mm_rmw.load(Relaxed),
-            barriers: self.barriers.load(Relaxed),
-            scan_loads: self.scan_loads.load(Relaxed),
-            mmu_switches: self.mmu_switches.load(Relaxed),
+            lazy_ipis: t[0],
+            flush_ipis: t[1],
+            mm_count_rmw: t[2],
+            drop_mm_rmw: t[3],
+            barriers: t[4],
+            scan_loads: t[5],
+            mmu_switches: t[6],
         }
     }
 }

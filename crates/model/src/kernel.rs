@@ -20,8 +20,9 @@ use crate::oracle::{Oracle, ViolationKind};
 use crate::scheme::Scheme;
 use crate::smp::Csd;
 use crate::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering::*};
+use crate::sync::{Mutex, PageTables};
+use crossbeam_utils::CachePadded;
 use std::collections::VecDeque;
-use std::sync::Mutex;
 
 /// Run configuration of a kernel instance.
 #[derive(Clone, Debug)]
@@ -40,8 +41,9 @@ pub struct Config {
     pub label: String,
 }
 
-/// One `mm_struct` slot.
+/// One `mm_struct` slot (cache-line aligned: separate allocations in the kernel).
 #[derive(Debug)]
+#[repr(align(128))]
 pub struct MmSlot {
     /// Generation: bumped when the mm is freed, so stale handles are detectable.
     pub gen: AtomicU32,
@@ -49,14 +51,16 @@ pub struct MmSlot {
     pub live: AtomicBool,
     /// `mm_users`.
     pub users: AtomicI64,
-    /// `mm_count`.
-    pub count: AtomicI64,
+    /// `mm_count`, on its own cache line as in `struct mm_struct`.
+    pub count: CachePadded<AtomicI64>,
     /// `mm_cpumask(mm)`.
     pub mask: Vec<AtomicU64>,
     /// Registered for membarrier PRIVATE_EXPEDITED.
     pub membarrier: AtomicBool,
     /// Static mm (init_mm, efi_mm, poking_mm): never freed.
     pub special: AtomicBool,
+    /// The page-table memory, for the loom race detector.
+    pub pgd: PageTables,
 }
 
 /// Task states.
@@ -73,8 +77,9 @@ pub mod task_state {
     pub const ALLOC: u32 = 4;
 }
 
-/// One `task_struct`.
+/// One `task_struct` (cache-line aligned: separate allocations in the kernel).
 #[derive(Debug)]
+#[repr(align(128))]
 pub struct Task {
     /// See [`task_state`].
     pub state: AtomicU32,
@@ -139,6 +144,7 @@ impl Task {
 
 /// Per-CPU state: the rq fields of §1.3 and the arch TLB state of §1.4.
 #[derive(Debug)]
+#[repr(align(128))]
 pub struct PerCpu {
     /// `rq->curr`.
     pub curr: AtomicU32,
@@ -217,6 +223,8 @@ pub struct Kernel {
     pub scheme: Box<dyn Scheme>,
     pub(crate) mms: Vec<MmSlot>,
     mm_free: Mutex<Vec<u32>>,
+    /// mm_count pins held by the modelled driver (`SysOp::DriverPinPick`).
+    pub(crate) driver_pins: Mutex<Vec<MmRef>>,
     mm_next: AtomicU32,
     pub(crate) tasks: Vec<Task>,
     task_next: AtomicU32,
@@ -276,10 +284,11 @@ impl Kernel {
                 gen: AtomicU32::new(1),
                 live: AtomicBool::new(false),
                 users: AtomicI64::new(0),
-                count: AtomicI64::new(0),
+                count: CachePadded::new(AtomicI64::new(0)),
                 mask: (0..words).map(|_| AtomicU64::new(0)).collect(),
                 membarrier: AtomicBool::new(false),
                 special: AtomicBool::new(false),
+                pgd: PageTables::default(),
             })
             .collect();
         let tasks = (0..cfg.max_tasks + cfg.ncpus)
@@ -315,11 +324,12 @@ impl Kernel {
             scheme,
             mms,
             mm_free: Mutex::new(Vec::new()),
+            driver_pins: Mutex::new(Vec::new()),
             mm_next: AtomicU32::new(0),
             tasks,
             task_next: AtomicU32::new(cfg.ncpus as u32),
             cpus,
-            counters: Counters::default(),
+            counters: Counters::new(cfg.ncpus),
             oracle: Oracle::default(),
             init_mm: MmRef::NULL,
             efi_mm: MmRef::NULL,
@@ -380,6 +390,7 @@ impl Kernel {
         }
         s.membarrier.store(false, Relaxed);
         s.special.store(false, Relaxed);
+        s.pgd.init();
         // Release: publishes the initialised fields to whoever receives the handle (fork's
         // publication of the new task->mm; pairs with the Acquire in `mm_live`).
         s.live.store(true, Release);
@@ -401,22 +412,17 @@ impl Kernel {
         free.push(mm.idx() as u32);
     }
 
-    /// A driver pins the `n`-th live mm with users (`mmgrab` under the table lock, like a
-    /// driver registering with a process): the struct pin outlives the process's users.
+    /// A driver pins the `n`-th live mm with users, as a driver registering with a process:
+    /// `get_task_mm` (an `mm_users` reference, under the table lock), `mmgrab`, `mmput`. The
+    /// struct pin then outlives the process's users. (A bare "users > 0? then mmgrab" would
+    /// race with the last `mmput`: the threads engine caught exactly that.)
     pub fn pick_mm_grab(&self, c: &dyn Cpu, n: u32) -> Option<MmRef> {
-        let _free = self.mm_free.lock().unwrap();
-        let live: Vec<_> = self
-            .live_mms()
-            .into_iter()
-            .filter(|&m| self.mm_users(m) > 0)
-            .collect();
-        if live.is_empty() {
-            return None;
-        }
-        let mm = live[n as usize % live.len()];
-        // mm_users > 0 implies the users' mm_count reference: grabbing is safe under the lock.
+        let mm = self.pick_mm_get(n)?;
+        // Holding mm_users implies the users' mm_count reference: grabbing is safe.
         self.mmgrab(c, mm);
         self.oracle.pin(mm, 1);
+        // Outside the table lock: this mmput may run __mmput, which sends IPIs.
+        self.mmput(c, mm);
         Some(mm)
     }
 
@@ -488,7 +494,7 @@ impl Kernel {
 
     /// Counts an event and reports it to the engine's cost hook.
     pub fn ev(&self, c: &dyn Cpu, e: Event) {
-        self.counters.bump(e);
+        self.counters.bump(c.id(), e);
         c.charge(e);
     }
 

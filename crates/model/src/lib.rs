@@ -34,6 +34,7 @@ pub mod ids;
 pub mod kernel;
 mod kthread;
 pub mod machine;
+mod membarrier;
 mod mm;
 mod nmi;
 pub mod ops;

@@ -94,8 +94,14 @@ impl Kernel {
         // ordered. Release orders our prior uses of the mm before the free; Acquire (on the
         // 1→0 edge) orders every other dropper's uses before our __mmdrop. Membarrier relies
         // on this being a full barrier (mmdrop() comment, §4.6).
-        let old = self.slot(mm).count.fetch_sub(1, AcqRel);
-        crate::sync::atomic::fence(SeqCst);
+        let old = if self.cfg.knobs.mmdrop_unordered {
+            // Loom mutant: Relaxed, no barrier (see Knobs::mmdrop_unordered).
+            self.slot(mm).count.fetch_sub(1, Relaxed)
+        } else {
+            let old = self.slot(mm).count.fetch_sub(1, AcqRel);
+            crate::sync::atomic::fence(SeqCst);
+            old
+        };
         self.ev(c, Event::MmCountRmw);
         self.full_barrier_done(c);
         if old <= 0 {
@@ -268,6 +274,7 @@ impl Kernel {
                 .unwrap_or("?")
                 .to_string()
         };
+        self.slot(mm).pgd.free();
         self.oracle.freed(
             mm,
             FreeRecord {

@@ -43,10 +43,13 @@ pub enum SysOp {
     MmDrop(MmRef),
     /// khugepaged `collect_mm_slot()`: `mmdrop` under a spinlock (preemption off).
     MmDropLocked(MmRef),
-    /// A driver kthread that pinned the `n`-th live mm with `mmgrab` (mm_count only) later
-    /// runs deferred work in it: `kthread_use_mm`, `kthread_unuse_mm`, `mmdrop`. The process
-    /// may exit in between, so this is §7 #8 in a random workload.
-    DriverUsePick(u32),
+    /// A driver registers with the `n`-th live process: `mmgrab` (mm_count only), kept in the
+    /// driver's list until its deferred work runs.
+    DriverPinPick(u32),
+    /// The driver's deferred work on the current kthread, for the `n`-th pinned mm:
+    /// `kthread_use_mm`, `kthread_unuse_mm`, `mmdrop` — often after the process has exited,
+    /// which is §7 #8 in a random workload.
+    DriverWork(u32),
     /// `/proc` reader on the `n`-th live mm: `mmget_not_zero`, read, `mmput`.
     ProcMemPick(u32),
     /// The current user task unmaps memory and flushes (munmap: freed tables; DONTNEED: not).
@@ -58,6 +61,9 @@ pub enum SysOp {
     Fork,
     /// The current user task creates another thread of its process.
     CloneThread,
+    /// A new kernel thread appears (`kthread_create`; kthreads that exec become user tasks,
+    /// so long random workloads need new ones).
+    SpawnKthread,
     /// A new process with `threads` threads appears (forked from outside the model, e.g.
     /// init), so long random workloads never run out of user tasks.
     Spawn {
@@ -82,6 +88,8 @@ pub enum SysOp {
     FinishCpu(CpuId),
     /// Bring `cpu` back online from this (control) CPU.
     CpuOnline(CpuId),
+    /// `membarrier(PRIVATE_EXPEDITED)` from the current user task (if its mm is registered).
+    Membarrier,
     /// Spin a few points (let other CPUs run).
     Idle(u32),
 }
@@ -132,23 +140,31 @@ impl Kernel {
                 self.mmput(c, mm);
                 true
             }
-            SysOp::DriverUsePick(n) => {
-                if !cur.is_kthread() || self.curr(cpu) == self.cpu(cpu).idle {
-                    return false;
-                }
+            SysOp::DriverPinPick(n) => {
                 let Some(mm) = self.pick_mm_grab(c, *n) else {
                     return false;
                 };
+                self.driver_pins.lock().unwrap().push(mm);
+                true
+            }
+            SysOp::DriverWork(n) => {
+                if !cur.is_kthread() || self.curr(cpu) == self.cpu(cpu).idle {
+                    return false;
+                }
+                let mm = {
+                    let mut pins = self.driver_pins.lock().unwrap();
+                    if pins.is_empty() {
+                        return false;
+                    }
+                    let i = *n as usize % pins.len();
+                    pins.swap_remove(i)
+                };
                 let _t = c.trace().enter("driver_work");
-                c.point(self, "driver_work:deferred");
-                c.point(self, "driver_work:deferred");
                 if self.kthread_use_mm(c, mm) {
                     c.point(self, "driver_work:using");
                     self.kthread_unuse_mm(c);
                 }
-                let _d = c.trace().enter("driver_mmdrop");
-                self.oracle.pin(mm, -1);
-                self.mmdrop(c, mm);
+                self.driver_release(c, mm);
                 true
             }
             SysOp::MmGet(mm) => {
@@ -215,6 +231,7 @@ impl Kernel {
                 }
                 self.clone_thread(cur.mm()).is_some()
             }
+            SysOp::SpawnKthread => self.create_kthread().is_some(),
             SysOp::Spawn { threads } => self.create_process((*threads).max(1) as usize).is_some(),
             SysOp::TextPoke => {
                 self.text_poke(c);
@@ -239,6 +256,7 @@ impl Kernel {
             SysOp::CpuOfflineCycle => self.cpu_offline_ap(c, true),
             SysOp::FinishCpu(t) => self.finish_cpu(c, *t),
             SysOp::CpuOnline(t) => self.cpu_online_bp(c, *t),
+            SysOp::Membarrier => self.membarrier_private_expedited(c),
             SysOp::Idle(n) => {
                 for _ in 0..*n {
                     c.point(self, "idle");
@@ -248,11 +266,25 @@ impl Kernel {
         }
     }
 
-    /// Quiesce step for `c`: run deferred frees and, if the current task is a kernel thread,
-    /// unlazy (so that every scheme's liveness obligation is due).
+    /// The driver drops its pin.
+    fn driver_release(&self, c: &dyn Cpu, mm: MmRef) {
+        let _d = c.trace().enter("driver_mmdrop");
+        self.oracle.pin(mm, -1);
+        self.mmdrop(c, mm);
+    }
+
+    /// Quiesce step for `c`: run deferred frees, drop the driver pins nobody used (module
+    /// unload, on CPU 0) and, if the current task is a kernel thread, unlazy (so that every
+    /// scheme's liveness obligation is due).
     pub fn quiesce_cpu(&self, c: &dyn Cpu) {
         let _t = c.trace().enter("quiesce");
         self.rcu_do_batch(c);
+        if c.id() == 0 {
+            let pins = std::mem::take(&mut *self.driver_pins.lock().unwrap());
+            for mm in pins {
+                self.driver_release(c, mm);
+            }
+        }
         let cpu = c.id();
         if !self.cpu_online(cpu) {
             return;

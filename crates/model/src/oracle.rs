@@ -125,6 +125,7 @@ pub struct MmShadow {
 #[derive(Default, Debug)]
 pub struct Oracle {
     violations: Mutex<Vec<Violation>>,
+    dropped: std::sync::atomic::AtomicU64,
     shadows: Mutex<HashMap<MmRef, MmShadow>>,
     /// Labels stamped on every violation: (scenario, scheme, arch).
     labels: Mutex<(String, String, String)>,
@@ -136,7 +137,11 @@ impl Oracle {
         *self.labels.lock().unwrap() = (scenario.into(), scheme.into(), arch.into());
     }
 
-    /// Records a violation. Identical (kind, mm, cpu, path) repeats are kept once.
+    /// Most distinct violations kept; later ones are only counted ([`Oracle::dropped`]).
+    pub const KEEP: usize = 256;
+
+    /// Records a violation. Identical (kind, mm, cpu, path) repeats are kept once; past
+    /// [`Oracle::KEEP`] distinct ones, further reports are only counted.
     #[allow(clippy::too_many_arguments)]
     pub fn report(
         &self,
@@ -149,6 +154,12 @@ impl Oracle {
     ) {
         let (scenario, scheme, arch) = self.labels.lock().unwrap().clone();
         let mut v = self.violations.lock().unwrap();
+        if v.len() >= Self::KEEP {
+            // Relaxed: a statistic read after the run.
+            self.dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return;
+        }
         if v.iter()
             .any(|x| x.kind == kind && x.mm == mm && x.cpu == cpu && x.path == path)
         {
@@ -170,6 +181,12 @@ impl Oracle {
     /// All violations so far.
     pub fn violations(&self) -> Vec<Violation> {
         self.violations.lock().unwrap().clone()
+    }
+
+    /// Reports not kept because [`Oracle::KEEP`] distinct violations were already recorded.
+    pub fn dropped(&self) -> u64 {
+        // Relaxed: read after the run.
+        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Registers a newly allocated mm.

@@ -49,7 +49,12 @@ impl Kernel {
         // ttwu: smp_cond_load_acquire(&p->on_cpu, !VAL). Pairs with the release in
         // finish_task() on the CPU that last ran `next`: everything it did with next's
         // active_mm happens-before we take next over.
-        while nt.on_cpu.load(Acquire) {
+        let order = if self.cfg.knobs.ttwu_on_cpu_relaxed {
+            Relaxed // loom mutant, see Knobs::ttwu_on_cpu_relaxed
+        } else {
+            Acquire
+        };
+        while nt.on_cpu.load(order) {
             c.wait(self, "ttwu:on_cpu");
         }
         self.local_irq_disable(c);

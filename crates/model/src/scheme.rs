@@ -63,6 +63,8 @@ pub enum SchemeId {
     HazardX86,
     /// MD: Mathieu Desnoyers' per-CPU hazard-pointer slots.
     HazardMd,
+    /// Benchmark baseline with no protection at all (unsafe; not in [`SchemeId::ALL`]).
+    Unprotected,
 }
 
 impl SchemeId {
@@ -87,6 +89,7 @@ impl SchemeId {
             SchemeId::Hazard => "hazard",
             SchemeId::HazardX86 => "hazard-x86",
             SchemeId::HazardMd => "hazard-md",
+            SchemeId::Unprotected => "unprotected",
         }
     }
 
@@ -105,7 +108,8 @@ impl SchemeId {
             SchemeId::MmputFlush => Box::new(mmput_flush::MmputFlush),
             SchemeId::Hazard => Box::new(hazard::Hazard::default()),
             SchemeId::HazardX86 => Box::new(hazard_x86::hazard_x86()),
-            SchemeId::HazardMd => Box::new(hazard_md::HazardMd),
+            SchemeId::HazardMd => Box::new(hazard_md::HazardMd::default()),
+            SchemeId::Unprotected => Box::new(unprotected::Unprotected),
         }
     }
 }

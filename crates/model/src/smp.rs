@@ -30,6 +30,8 @@ pub enum IpiFunc {
     },
     /// powerpc radix `do_exit_flush_lazy_tlb(mm)` (`exit_lazy_flush_tlb`).
     PpcExitLazyFlush(MmRef),
+    /// membarrier's `ipi_mb`: `smp_mb()`.
+    MembarrierMb,
 }
 
 /// Why an IPI was sent (which counter it goes to).
@@ -39,6 +41,8 @@ pub enum IpiClass {
     Lazy,
     /// TLB flushing.
     Flush,
+    /// Neither (membarrier): not counted in the lazy or flush columns.
+    Other,
 }
 
 /// A queued call (`call_single_data`).
@@ -72,14 +76,11 @@ impl Kernel {
                 func,
                 pending: pending.clone(),
             });
-            self.ev(
-                c,
-                if class == IpiClass::Lazy {
-                    Event::LazyIpi
-                } else {
-                    Event::FlushIpi
-                },
-            );
+            match class {
+                IpiClass::Lazy => self.ev(c, Event::LazyIpi),
+                IpiClass::Flush => self.ev(c, Event::FlushIpi),
+                IpiClass::Other => {}
+            }
             c.kick(t);
             sent += 1;
         }
@@ -156,6 +157,7 @@ impl Kernel {
                 exit,
             } => self.flush_tlb_func(c, mm, freed_tables, exit),
             IpiFunc::PpcExitLazyFlush(mm) => self.exit_lazy_flush_tlb(c, mm),
+            IpiFunc::MembarrierMb => self.smp_mb(c),
         }
     }
 }

@@ -40,17 +40,30 @@ impl Kernel {
         if real_prev == next {
             // Same mm (e.g. T1(M)→idle→T2(M)): no CR3 write. Re-set our mask bit in case a
             // flush trimmed it while we were lazy (§7 #4).
-            if self.mask_policy() != MaskPolicy::None
-                && self.mm_deref(c, next, "switch_mm_irqs_off(next)")
-                && !self.mask_test(next, cpu)
-            {
-                self.mask_set(next, cpu);
+            if self.mm_deref(c, next, "switch_mm_irqs_off(next)") {
+                self.slot(next).pgd.walk();
+                if self.mask_policy() != MaskPolicy::None && !self.mask_test(next, cpu) {
+                    self.mask_set(next, cpu);
+                }
             }
             return;
         }
         if !self.mm_deref(c, next, "switch_mm_irqs_off(next): load page tables") {
             return;
         }
+        // The MMU walked real_prev's page tables up to this CR3 write: that use must be
+        // ordered before real_prev's mm_free_pgd (loom checks it; elsewhere a stale handle is
+        // a use-after-free).
+        if !real_prev.is_null()
+            && self.mm_deref(
+                c,
+                real_prev,
+                "switch_mm_irqs_off(prev): MMU still on its page tables",
+            )
+        {
+            self.slot(real_prev).pgd.walk();
+        }
+        self.slot(next).pgd.walk();
         self.mask_set(next, cpu);
         if self.mask_policy() == MaskPolicy::X86ClearOnSwitch
             && real_prev != self.init_mm

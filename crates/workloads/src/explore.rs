@@ -34,7 +34,8 @@ pub fn random_sysop(rng: &mut impl Rng, cpu: usize, ncpus: usize) -> SysOp {
         56..=59 => SysOp::Fork,
         60..=62 => SysOp::CloneThread,
         63..=66 => SysOp::KthreadWorkPick(n),
-        67..=68 => SysOp::DriverUsePick(n),
+        67 => SysOp::DriverPinPick(n),
+        68 => SysOp::DriverWork(n),
         69..=72 => SysOp::ProcMemPick(n),
         73..=77 => SysOp::Munmap {
             freed_tables: rng.gen(),
@@ -44,7 +45,8 @@ pub fn random_sysop(rng: &mut impl Rng, cpu: usize, ncpus: usize) -> SysOp {
         84..=87 => SysOp::Nmi,
         88..=90 => SysOp::IdleLeaveMm,
         91..=92 if cpu != 0 && ncpus > 1 => SysOp::CpuOfflineCycle,
-        93..=94 => SysOp::Spawn { threads: 1 + n % 3 },
+        93 => SysOp::Spawn { threads: 1 + n % 3 },
+        94 => SysOp::SpawnKthread,
         _ => SysOp::Idle(1 + n % 3),
     }
 }

@@ -15,3 +15,4 @@ pub mod explore;
 pub mod mutants;
 pub mod run;
 pub mod scenarios;
+pub mod torture;

@@ -50,7 +50,7 @@ use crate::arch::{Arch, LazyFlush};
 use crate::ids::{CpuId, MmRef};
 use crate::machine::{Cpu, Event};
 use crate::scheme::{KthreadRef, Scheme, SchemeId, Site};
-use crate::sync::atomic::Ordering::*;
+use crate::sync::atomic::Ordering::{self, *};
 use crate::Kernel;
 
 /// `for_each_possible_lazymm_cpu` flavour.
@@ -71,6 +71,10 @@ pub struct Hazard {
     /// Reference held by `kthread_use_mm` ([`KthreadRef::MmUsers`]: patch 15's rule
     /// enforced; [`KthreadRef::None`]: as posted, mutant f).
     pub kthread_ref: KthreadRef,
+    /// Ordering of the scan's `rq->lazy_mm` load: `Acquire` (the patch's
+    /// `smp_load_acquire`), or `Relaxed` for the loom mutant "a relaxed where an acquire is
+    /// needed".
+    pub lazy_load: Ordering,
     /// Mutant name, if any.
     pub mutant: Option<&'static str>,
 }
@@ -81,6 +85,7 @@ impl Default for Hazard {
             iter: LazyIter::Online,
             reload_lazy_mm: true,
             kthread_ref: KthreadRef::MmUsers,
+            lazy_load: Acquire,
             mutant: None,
         }
     }
@@ -135,7 +140,7 @@ impl Hazard {
             // smp_load_acquire(&rq->lazy_mm): pairs with the owner's store_release(NULL) on
             // un-lazy (its last use of mm happens-before our seeing NULL); the owner's
             // going-lazy WRITE_ONCE is ordered before us by the mm_users release chain (mmput).
-            if k.cpu(cpu).lazy_mm.load(Acquire) != mm.0 {
+            if k.cpu(cpu).lazy_mm.load(self.lazy_load) != mm.0 {
                 continue;
             }
             c.point(k, "mm_unlazy_mm_count:matched");

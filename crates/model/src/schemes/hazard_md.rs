@@ -27,7 +27,19 @@ use crate::sync::atomic::Ordering::*;
 use crate::Kernel;
 
 /// Mathieu's scheme.
-pub struct HazardMd;
+pub struct HazardMd {
+    /// Un-lazying clears the slot after `smp_mb()` with a release store (false: the loom
+    /// mutant "a missing barrier": a plain store, no barrier).
+    pub ordered_slot_clear: bool,
+}
+
+impl Default for HazardMd {
+    fn default() -> Self {
+        HazardMd {
+            ordered_slot_clear: true,
+        }
+    }
+}
 
 impl HazardMd {
     /// `hp_scan(&hp_domain_sched_lazy_mm, mm, retire_lazy_mm_hp)`.
@@ -93,6 +105,11 @@ impl Scheme for HazardMd {
         if site == Site::FinishCpu {
             // Control CPU on behalf of a dead CPU: the dead CPU cleared its slot when it
             // unlazied before going offline.
+            return;
+        }
+        if !self.ordered_slot_clear {
+            // Mutant: no barrier, plain store.
+            k.cpu(c.id()).hp_slot.store(0, Relaxed);
             return;
         }
         // smp_mb(): membarrier's barrier after the rq->curr store; then release the slot.

@@ -7,3 +7,4 @@ pub mod mmput_flush;
 pub mod refcount;
 pub mod shootdown;
 pub mod shootdown_ppc;
+pub mod unprotected;
