@@ -21,6 +21,7 @@
 //! A CPU that has waited longer than the watchdog reports a deadlock (with its call chain),
 //! then every CPU thread unwinds and the run ends.
 
+use crossbeam_utils::CachePadded;
 use lazymm_model::ids::{CpuId, TaskId, TaskRef};
 use lazymm_model::kernel::BootCpu;
 use lazymm_model::machine::{Cpu, Trace};
@@ -95,8 +96,10 @@ pub struct ThreadsResult {
 struct Abort;
 
 struct Shared {
-    ipi_line: Vec<AtomicBool>,
-    nmi_line: Vec<AtomicBool>,
+    // One cache line per CPU: every point polls its own lines, and the lines of two CPUs
+    // must not share a line (the hot-path benchmark would measure that false sharing).
+    ipi_line: Vec<CachePadded<AtomicBool>>,
+    nmi_line: Vec<CachePadded<AtomicBool>>,
     stop: AtomicBool,
     abort: AtomicBool,
     idle1: AtomicUsize,
@@ -122,17 +125,24 @@ impl ThreadCpu<'_> {
         if self.sh.abort.load(Ordering::Relaxed) {
             std::panic::panic_any(Abort);
         }
-        // Acquire: pairs with the injector's Release; an NMI is taken in any IRQ state.
-        if self.sh.nmi_line[self.id].swap(false, Ordering::Acquire) && !self.in_nmi.replace(true) {
+        // Acquire: pairs with the injector's Release; an NMI is taken in any IRQ state. Load
+        // before swapping, so an idle line costs a read, not an RMW.
+        let nmi = &self.sh.nmi_line[self.id];
+        if nmi.load(Ordering::Relaxed)
+            && nmi.swap(false, Ordering::Acquire)
+            && !self.in_nmi.replace(true)
+        {
             k.nmi_entry(self);
             self.sh.nmis.fetch_add(1, Ordering::Relaxed);
             self.in_nmi.set(false);
         }
         // Acquire: pairs with the Release in `kick`, which follows the csd enqueue, so the
         // drain in irq_entry finds the call.
+        let ipi = &self.sh.ipi_line[self.id];
         if k.irqs_enabled(self.id)
             && !self.in_nmi.get()
-            && self.sh.ipi_line[self.id].swap(false, Ordering::Acquire)
+            && ipi.load(Ordering::Relaxed)
+            && ipi.swap(false, Ordering::Acquire)
         {
             k.irq_entry(self);
         }
@@ -203,8 +213,12 @@ impl Cpu for ThreadCpu<'_> {
 impl Shared {
     fn new(n: usize) -> Shared {
         Shared {
-            ipi_line: (0..n).map(|_| AtomicBool::new(false)).collect(),
-            nmi_line: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            ipi_line: (0..n)
+                .map(|_| CachePadded::new(AtomicBool::new(false)))
+                .collect(),
+            nmi_line: (0..n)
+                .map(|_| CachePadded::new(AtomicBool::new(false)))
+                .collect(),
             stop: AtomicBool::new(false),
             abort: AtomicBool::new(false),
             idle1: AtomicUsize::new(0),
