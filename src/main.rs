@@ -66,6 +66,10 @@ enum Cmd {
         /// NMIs per second over all CPUs.
         #[arg(long, default_value_t = 2000.0)]
         nmi_rate: f64,
+        /// Per-point probability that a model CPU's thread sleeps 200 µs (a preempted vCPU),
+        /// widening race windows.
+        #[arg(long, default_value_t = 1e-4)]
+        vcpu_preempt: f64,
         /// Torture a historical-bug mutant instead (its letter a-h or full name, with its arch
         /// and knobs).
         #[arg(long, conflicts_with = "scheme")]
@@ -202,10 +206,19 @@ fn main() -> ExitCode {
             seconds,
             seed,
             nmi_rate,
+            vcpu_preempt,
             mutant,
             json,
         } => torture_cmd(
-            &engine, &scheme, &arch, cpus, seconds, seed, nmi_rate, mutant, json,
+            &engine,
+            &scheme,
+            &arch,
+            cpus,
+            seconds,
+            seed,
+            (nmi_rate, vcpu_preempt),
+            mutant,
+            json,
         ),
         Cmd::Explore {
             scheme,
@@ -274,7 +287,7 @@ fn torture_cmd(
     cpus: usize,
     seconds: f64,
     seed: u64,
-    nmi_rate: f64,
+    (nmi_rate, vcpu_preempt): (f64, f64),
     mutant: Option<String>,
     json: bool,
 ) -> ExitCode {
@@ -297,6 +310,10 @@ fn torture_cmd(
         eprintln!("error: --seconds: {seconds} must be in (0, 86400]");
         return ExitCode::from(2);
     }
+    if !(0.0..=1.0).contains(&vcpu_preempt) {
+        eprintln!("error: --vcpu-preempt: {vcpu_preempt} must be a probability in [0, 1]");
+        return ExitCode::from(2);
+    }
     if !(nmi_rate.is_finite() && nmi_rate >= 0.0) {
         eprintln!("error: --nmi-rate: {nmi_rate} must be a non-negative number");
         return ExitCode::from(2);
@@ -308,6 +325,7 @@ fn torture_cmd(
         nmi_per_sec: nmi_rate,
         jitter: 0.01,
         max_ops_per_cpu: None,
+        vcpu_preempt,
     };
     // (scheme, arch, knobs, note)
     type Job = (

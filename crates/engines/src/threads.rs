@@ -50,6 +50,12 @@ pub struct ThreadsConfig {
     /// Probability of yielding the host CPU at a point (widens race windows, like a
     /// preempted vCPU).
     pub jitter: f64,
+    /// Probability, per point, that the model CPU's host thread is descheduled for
+    /// `vcpu_preempt_for` (a preempted vCPU, §7 #21): race windows then span many ops of
+    /// the other CPUs.
+    pub vcpu_preempt: f64,
+    /// How long a preempted vCPU sleeps.
+    pub vcpu_preempt_for: Duration,
     /// A CPU waiting this long reports a deadlock.
     pub watchdog: Duration,
 }
@@ -63,6 +69,8 @@ impl Default for ThreadsConfig {
             nmi_per_sec: 2000.0,
             preempt_prob: 0.01,
             jitter: 0.01,
+            vcpu_preempt: 1e-4,
+            vcpu_preempt_for: Duration::from_micros(200),
             watchdog: Duration::from_secs(20),
         }
     }
@@ -156,8 +164,13 @@ impl Cpu for ThreadCpu<'_> {
     fn point(&self, k: &Kernel, _at: &'static str) {
         self.waiting_since.set(None);
         self.poll(k);
-        if self.cfg.jitter > 0.0 && self.rng.borrow_mut().gen_bool(self.cfg.jitter) {
-            std::thread::yield_now();
+        if self.cfg.jitter > 0.0 || self.cfg.vcpu_preempt > 0.0 {
+            let mut rng = self.rng.borrow_mut();
+            if self.cfg.vcpu_preempt > 0.0 && rng.gen_bool(self.cfg.vcpu_preempt) {
+                std::thread::sleep(self.cfg.vcpu_preempt_for);
+            } else if self.cfg.jitter > 0.0 && rng.gen_bool(self.cfg.jitter) {
+                std::thread::yield_now();
+            }
         }
     }
     fn wait(&self, k: &Kernel, on: &'static str) {
@@ -257,6 +270,7 @@ pub fn round_trips(k: &Kernel, tasks: &[TaskId], iters: u64) -> Duration {
         nmi_per_sec: 0.0,
         preempt_prob: 0.0,
         jitter: 0.0,
+        vcpu_preempt: 0.0,
         ..ThreadsConfig::default()
     };
     let sh = Shared::new(k.ncpus());

@@ -23,6 +23,8 @@ pub struct TortureConfig {
     pub jitter: f64,
     /// Stop each CPU after this many ops (None: run for `duration`).
     pub max_ops_per_cpu: Option<u64>,
+    /// Per-point probability of a 200 µs vCPU preemption (see `ThreadsConfig`).
+    pub vcpu_preempt: f64,
 }
 
 /// What one torture run measured.
@@ -92,6 +94,7 @@ pub fn torture(
             nmi_per_sec: cfg.nmi_per_sec,
             jitter: cfg.jitter,
             max_ops_per_cpu: cfg.max_ops_per_cpu,
+            vcpu_preempt: cfg.vcpu_preempt,
             ..ThreadsConfig::default()
         },
         |cpu, rng| random_sysop(rng, cpu, n),

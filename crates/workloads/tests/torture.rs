@@ -18,6 +18,7 @@ fn cfg(ncpus: usize, ops: u64, seed: u64) -> TortureConfig {
         nmi_per_sec: if cfg!(miri) { 0.0 } else { 2000.0 },
         jitter: 0.01,
         max_ops_per_cpu: Some(ops),
+        vcpu_preempt: if cfg!(miri) { 0.0 } else { 1e-4 },
     }
 }
 
