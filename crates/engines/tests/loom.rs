@@ -72,7 +72,17 @@ fn settle(k: &Kernel, m: &LoomMachine) -> Vec<String> {
 /// Runs `model` under loom; Ok(()) if every execution passed, Err(message) if some
 /// execution failed (an oracle violation, a loom causality violation, a deadlock).
 fn explore(model: impl Fn() + Sync + Send + 'static) -> Result<(), String> {
-    let r = catch_unwind(AssertUnwindSafe(|| builder().check(model)));
+    // std (not loom) counter: observation only.
+    let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let r2 = runs.clone();
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        builder().check(move || {
+            r2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            model()
+        })
+    }));
+    let n = runs.load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!("loom: {n} executions explored");
     r.map_err(|e| {
         e.downcast_ref::<String>()
             .cloned()
@@ -88,12 +98,13 @@ fn assert_clean(v: Vec<String>) {
 // ---------------------------------------------------------------------------------------
 // H: going lazy (WRITE_ONCE, no barrier) and un-lazying (store_release) vs the scan.
 
-fn hazard_going_lazy(lazy_load: Ordering, knobs: Knobs) {
-    let h = Hazard {
-        lazy_load,
-        ..Hazard::default()
-    };
-    let k = Arc::new(boot(Box::new(h), ArchId::Arm64, 2, knobs));
+/// The shared shape of the H and MD models: A runs T (sole thread of M), goes lazy on M,
+/// then runs U of another mm (un-lazy); meanwhile B takes T over (on_cpu hand-off), exits
+/// it (the last mmput: H scans, MD's final mmdrop runs hp_scan) and runs U2, which releases
+/// B's own deferred reference. If the free side misses A, M is freed while A may still be
+/// lazy on it, and A's page-table walk at its switch away races with the free.
+fn lazy_on_a_exit_on_b(scheme: Box<dyn Scheme>, knobs: Knobs) {
+    let k = Arc::new(boot(scheme, ArchId::Arm64, 2, knobs));
     let m = Arc::new(LoomMachine::new(2));
     let (_mm, t) = k.create_process(1).unwrap();
     let (_mu, u) = k.create_process(1).unwrap();
@@ -108,9 +119,6 @@ fn hazard_going_lazy(lazy_load: Ordering, knobs: Knobs) {
     let (k2, m2) = (k.clone(), m.clone());
     let b = loom::thread::spawn(move || {
         let c = LoomCpu::new(1, &m2);
-        // B takes T over (on_cpu hand-off) and exits it: the last mmput runs the scan. B's
-        // switch to U2 then releases B's own drop_mm reference: if the scan missed A, M is
-        // freed here while A may still be lazy on it.
         while !op(&k2, &c, SysOp::Switch(TaskRef::Task(t))) {
             loom::thread::yield_now();
         }
@@ -125,12 +133,19 @@ fn hazard_going_lazy(lazy_load: Ordering, knobs: Knobs) {
         c.finish(&k2);
     });
     let a = LoomCpu::new(0, &m);
-    // A goes lazy on M (lazy_mm = M), then runs a user task of another mm (un-lazy).
     op(&k, &a, SysOp::Switch(TaskRef::Idle));
     op(&k, &a, SysOp::Switch(TaskRef::Task(u)));
     a.finish(&k);
     b.join().unwrap();
     assert_clean(settle(&k, &m));
+}
+
+fn hazard_going_lazy(lazy_load: Ordering, knobs: Knobs) {
+    let h = Hazard {
+        lazy_load,
+        ..Hazard::default()
+    };
+    lazy_on_a_exit_on_b(Box::new(h), knobs);
 }
 
 #[test]
@@ -285,39 +300,7 @@ fn shootdown_with_unordered_mmdrop_is_caught() {
 // MD: the lazy CPU's slot (smp_mb; slot = mm / smp_mb; release NULL) vs hp_scan.
 
 fn md_slot(ordered_slot_clear: bool) {
-    let md = HazardMd { ordered_slot_clear };
-    let k = Arc::new(boot(Box::new(md), ArchId::Arm64, 2, Knobs::fixed()));
-    let m = Arc::new(LoomMachine::new(2));
-    let (_mm, t) = k.create_process(1).unwrap();
-    let (_mu, u) = k.create_process(1).unwrap();
-    let (t, u) = (t[0], u[0]);
-    assert!(op(
-        &k,
-        &LoomCpu::new(0, &m),
-        SysOp::Switch(TaskRef::Task(t))
-    ));
-    let (k2, m2) = (k.clone(), m.clone());
-    let b = loom::thread::spawn(move || {
-        let c = LoomCpu::new(1, &m2);
-        while !op(&k2, &c, SysOp::Switch(TaskRef::Task(t))) {
-            loom::thread::yield_now();
-        }
-        // The exit's final mmdrop runs hp_scan.
-        op(
-            &k2,
-            &c,
-            SysOp::Exit {
-                then: TaskRef::Idle,
-            },
-        );
-        c.finish(&k2);
-    });
-    let a = LoomCpu::new(0, &m);
-    op(&k, &a, SysOp::Switch(TaskRef::Idle));
-    op(&k, &a, SysOp::Switch(TaskRef::Task(u)));
-    a.finish(&k);
-    b.join().unwrap();
-    assert_clean(settle(&k, &m));
+    lazy_on_a_exit_on_b(Box::new(HazardMd { ordered_slot_clear }), Knobs::fixed());
 }
 
 #[test]

@@ -126,17 +126,14 @@ impl Kernel {
             SysOp::KthreadUseMm(mm) => self.kthread_use_mm(c, *mm),
             SysOp::KthreadUnuseMm => self.kthread_unuse_mm(c),
             SysOp::KthreadWorkPick(n) => {
-                if !cur.is_kthread() || self.curr(cpu) == self.cpu(cpu).idle {
+                if !self.on_worker_kthread(cpu) {
                     return false;
                 }
                 let Some(mm) = self.pick_mm_get(*n) else {
                     return false;
                 };
                 let _t = c.trace().enter("vhost_worker");
-                if self.kthread_use_mm(c, mm) {
-                    c.point(self, "vhost_worker:using");
-                    self.kthread_unuse_mm(c);
-                }
+                self.kthread_work_in(c, mm);
                 self.mmput(c, mm);
                 true
             }
@@ -148,7 +145,7 @@ impl Kernel {
                 true
             }
             SysOp::DriverWork(n) => {
-                if !cur.is_kthread() || self.curr(cpu) == self.cpu(cpu).idle {
+                if !self.on_worker_kthread(cpu) {
                     return false;
                 }
                 let mm = {
@@ -160,10 +157,7 @@ impl Kernel {
                     pins.swap_remove(i)
                 };
                 let _t = c.trace().enter("driver_work");
-                if self.kthread_use_mm(c, mm) {
-                    c.point(self, "driver_work:using");
-                    self.kthread_unuse_mm(c);
-                }
+                self.kthread_work_in(c, mm);
                 self.driver_release(c, mm);
                 true
             }
@@ -263,6 +257,20 @@ impl Kernel {
                 }
                 true
             }
+        }
+    }
+
+    /// Whether `cpu` runs a kernel thread other than its idle task.
+    fn on_worker_kthread(&self, cpu: CpuId) -> bool {
+        let cur = self.curr(cpu);
+        self.task(cur).is_kthread() && cur != self.cpu(cpu).idle
+    }
+
+    /// `kthread_use_mm(mm)`, some work in it, `kthread_unuse_mm()`.
+    fn kthread_work_in(&self, c: &dyn Cpu, mm: MmRef) {
+        if self.kthread_use_mm(c, mm) {
+            c.point(self, "kthread_work:using");
+            self.kthread_unuse_mm(c);
         }
     }
 
