@@ -141,11 +141,13 @@ impl ThreadCpu<'_> {
             && !self.in_nmi.replace(true)
         {
             k.nmi_entry(self);
+            // Relaxed: a statistic, read after the threads are joined.
             self.sh.nmis.fetch_add(1, Ordering::Relaxed);
             self.in_nmi.set(false);
         }
         // Acquire: pairs with the Release in `kick`, which follows the csd enqueue, so the
         // drain in irq_entry finds the call.
+        // Relaxed peek, then the Acquire swap that pairs with `kick`'s Release.
         let ipi = &self.sh.ipi_line[self.id];
         if k.irqs_enabled(self.id)
             && !self.in_nmi.get()
@@ -187,6 +189,7 @@ impl Cpu for ThreadCpu<'_> {
                     self.now(),
                     format!("waited {:?} on {on}", self.cfg.watchdog),
                 );
+                // Relaxed: a control flag every CPU polls; nothing is published with it.
                 self.sh.abort.store(true, Ordering::Relaxed);
                 std::panic::panic_any(Abort);
             }
@@ -310,6 +313,8 @@ where
     let sh = Shared::new(n);
     let ops = AtomicU64::new(0);
     let applied = AtomicU64::new(0);
+    // Acquire: pairs with each CPU's AcqRel increment below (it sends no IPI after it); the
+    // line loads pair with `kick`'s Release.
     let settled = |counter: &AtomicUsize| {
         counter.load(Ordering::Acquire) == n
             && (0..n).all(|c| !k.ipi_pending(c) && !sh.ipi_line[c].load(Ordering::Acquire))
@@ -322,6 +327,8 @@ where
                 let c = ThreadCpu::new(cpu, sh, cfg);
                 let body = || {
                     let mut mine = 0u64;
+                    // Relaxed: `stop` is a control flag; the counters are statistics read
+                    // after the scope joins the threads (the join orders them).
                     while !sh.stop.load(Ordering::Relaxed)
                         && cfg.max_ops_per_cpu.is_none_or(|m| mine < m)
                     {
@@ -340,6 +347,7 @@ where
                         c.wait(k, "idle");
                     }
                     k.quiesce_cpu(&c);
+                    // AcqRel: as idle1 above.
                     sh.idle2.fetch_add(1, Ordering::AcqRel);
                     while !settled(&sh.idle2) {
                         c.wait(k, "idle");
@@ -347,6 +355,7 @@ where
                 };
                 if let Err(e) = catch_unwind(AssertUnwindSafe(body)) {
                     if e.downcast_ref::<Abort>().is_none() {
+                        // Relaxed: control flag (see `wait`).
                         sh.abort.store(true, Ordering::Relaxed);
                         std::panic::resume_unwind(e);
                     }
@@ -360,6 +369,7 @@ where
             }
             let mut rng = SmallRng::seed_from_u64(cfg.seed ^ 0x4e4d_4921);
             let gap = Duration::from_secs_f64(1.0 / cfg.nmi_per_sec);
+            // Relaxed: control flags.
             while !sh.stop.load(Ordering::Relaxed) && !sh.abort.load(Ordering::Relaxed) {
                 std::thread::sleep(gap);
                 let cpu = rng.gen_range(0..n);
@@ -368,6 +378,7 @@ where
             }
         });
         let t0 = Instant::now();
+        // Relaxed: control flags and a progress hint; the scope's joins order everything.
         while t0.elapsed() < cfg.duration
             && !sh.abort.load(Ordering::Relaxed)
             && sh.idle1.load(Ordering::Relaxed) < n
@@ -377,6 +388,7 @@ where
         elapsed = t0.elapsed();
         sh.stop.store(true, Ordering::Relaxed);
     });
+    // Relaxed: after the scope joined every thread.
     let aborted = sh.abort.load(Ordering::Relaxed);
     if !aborted {
         k.final_check(&BootCpu::new(0));
