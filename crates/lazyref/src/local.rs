@@ -1,0 +1,155 @@
+//! Thread registration, the per-thread retire batch, and thread exit (TLS teardown).
+
+use crate::barrier;
+use crate::raw::{self, Header, Record, Registry, SLOTS};
+use std::cell::{Cell, RefCell};
+use std::ptr::{self, NonNull};
+
+/// Every thread's record, for every `LazyArc` of every type.
+pub(crate) static REGISTRY: Registry = Registry::new();
+
+/// Retired nodes per batch: one heavy barrier and one scan per this many `store`s.
+pub const RETIRE_BATCH: usize = if cfg!(miri) { 4 } else { 64 };
+
+/// `RECORD` after this thread's exit handler ran: later reads take the temporary path.
+fn dead() -> *const Record {
+    NonNull::<Record>::dangling().as_ptr()
+}
+
+thread_local! {
+    /// This thread's record: null before registration, `dead()` after exit. A `const` cell
+    /// with no destructor, so the fast path's access is a plain TLS load.
+    static RECORD: Cell<*const Record> = const { Cell::new(ptr::null()) };
+    /// Round-robin victim for slot replacement.
+    static VICTIM: Cell<usize> = const { Cell::new(0) };
+    /// The retire batch; its destructor is the thread-exit hook.
+    static LOCAL: Local = const { Local { batch: RefCell::new(Vec::new()) } };
+}
+
+struct Local {
+    batch: RefCell<Vec<*mut Header>>,
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        let rec = RECORD.with(|c| c.replace(dead()));
+        let mut batch = std::mem::take(&mut *self.batch.borrow_mut());
+        // SAFETY: the batch holds retired nodes and one count on each.
+        unsafe { raw::reclaim(&REGISTRY, &mut batch) };
+        if rec.is_null() || rec == dead() {
+            return;
+        }
+        // SAFETY: a registered record lives as long as the static registry.
+        let rec = unsafe { &*rec };
+        if (0..SLOTS).all(|i| rec.pins(i) == 0) {
+            REGISTRY.release(rec);
+        }
+        // Else a guard outlives this handler (kept in another thread-local that is destroyed
+        // later): the record stays in use, with its objects, for the rest of the process.
+    }
+}
+
+/// This thread's record, if registered and not exited. The fast path.
+#[inline]
+pub(crate) fn record() -> Option<&'static Record> {
+    let r = RECORD.with(|c| c.get());
+    if r.is_null() || r == dead() {
+        None
+    } else {
+        // SAFETY: a registered record lives as long as the static registry.
+        Some(unsafe { &*r })
+    }
+}
+
+/// Registers this thread (first read), or `None` during or after its TLS teardown.
+#[cold]
+pub(crate) fn register() -> Option<&'static Record> {
+    if RECORD.with(|c| c.get()) == dead() {
+        return None;
+    }
+    // Touching LOCAL registers its destructor (the exit hook); it fails during teardown.
+    LOCAL.try_with(|_| ()).ok()?;
+    barrier::register();
+    let rec = REGISTRY.acquire();
+    RECORD.with(|c| c.set(rec));
+    Some(rec)
+}
+
+/// A slot of `rec` with no live guard to (re)use for source `tag`: the one that last held
+/// this source's (now replaced) object, else an empty one, else round-robin.
+pub(crate) fn victim(rec: &Record, tag: usize) -> Option<usize> {
+    let free = |i: &usize| rec.pins(*i) == 0;
+    if let Some(i) = (0..SLOTS).filter(free).find(|&i| rec.tag(i) == tag) {
+        return Some(i);
+    }
+    if let Some(i) = (0..SLOTS).filter(free).find(|&i| rec.slot(i).is_null()) {
+        return Some(i);
+    }
+    let start = VICTIM.with(|v| {
+        let s = v.get();
+        v.set(s.wrapping_add(1));
+        s
+    });
+    (0..SLOTS)
+        .map(|k| (start + k) % SLOTS)
+        .find(|&i| rec.pins(i) == 0)
+}
+
+/// Retires `n` into this thread's batch, reclaiming the batch when full.
+///
+/// # Safety
+/// `n` was just swapped out of its source, and the caller gives up the source's count.
+pub(crate) unsafe fn retire(n: *mut Header) {
+    let full = LOCAL.try_with(|l| {
+        let mut b = l.batch.borrow_mut();
+        b.push(n);
+        (b.len() >= RETIRE_BATCH).then(|| std::mem::take(&mut *b))
+    });
+    match full {
+        Ok(None) => {}
+        Ok(Some(mut batch)) => {
+            // Outside the RefCell borrow: frees run user `Drop`s, which may retire again.
+            // SAFETY: retired nodes, one count each.
+            unsafe { raw::reclaim(&REGISTRY, &mut batch) };
+            let _ = LOCAL.try_with(|l| {
+                let mut b = l.batch.borrow_mut();
+                if b.capacity() == 0 {
+                    *b = batch; // keep the allocation
+                }
+            });
+        }
+        Err(_) => {
+            // During TLS teardown: reclaim alone.
+            let mut one = vec![n];
+            // SAFETY: as above.
+            unsafe { raw::reclaim(&REGISTRY, &mut one) };
+        }
+    }
+}
+
+/// Drops what this thread holds lazily and reclaims its retire batch.
+///
+/// Clears every slot that no live [`Guard`](crate::Guard) uses, drops any object handed to
+/// it, then runs the heavy barrier and scan for the pending retire batch, so everything this
+/// thread retired and nobody else holds is freed now. Call it from a thread that is about to
+/// stop reading for a long time (a parked worker) — that is the cure for the bound described
+/// in the crate docs — or before checking that memory was released.
+pub fn flush() {
+    if let Some(rec) = record() {
+        for i in 0..SLOTS {
+            if rec.pins(i) == 0 {
+                raw::unpublish(rec, i);
+            }
+        }
+    }
+    if let Ok(mut batch) = LOCAL.try_with(|l| std::mem::take(&mut *l.batch.borrow_mut())) {
+        // SAFETY: retired nodes, one count each.
+        unsafe { raw::reclaim(&REGISTRY, &mut batch) };
+    }
+}
+
+/// Records in the global registry (in use or free): for tests of record reuse.
+#[doc(hidden)]
+pub fn record_count() -> usize {
+    REGISTRY.iter().count()
+}

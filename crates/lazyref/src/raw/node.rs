@@ -1,0 +1,123 @@
+//! The node a `LazyArc` points to: a type-erased header in front of the user's `Arc<T>`.
+//!
+//! Slots and drop cells hold `*mut Header`, so one registry serves every `T`: whoever ends up
+//! with the last count frees the node through `Header::free` without knowing `T`. The node's
+//! count (`refs`) is the kernel's `mm_count`: one for the `LazyArc` (then for the retire
+//! batch), one per hand-off.
+
+use crate::sync::{fence, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// Type-erased node header; the first field of every [`Node`].
+#[repr(C)]
+pub struct Header {
+    /// Counts: the source's (later the batch's), plus one per drop cell holding the node.
+    refs: AtomicUsize,
+    /// Frees the node this header heads; called once, by whoever drops the last count.
+    free: unsafe fn(*mut Header),
+    /// Loom only: false once freed. Readers check it through loom's cell, so a use that is not
+    /// ordered before the free is a causality violation and one after it a failed assert.
+    #[cfg(loom)]
+    alive: loom::cell::UnsafeCell<bool>,
+}
+
+/// A node: the header, then the user's `Arc<T>`.
+#[repr(C)]
+pub struct Node<T> {
+    header: Header,
+    arc: Arc<T>,
+}
+
+impl<T> Node<T> {
+    /// Allocates a node holding `arc`, with one count (the caller's), as a header pointer.
+    pub fn alloc(arc: Arc<T>) -> *mut Header {
+        let node = Box::new(Node {
+            header: Header {
+                refs: AtomicUsize::new(1),
+                free: free_node::<T>,
+                #[cfg(loom)]
+                alive: loom::cell::UnsafeCell::new(true),
+            },
+            arc,
+        });
+        Box::into_raw(node).cast::<Header>()
+    }
+
+    /// The node's `Arc`.
+    ///
+    /// # Safety
+    /// `h` came from `Node::<T>::alloc` and the node is protected (a validated slot, or a
+    /// count held by the caller) for `'a`.
+    #[inline]
+    pub unsafe fn arc<'a>(h: *mut Header) -> &'a Arc<T> {
+        // SAFETY: `Node` is repr(C) with the header first, so the cast recovers the node; it is
+        // live for 'a by the caller's contract.
+        unsafe { &(*h.cast::<Node<T>>()).arc }
+    }
+}
+
+/// Frees a `Node<T>`.
+///
+/// # Safety
+/// `h` came from `Node::<T>::alloc` and its count just dropped to zero.
+unsafe fn free_node<T>(h: *mut Header) {
+    let node = h.cast::<Node<T>>();
+    #[cfg(loom)]
+    {
+        // SAFETY: the count is zero: we are the only user. Loom builds leak the node's memory
+        // (its header stays readable) so a mutant's late reader hits the cell, not freed memory.
+        unsafe {
+            (*node).header.alive.with_mut(|a| {
+                assert!(*a, "double free of a lazyref node");
+                *a = false;
+            });
+            std::ptr::drop_in_place(&mut (*node).arc);
+        }
+    }
+    #[cfg(not(loom))]
+    // SAFETY: allocated by `Box::new` in `alloc`; the count is zero, so nobody else holds it.
+    drop(unsafe { Box::from_raw(node) });
+}
+
+impl Header {
+    /// Adds one count (a hand-off's).
+    ///
+    /// # Safety
+    /// The caller holds a count on `h` (the retire batch's).
+    pub(crate) unsafe fn acquire(h: *mut Header) {
+        // Relaxed: the caller's own count keeps the node alive; the new count reaches its
+        // owner through the Release of the hand-off CAS (`hand_off`), which is what orders it
+        // before that owner's `release`.
+        // SAFETY: live by the caller's count.
+        unsafe { (*h).refs.fetch_add(1, Ordering::Relaxed) };
+    }
+
+    /// Drops one count; the last one frees the node.
+    ///
+    /// # Safety
+    /// The caller owns one count on `h` and does not use `h` afterwards.
+    pub unsafe fn release(h: *mut Header) {
+        // Release: this owner's uses of the node happen-before the free; pairs with the
+        // Acquire fence below on whichever thread drops the last count.
+        // SAFETY: live by the count we are dropping.
+        if unsafe { (*h).refs.fetch_sub(1, Ordering::Release) } == 1 {
+            // Acquire: pairs with the Release decrement of every earlier owner.
+            fence(Ordering::Acquire);
+            // SAFETY: the count reached zero: nobody else holds or can reach the node.
+            unsafe { ((*h).free)(h) }
+        }
+    }
+
+    /// Loom only: asserts the node was not freed before this use (causality-checked).
+    ///
+    /// # Safety
+    /// `h` came from `Node::alloc` (loom builds never free node memory).
+    #[cfg(loom)]
+    pub unsafe fn check_alive(h: *mut Header) {
+        // SAFETY: loom builds leak node memory, so the header is readable.
+        unsafe {
+            (*h).alive
+                .with(|a| assert!(*a, "use after free of a lazyref node"))
+        }
+    }
+}
