@@ -103,30 +103,33 @@ enum Cmd {
 
 fn table(rows: &[Row]) {
     println!(
-        "{:<27} {:<13} {:<9} {:>4} {:>5} {:>5} {:>5} {:>5} {:>4} {:>4}  freed at / note",
-        "scenario", "scheme", "arch", "viol", "lzIPI", "flIPI", "mmcnt", "dropm", "mb", "scan"
+        "{:<27} {:<17} {:<9} {:<9} {:>4} {:>5} {:>5} {:>5} {:>5} {:>4} {:>4} {:>4} {:>4}  freed at / note",
+        "scenario", "scheme", "era", "arch", "viol", "lzIPI", "flIPI", "mmcnt", "dropm", "smb", "pmb", "scan", "mmu"
     );
     for r in rows {
         if let Some(why) = &r.infeasible {
             let short: String = why.chars().take(60).collect();
             println!(
-                "{:<27} {:<13} {:<9} {:>4}  infeasible: {short}…",
-                r.scenario, r.scheme, r.arch, "-"
+                "{:<27} {:<17} {:<9} {:<9} {:>4}  infeasible: {short}…",
+                r.scenario, r.scheme, r.era, r.arch, "-"
             );
             continue;
         }
         println!(
-            "{:<27} {:<13} {:<9} {:>4} {:>5} {:>5} {:>5} {:>5} {:>4} {:>4}  {}",
+            "{:<27} {:<17} {:<9} {:<9} {:>4} {:>5} {:>5} {:>5} {:>5} {:>4} {:>4} {:>4} {:>4}  {}",
             r.scenario,
             r.scheme,
+            r.era,
             r.arch,
             r.violations.len(),
             r.lazy_ipis,
             r.flush_ipis,
             r.mm_count_rmw,
             r.drop_mm_rmw,
-            r.barriers,
+            r.scheme_barriers,
+            r.path_barriers,
             r.scan_loads,
+            r.mmu_switches,
             r.freed_at
         );
         for v in &r.violations {
@@ -149,9 +152,9 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 };
                 let mut rows = vec![];
-                for scheme in SchemeId::ALL {
+                for v in lazymm_model::era::variants() {
                     for arch in ArchId::ALL {
-                        rows.push(scenarios::run_scenario(&s, scheme, arch).row);
+                        rows.push(scenarios::run_variant(&s, &v, arch).row);
                     }
                 }
                 rows
@@ -178,21 +181,22 @@ fn main() -> ExitCode {
             } else {
                 for r in &res {
                     println!(
-                        "{:<42} {:<7} {:<26} {}",
+                        "{:<42} {:<7} {:<26} {:<19} {}",
                         r.mutant,
                         if r.caught { "CAUGHT" } else { "MISSED" },
                         r.scenario,
+                        r.expected_kind,
                         r.violation.as_deref().unwrap_or("-")
                     );
-                    if !r.correct_violations.is_empty() {
-                        println!("    correct scheme also failed: {:?}", r.correct_violations);
+                    if !r.control_clean {
+                        println!(
+                            "    the clean variant shows the same bug: {:?}",
+                            r.correct_violations
+                        );
                     }
                 }
             }
-            if res
-                .iter()
-                .all(|r| r.caught && r.correct_violations.is_empty())
-            {
+            if res.iter().all(|r| r.caught && r.control_clean) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
@@ -348,7 +352,7 @@ fn torture_cmd(
             return ExitCode::from(2);
         };
         jobs.push((
-            (mu.scheme)(),
+            mu.build(),
             mu.arch,
             mu.knob_set(),
             format!("mutant {}", mu.name),
@@ -366,7 +370,8 @@ fn torture_cmd(
             }
         };
         for id in ids {
-            let s = id.build();
+            let v = lazymm_model::era::clean_variant(id);
+            let s = v.build();
             let run_on = std::iter::once(a)
                 .chain(ArchId::ALL)
                 .find(|x| s.infeasible(&lazymm_model::Arch::profile(*x)).is_none())
@@ -381,7 +386,7 @@ fn torture_cmd(
                     run_on.name()
                 )
             };
-            jobs.push((s, run_on, lazymm_model::Knobs::fixed(), note));
+            jobs.push((s, run_on, v.knobs(run_on), note));
         }
     }
     let mut reports = Vec::new();
@@ -406,8 +411,8 @@ fn torture_cmd(
             );
             let c = &r.counters;
             println!(
-                "    lazy IPIs {}  flush IPIs {}  mm_count RMWs {}  drop_mm RMWs {}  smp_mb {}  scan loads {}  MMU switches {}",
-                c.lazy_ipis, c.flush_ipis, c.mm_count_rmw, c.drop_mm_rmw, c.barriers, c.scan_loads, c.mmu_switches
+                "    lazy IPIs {}  flush IPIs {}  mm_count RMWs {}  drop_mm RMWs {}  smp_mb scheme {} path {}  scan loads {}  MMU switches {}",
+                c.lazy_ipis, c.flush_ipis, c.mm_count_rmw, c.drop_mm_rmw, c.scheme_barriers, c.path_barriers, c.scan_loads, c.mmu_switches
             );
             for v in r.violations.iter().take(5) {
                 println!("    ! {v}");

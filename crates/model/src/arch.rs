@@ -9,8 +9,8 @@
 //! | ppc-hash  | hypervisor flush, no IPIs    | set on switch-in, cleared by hotplug               | in sync |
 //! | arm64     | broadcast TLBI, no IPIs      | not maintained                                     | in sync |
 //!
-//! Era knobs ([`Knobs`]) select between the historical and the fixed form of paths the thread
-//! argued about; the correct schemes run with [`Knobs::fixed`], the mutants flip them.
+//! Era knobs ([`Knobs`]) say how the paths the thread argued about look in a named era
+//! (`crate::era`): today's mainline, or a series on the kernel it was posted against.
 
 use serde::Serialize;
 
@@ -139,34 +139,74 @@ pub enum LazyFlush {
     Unlazy,
 }
 
-/// Era knobs: the historical and the fixed forms of paths the thread discussed.
+/// CPU-offline order (spec §2.8, §4.7).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum HotplugOrder {
+    /// Before the 2024 fix (and on v6.11.1, MD's base): `__cpu_disable` (ppc clears the CPU
+    /// from every mm_cpumask), then `idle_task_exit` switches the MMU to init_mm leaving
+    /// `active_mm`, and the control CPU's `finish_cpu` drops it.
+    Legacy,
+    /// Mainline since the 2024 fix (HP-2024): `sched_force_init_mm` at
+    /// CPUHP_AP_SCHED_WAIT_EMPTY, before `__cpu_disable`: GRAB(init_mm), switch, DROP(mm).
+    Mainline2024,
+    /// Andy's patch 12 as posted: `do_idle()` calls `unlazy_mm_irqs_off()` once
+    /// `cpu_is_offline()` — i.e. *after* `__cpu_disable` took the CPU out of the online mask
+    /// (his own "XXX … hot-unplugging" in patch 16).
+    AsPostedDoIdle,
+}
+
+/// What `use_temporary_mm()` (text_poke, and EFI since e7021e2fe0b4) does on a lazy CPU.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum TempMm {
+    /// Before 2020: nothing; the temporary switch clears the lazy CPU from `mm_cpumask`
+    /// (pre-2024 x86) and the restore reloads the lazy mm (mutant h).
+    Plain,
+    /// Mainline: `if (is_lazy) leave_mm()` — `loaded_mm` moves to init_mm, `active_mm` and
+    /// every refcount stay (§4.4).
+    LeaveMm,
+    /// Andy's series (patches 18/20/22): `unlazy_mm_irqs_off()` first, so the scheduler knows.
+    Unlazy,
+}
+
+/// Era knobs: the paths the thread argued about, as a named era runs them. Built by
+/// `crate::era` (mainline, or a series on the kernel it was posted against); scenarios and
+/// mutants change single knobs on top of an era and say so.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Knobs {
-    /// NMI handlers read `current->mm` gated by `nmi_uaccess_okay()` (patch 10, merged 2025)
-    /// instead of `current->active_mm` (pre-fix perf `get_segment_base`).
+    /// NMI perf `get_segment_base` reads `current->mm` (patch 10, merged 2025) instead of
+    /// `current->active_mm`. Both are reached only with `current->mm != NULL` and
+    /// `nmi_uaccess_okay()` (the perf path's gates), see nmi.rs.
     pub nmi_uses_mm: bool,
-    /// EFI runtime calls go through `use_temporary_mm()` (e7021e2fe0b4) instead of the old
-    /// `efi_enter_mm()` that set `current->active_mm = &efi_mm`.
+    /// EFI runtime calls go through `use_temporary_mm()` (e7021e2fe0b4; Andy's patch 19)
+    /// instead of the old `efi_enter_mm()` that set `current->active_mm = &efi_mm`.
     pub efi_temp_mm: bool,
-    /// `use_temporary_mm()` unlazies first (Andy patch 18/22, §4.2).
-    pub temp_mm_unlazies: bool,
-    /// CPU offline switches to init_mm at CPUHP_AP_SCHED_WAIT_EMPTY, before `__cpu_disable`
-    /// (`sched_force_init_mm`, HP-2024) — or, for H, `unlazy_mm_irqs_off` in `do_idle` (A12).
-    pub hotplug_unlazy_first: bool,
-    /// `exec_mmap` keeps IRQs off from reading `active_mm` to publishing the new mm
-    /// (d53c3dfb23c4 + ARCH_WANT_IRQS_OFF_ACTIVATE_MM).
+    /// What `use_temporary_mm()` does on a lazy CPU.
+    pub temp_mm: TempMm,
+    /// CPU-offline order.
+    pub hotplug: HotplugOrder,
+    /// d53c3dfb23c4 (2020): `exec_mmap` disables IRQs from reading `active_mm` to setting
+    /// `tsk->mm`/`active_mm`.
     pub exec_irqs_off: bool,
-    /// Override of the x86 mask policy (None: the profile's).
-    pub x86_mask: Option<MaskPolicy>,
-    /// Override of what x86 `flush_tlb_func` does on a lazy CPU (None: the scheme's choice).
-    pub x86_lazy_flush: Option<LazyFlush>,
-    /// x86 cpuidle / Xen still call `leave_mm()` behind the scheduler's back (pre patch 20).
+    /// `ARCH_WANT_IRQS_OFF_ACTIVATE_MM`: IRQs stay off across `activate_mm()` too (ppc since
+    /// 2020, x86 since 2025 [MINGO-2025-7]; not arm64). Without it a flush IPI can land between
+    /// `tsk->mm = mm` and the MMU switch (§7 #10's second half).
+    pub irqs_off_activate_mm: bool,
+    /// x86 `mm_cpumask` policy (ignored on other arches).
+    pub x86_mask: MaskPolicy,
+    /// What x86 `flush_tlb_func` does on a lazy CPU, unless the scheme requires otherwise.
+    pub x86_lazy_flush: LazyFlush,
+    /// x86 cpuidle (`CPUIDLE_FLAG_TLB_FLUSHED`), intel_idle, Xen call `leave_mm()` behind the
+    /// scheduler's back (mainline; Andy's patch 20 makes them `unlazy_mm_irqs_off()`).
     pub x86_leave_mm_in_idle: bool,
+    /// x86 trims stale CPUs from `mm_cpumask` at most once a second (6db2526c1d69): the
+    /// interval in jiffies (`HZ`), or None where the era has no lazy mask to trim.
+    pub trim_interval: Option<u64>,
     /// CPUs whose flush IPIs a paravirt flush skips (preempted vCPUs, §7 #21).
     pub pv_flush_skips: Vec<usize>,
     /// Exit/munmap flushes are hardware broadcasts (INVLPGB global ASID, §7 #22).
     pub broadcast_flush: bool,
-    /// PREEMPT_RT: `mmdrop_sched` defers `__mmdrop` through `call_rcu` (§7 #24).
+    /// PREEMPT_RT: `mmdrop_sched` defers `__mmdrop` through `call_rcu`, and `__mmdrop` in
+    /// atomic context is a sleep-in-atomic violation (§7 #24).
     pub preempt_rt: bool,
     /// Loom mutant: `mmdrop`'s `atomic_dec_and_test` without its full-barrier semantics
     /// (a Relaxed decrement): the freer may not see what the other droppers did.
@@ -175,31 +215,4 @@ pub struct Knobs {
     /// Relaxed load: the CPU taking a task over may not see what its previous CPU did
     /// (H's going-lazy store relies on this hand-off, §3.c).
     pub ttwu_on_cpu_relaxed: bool,
-}
-
-impl Knobs {
-    /// Every path in its fixed (current or as-the-scheme-requires) form.
-    pub fn fixed() -> Knobs {
-        Knobs {
-            nmi_uses_mm: true,
-            efi_temp_mm: true,
-            temp_mm_unlazies: true,
-            hotplug_unlazy_first: true,
-            exec_irqs_off: true,
-            x86_mask: None,
-            x86_lazy_flush: None,
-            x86_leave_mm_in_idle: false,
-            pv_flush_skips: Vec::new(),
-            broadcast_flush: false,
-            preempt_rt: false,
-            mmdrop_unordered: false,
-            ttwu_on_cpu_relaxed: false,
-        }
-    }
-}
-
-impl Default for Knobs {
-    fn default() -> Self {
-        Knobs::fixed()
-    }
 }

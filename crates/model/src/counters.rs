@@ -11,12 +11,17 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// One CPU's counters, indexed by [`Event`].
 #[derive(Default, Debug)]
-struct CpuCounters([AtomicU64; 7]);
+struct CpuCounters([AtomicU64; NEVENTS]);
+
+const NEVENTS: usize = 8;
 
 /// Live counters, bumped by the model as events happen.
 #[derive(Debug)]
 pub struct Counters {
     cpus: Vec<CachePadded<CpuCounters>>,
+    /// Set when the engine's end-of-run quiesce starts: what the harness does to settle the
+    /// kernel is not the workload's cost and is not counted.
+    frozen: std::sync::atomic::AtomicBool,
 }
 
 /// A snapshot of [`Counters`], summed over CPUs.
@@ -30,8 +35,13 @@ pub struct CounterSnapshot {
     pub mm_count_rmw: u64,
     /// RMWs on `rq->drop_mm`.
     pub drop_mm_rmw: u64,
-    /// Explicit `smp_mb()`s.
-    pub barriers: u64,
+    /// Explicit `smp_mb()`s the lazy-mm scheme adds (S/MD's `mmdrop_lazy_tlb` barriers,
+    /// H/L's `membarrier_finish_switch_mm`, MD's `hp_scan`, S-ppc's exit-flush barrier…).
+    pub scheme_barriers: u64,
+    /// Explicit `smp_mb()`s the common paths issue whatever the scheme (x86
+    /// `switch_mm_irqs_off`'s `tlb_gen` barrier, ppc's first-load barrier, exec's and
+    /// membarrier's barriers, ppc `__flush_all_mm`).
+    pub path_barriers: u64,
     /// Remote loads by hazard scans (one per CPU examined).
     pub scan_loads: u64,
     /// MMU switches (CR3 / PID writes).
@@ -44,9 +54,10 @@ fn slot(ev: Event) -> usize {
         Event::FlushIpi => 1,
         Event::MmCountRmw => 2,
         Event::DropMmRmw => 3,
-        Event::FullBarrier => 4,
+        Event::SchemeBarrier => 4,
         Event::ScanLoad => 5,
         Event::MmuSwitch => 6,
+        Event::PathBarrier => 7,
     }
 }
 
@@ -55,11 +66,27 @@ impl Counters {
     pub fn new(ncpus: usize) -> Counters {
         Counters {
             cpus: (0..ncpus.max(1)).map(|_| CachePadded::default()).collect(),
+            frozen: Default::default(),
         }
+    }
+
+    /// Stops counting (the engine's quiesce begins). Idempotent.
+    pub fn freeze(&self) {
+        // Relaxed: a statistics switch; each engine calls it from the CPU context that starts
+        // quiesce after every workload script finished (no event of the workload is racing).
+        self.frozen.store(true, Relaxed);
+    }
+
+    /// Whether counting stopped.
+    pub fn frozen(&self) -> bool {
+        self.frozen.load(Relaxed)
     }
 
     /// Counts one event on `cpu`.
     pub fn bump(&self, cpu: CpuId, ev: Event) {
+        if self.frozen() {
+            return;
+        }
         let c = &self.cpus[cpu.min(self.cpus.len() - 1)].0[slot(ev)];
         // Relaxed: a statistic; nothing is ordered by it.
         c.fetch_add(1, Relaxed);
@@ -67,7 +94,7 @@ impl Counters {
 
     /// Sums every CPU's counters.
     pub fn snapshot(&self) -> CounterSnapshot {
-        let mut t = [0u64; 7];
+        let mut t = [0u64; NEVENTS];
         for c in &self.cpus {
             for (i, v) in c.0.iter().enumerate() {
                 // Relaxed: statistics, read after the run or as an approximate live figure.
@@ -79,9 +106,10 @@ impl Counters {
             flush_ipis: t[1],
             mm_count_rmw: t[2],
             drop_mm_rmw: t[3],
-            barriers: t[4],
+            scheme_barriers: t[4],
             scan_loads: t[5],
             mmu_switches: t[6],
+            path_barriers: t[7],
         }
     }
 }
@@ -94,7 +122,8 @@ impl std::ops::Sub for CounterSnapshot {
             flush_ipis: self.flush_ipis - o.flush_ipis,
             mm_count_rmw: self.mm_count_rmw - o.mm_count_rmw,
             drop_mm_rmw: self.drop_mm_rmw - o.drop_mm_rmw,
-            barriers: self.barriers - o.barriers,
+            scheme_barriers: self.scheme_barriers - o.scheme_barriers,
+            path_barriers: self.path_barriers - o.path_barriers,
             scan_loads: self.scan_loads - o.scan_loads,
             mmu_switches: self.mmu_switches - o.mmu_switches,
         }

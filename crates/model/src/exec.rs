@@ -22,10 +22,11 @@ impl Kernel {
             return None;
         }
         let old_mm = tsk.mm();
-        let irqs_off = self.cfg.knobs.exec_irqs_off;
-        // task_lock(tsk); membarrier_exec_mmap(mm)
-        self.smp_mb(c);
-        if irqs_off {
+        let k = &self.cfg.knobs;
+        // task_lock(tsk); membarrier_exec_mmap(mm): smp_mb() before the new mm is visible.
+        self.smp_mb_path(c);
+        if k.exec_irqs_off {
+            // d53c3dfb23c4: local_irq_disable() before reading active_mm.
             self.local_irq_disable(c);
         }
         let active_mm = tsk.active_mm();
@@ -33,11 +34,22 @@ impl Kernel {
         tsk.set_active_mm(mm);
         // WRITE_ONCE(tsk->mm, mm)
         tsk.set_mm(mm);
+        self.cpu(c.id()).set_mb_pending(true);
         tsk.set_kthread(false);
+        if k.exec_irqs_off && !k.irqs_off_activate_mm {
+            // if (!IS_ENABLED(CONFIG_ARCH_WANT_IRQS_OFF_ACTIVATE_MM)) local_irq_enable():
+            // a flush IPI can land here, with tsk->mm = mm but the MMU still on active_mm.
+            self.local_irq_enable(c);
+        }
+        c.point(self, "exec_mmap:before_activate_mm");
         // activate_mm(active_mm, mm)
         self.switch_mm_irqs_off(c, active_mm, mm);
-        if irqs_off {
+        if k.exec_irqs_off && k.irqs_off_activate_mm {
             self.local_irq_enable(c);
+        }
+        if self.scheme.membarrier_finish_switch_mm() {
+            // H: __change_current_mm (A14) ends with membarrier_finish_switch_mm(mm).
+            self.membarrier_finish_switch_mm(c, mm);
         }
         if !old_mm.is_null() {
             self.mmput(c, old_mm);
@@ -45,6 +57,9 @@ impl Kernel {
             // exec from a kthread (kernel_execve): the lazy reference.
             self.scheme.mmdrop_lazy_tlb(self, c, active_mm, Site::Exec);
         }
+        // The new mm is fresh, so it cannot be registered yet: the check documents the
+        // obligation (membarrier_exec_mmap's barrier came before the publication).
+        self.membarrier_check(c, mm, "exec returned to user space");
         Some(mm)
     }
 }

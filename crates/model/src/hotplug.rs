@@ -2,16 +2,18 @@
 //!
 //! ```text
 //!  dying CPU (AP states)                              control CPU
-//!  [fixed] sched_cpu_wait_empty → sched_force_init_mm
-//!          (H: unlazy_mm_irqs_off in do_idle)
+//!  [Mainline2024] sched_cpu_wait_empty → sched_force_init_mm (GRAB init_mm, switch, DROP mm)
 //!  __cpu_disable: offline; ppc clears the CPU from every mm_cpumask
-//!  ----- window: pre-fix, still running on the lazy mm, in no mask -----
-//!  [pre-fix] idle_task_exit: switch to init_mm (active_mm left for finish_cpu)
+//!  ----- window: Legacy / AsPostedDoIdle still run on the lazy mm, out of the online mask
+//!        (and, on ppc, out of every mask) -----
+//!  [Legacy] idle_task_exit: switch to init_mm (active_mm left for finish_cpu)
+//!  [AsPostedDoIdle] do_idle: cpu_is_offline → unlazy_mm_irqs_off (A12)
 //!  cpuhp_report_idle_dead                              finish_cpu: idle->active_mm = NULL;
-//!                                                               DROP(mm)
+//!                                                               DROP(mm) (not in A12)
 //!  ... later, CPU online: idle->active_mm = &init_mm; GRAB(&init_mm)
 //! ```
 
+use crate::arch::HotplugOrder;
 use crate::ids::{CpuId, MmRef};
 use crate::machine::Cpu;
 use crate::scheme::Site;
@@ -33,7 +35,8 @@ impl Kernel {
             return false;
         }
         let _t = c.trace().enter("cpu_offline");
-        if self.cfg.knobs.hotplug_unlazy_first {
+        let order = self.cfg.knobs.hotplug;
+        if order == HotplugOrder::Mainline2024 {
             let _t = c.trace().enter("sched_force_init_mm");
             self.local_irq_disable(c);
             self.unlazy_mm_irqs_off(c);
@@ -61,13 +64,22 @@ impl Kernel {
             self.irq_entry(c);
         }
         self.cpu(cpu).irq_depth.fetch_add(1, Relaxed);
-        if !self.cfg.knobs.hotplug_unlazy_first {
-            // idle_task_exit(): switch_mm to init_mm, active_mm left for finish_cpu.
-            let _t = c.trace().enter("idle_task_exit");
-            let loaded = self.cpu(cpu).loaded_mm();
-            if loaded != self.init_mm {
-                self.switch_mm_irqs_off(c, loaded, self.init_mm);
+        match order {
+            HotplugOrder::Legacy => {
+                // idle_task_exit(): switch_mm to init_mm, active_mm left for finish_cpu.
+                let _t = c.trace().enter("idle_task_exit");
+                let loaded = self.cpu(cpu).loaded_mm();
+                if loaded != self.init_mm {
+                    self.switch_mm_irqs_off(c, loaded, self.init_mm);
+                }
             }
+            HotplugOrder::AsPostedDoIdle => {
+                // do_idle(): if (cpu_is_offline(cpu)) { local_irq_disable();
+                // unlazy_mm_irqs_off(); cpuhp_report_idle_dead(); } — after __cpu_disable.
+                let _t = c.trace().enter("do_idle");
+                self.unlazy_mm_irqs_off(c);
+            }
+            HotplugOrder::Mainline2024 => {}
         }
         // cpuhp_report_idle_dead(): the CPU is dead; its MMU holds nothing of interest.
         self.cpu(cpu).dead.store(true, Release);
@@ -90,12 +102,16 @@ impl Kernel {
         }
         let _t = c.trace().enter("finish_cpu");
         let idle = self.task(self.cpu(cpu).idle);
+        if self.cfg.knobs.hotplug == HotplugOrder::AsPostedDoIdle {
+            // A12 removed finish_cpu's drop: the dead CPU unlazied itself in do_idle.
+            return true;
+        }
         let mm = idle.active_mm();
         idle.set_active_mm(MmRef::NULL);
         if mm.is_null() {
             return true;
         }
-        if self.cfg.knobs.hotplug_unlazy_first && mm != self.init_mm {
+        if self.cfg.knobs.hotplug == HotplugOrder::Mainline2024 && mm != self.init_mm {
             self.warn(c, mm, "WARN_ON(mm != &init_mm) in finish_cpu");
         }
         self.scheme.mmdrop_lazy_tlb(self, c, mm, Site::FinishCpu);
@@ -108,16 +124,20 @@ impl Kernel {
             return false;
         }
         let idle = self.task(self.cpu(cpu).idle);
-        if !idle.active_mm().is_null() {
+        let kept = self.cfg.knobs.hotplug == HotplugOrder::AsPostedDoIdle
+            && idle.active_mm() == self.init_mm;
+        if !idle.active_mm().is_null() && !kept {
             // finish_cpu has not run yet.
             return false;
         }
         let _t = c.trace().enter("cpu_up");
-        idle.set_active_mm(self.init_mm);
-        // mmgrab(&init_mm) for the secondary's idle (start_secondary), charged to `c`.
-        let secondary = crate::kernel::BootCpu::new(cpu);
-        self.scheme
-            .mmgrab_lazy_tlb(self, &secondary, self.init_mm, Site::Boot);
+        if !kept {
+            idle.set_active_mm(self.init_mm);
+            // mmgrab(&init_mm) for the secondary's idle (start_secondary), charged to `c`.
+            let secondary = crate::kernel::BootCpu::new(cpu);
+            self.scheme
+                .mmgrab_lazy_tlb(self, &secondary, self.init_mm, Site::Boot);
+        }
         let pc = self.cpu(cpu);
         pc.set_loaded_mm(self.init_mm);
         pc.set_is_lazy(false);

@@ -61,6 +61,8 @@ pub struct MmSlot {
     pub special: AtomicBool,
     /// The page-table memory, for the loom race detector.
     pub pgd: PageTables,
+    /// x86 `mm->context.next_trim_cpumask` (jiffies), 6db2526c1d69.
+    pub next_trim: AtomicU64,
 }
 
 /// Task states.
@@ -239,6 +241,8 @@ pub struct Kernel {
     pub efi_mm: MmRef,
     /// `poking_mm` (text_poke).
     pub poking_mm: MmRef,
+    /// The engine's end-of-run quiesce has begun (see [`Kernel::begin_quiesce`]).
+    pub(crate) quiescing: std::sync::atomic::AtomicBool,
 }
 
 /// A context for boot-time setup: no interleaving, no interrupts.
@@ -289,6 +293,7 @@ impl Kernel {
                 membarrier: AtomicBool::new(false),
                 special: AtomicBool::new(false),
                 pgd: PageTables::default(),
+                next_trim: AtomicU64::new(0),
             })
             .collect();
         let tasks = (0..cfg.max_tasks + cfg.ncpus)
@@ -334,6 +339,7 @@ impl Kernel {
             init_mm: MmRef::NULL,
             efi_mm: MmRef::NULL,
             poking_mm: MmRef::NULL,
+            quiescing: Default::default(),
             cfg,
         };
         k.oracle
@@ -390,6 +396,10 @@ impl Kernel {
         }
         s.membarrier.store(false, Relaxed);
         s.special.store(false, Relaxed);
+        // mm_init: next_trim_cpumask = jiffies + HZ. The model's jiffies start at 0 and only
+        // an engine with a clock advances them (Cpu::jiffies).
+        s.next_trim
+            .store(self.cfg.knobs.trim_interval.unwrap_or(u64::MAX), Relaxed);
         s.pgd.init();
         // Release: publishes the initialised fields to whoever receives the handle (fork's
         // publication of the new task->mm; pairs with the Acquire in `mm_live`).
@@ -492,8 +502,12 @@ impl Kernel {
         );
     }
 
-    /// Counts an event and reports it to the engine's cost hook.
+    /// Counts an event and reports it to the engine's cost hook — unless the end-of-run
+    /// quiesce has begun (the harness's settling is not the workload's cost).
     pub fn ev(&self, c: &dyn Cpu, e: Event) {
+        if self.counters.frozen() {
+            return;
+        }
         self.counters.bump(c.id(), e);
         c.charge(e);
     }
@@ -665,11 +679,20 @@ impl Kernel {
         self.cpus[cpu].online.load(Acquire)
     }
 
-    /// `smp_mb()`: counted, and clears the membarrier obligation of this CPU.
+    /// `smp_mb()` added by the lazy-mm scheme: counted as a scheme barrier, and clears the
+    /// membarrier obligation of this CPU.
     pub fn smp_mb(&self, c: &dyn Cpu) {
         // SeqCst fence: the kernel's smp_mb(); each caller names its pair.
         crate::sync::atomic::fence(SeqCst);
-        self.ev(c, Event::FullBarrier);
+        self.ev(c, Event::SchemeBarrier);
+        self.full_barrier_done(c);
+    }
+
+    /// `smp_mb()` the common path issues whatever the scheme: counted as a path barrier.
+    pub fn smp_mb_path(&self, c: &dyn Cpu) {
+        // SeqCst fence: the kernel's smp_mb(); each caller names its pair.
+        crate::sync::atomic::fence(SeqCst);
+        self.ev(c, Event::PathBarrier);
         self.full_barrier_done(c);
     }
 
@@ -680,9 +703,9 @@ impl Kernel {
 
     /// The mask policy in force (profile, possibly overridden by a knob).
     pub fn mask_policy(&self) -> MaskPolicy {
-        match (self.cfg.arch.mask, self.cfg.knobs.x86_mask) {
-            (MaskPolicy::X86Lazy | MaskPolicy::X86ClearOnSwitch, Some(p)) => p,
-            (p, _) => p,
+        match self.cfg.arch.mask {
+            MaskPolicy::X86Lazy | MaskPolicy::X86ClearOnSwitch => self.cfg.knobs.x86_mask,
+            p => p,
         }
     }
 

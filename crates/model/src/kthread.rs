@@ -37,13 +37,23 @@ impl Kernel {
         self.local_irq_disable(c);
         let active_mm = tsk.active_mm();
         tsk.set_active_mm(mm);
-        // WRITE_ONCE(tsk->mm, mm)
+        // WRITE_ONCE(tsk->mm, mm): from here membarrier may skip or IPI us (oracle).
         tsk.set_mm(mm);
+        self.cpu(c.id()).set_mb_pending(true);
         self.switch_mm_irqs_off(c, active_mm, mm);
         self.local_irq_enable(c);
-        // Pays the old lazy reference; its barrier doubles as membarrier's smp_mb (A09).
+        if self.scheme.membarrier_finish_switch_mm() {
+            // H: __change_current_mm (A14/A15) ends with membarrier_finish_switch_mm(mm).
+            self.membarrier_finish_switch_mm(c, mm);
+        }
+        // Pays the old lazy reference; mainline's barrier doubles as membarrier's smp_mb (A09).
         self.scheme
             .mmdrop_lazy_tlb(self, c, active_mm, Site::KthreadUse);
+        self.membarrier_check(
+            c,
+            mm,
+            "kthread_use_mm returned to its caller's user accesses",
+        );
         true
     }
 

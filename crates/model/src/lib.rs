@@ -27,6 +27,7 @@
 
 pub mod arch;
 pub mod counters;
+pub mod era;
 mod exec;
 mod exit;
 mod hotplug;
@@ -39,6 +40,7 @@ mod mm;
 mod nmi;
 pub mod ops;
 pub mod oracle;
+mod quiesce;
 mod sched;
 pub mod scheme;
 pub mod schemes;
@@ -48,6 +50,7 @@ mod temp_mm;
 mod tlb;
 
 pub use arch::{Arch, ArchId, Knobs};
+pub use era::{Era, Variant};
 pub use ids::{CpuId, MmRef, TaskId, TaskRef};
 pub use kernel::{Config, Kernel};
 pub use ops::SysOp;

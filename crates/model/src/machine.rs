@@ -29,8 +29,11 @@ pub enum Event {
     MmCountRmw,
     /// An RMW (cmpxchg/xchg) on some `rq->drop_mm`.
     DropMmRmw,
-    /// An explicit full barrier (`smp_mb()`).
-    FullBarrier,
+    /// An explicit full barrier (`smp_mb()`) the lazy-mm scheme adds.
+    SchemeBarrier,
+    /// An explicit full barrier the common path issues anyway (x86 `switch_mm_irqs_off`'s
+    /// `tlb_gen` barrier, ppc's first-load barrier, exec/membarrier barriers).
+    PathBarrier,
     /// A remote load done by a hazard scan (one per CPU examined).
     ScanLoad,
     /// An IPI sent because of lazy-mm handling (shootdown, hazard retire, residual unlazy).
@@ -58,6 +61,12 @@ pub trait Cpu {
     }
     /// A monotonic step counter (engine time), used to stamp violations and frees.
     fn now(&self) -> u64;
+    /// The kernel's `jiffies` (1/`era::HZ` s). Engines without a clock of kernel time (step,
+    /// threads, loom) keep it at 0: a scenario lasts microseconds of kernel time, so no
+    /// once-a-second event (the x86 mask trim) falls inside it.
+    fn jiffies(&self) -> u64 {
+        0
+    }
     /// Cost hook for an event.
     fn charge(&self, ev: Event) {
         let _ = ev;

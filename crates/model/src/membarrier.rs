@@ -31,7 +31,7 @@ impl Kernel {
         let _t = c.trace().enter("membarrier");
         // smp_mb(): system-call entry. Pairs with the full barrier each CPU executes between
         // its rq->curr store and its return to user space (see the module diagram).
-        self.smp_mb(c);
+        self.smp_mb_path(c);
         let mut targets = CpuSet::with_cpus(self.ncpus());
         for cpu in (0..self.ncpus()).filter(|&x| x != me && self.cpu_online(x)) {
             // rcu_dereference(cpu_rq(cpu)->curr): Acquire pairs with the Release store of
@@ -43,7 +43,7 @@ impl Kernel {
         }
         self.smp_call_function_many(c, &targets, IpiFunc::MembarrierMb, IpiClass::Other);
         // smp_mb(): system-call exit; pairs with the smp_mb in the IPI handlers.
-        self.smp_mb(c);
+        self.smp_mb_path(c);
         true
     }
 }

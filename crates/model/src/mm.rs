@@ -31,15 +31,26 @@ const FREE_SITES: &[&str] = &[
 ];
 
 impl Kernel {
-    /// `mmgrab(mm)`: `atomic_inc(&mm->mm_count)`.
+    /// `mmgrab(mm)`: `atomic_inc(&mm->mm_count)`. Grabbing an mm whose `mm_count` is already
+    /// 0 is a violation (the kernel would resurrect an mm that `__mmdrop` is freeing).
     pub fn mmgrab(&self, c: &dyn Cpu, mm: MmRef) {
         if !self.mm_deref(c, mm, "mmgrab") {
             return;
         }
         // Relaxed: atomic_inc() is unordered in the kernel; the grabber already holds a
         // reference (or the mm is otherwise pinned) so no ordering is needed to keep it alive.
-        self.slot(mm).count.fetch_add(1, Relaxed);
+        let old = self.slot(mm).count.fetch_add(1, Relaxed);
         self.ev(c, Event::MmCountRmw);
+        if old <= 0 {
+            self.oracle.report(
+                ViolationKind::GrabOfDeadMm,
+                c.id(),
+                c.trace().path(),
+                mm,
+                c.now(),
+                format!("mmgrab on an mm whose mm_count was {old}: __mmdrop is already due"),
+            );
+        }
     }
 
     /// `atomic_add(n, &mm->mm_count)` (H's batched grab).
@@ -85,22 +96,39 @@ impl Kernel {
         }
     }
 
-    /// The decrement of `mmdrop`; true when it reached zero.
+    /// The decrement of `mmdrop`; true when it reached zero. An `mmdrop` of an mm that was
+    /// already freed is a reference dropped twice: reported as a double free.
     fn mmdrop_dec(&self, c: &dyn Cpu, mm: MmRef) -> bool {
+        if !mm.is_null() && !self.mm_live(mm) {
+            if let Some(f) = self.oracle.shadow(mm).and_then(|s| s.freed) {
+                self.oracle.report(
+                    ViolationKind::DoubleFree,
+                    c.id(),
+                    c.trace().path(),
+                    mm,
+                    c.now(),
+                    format!(
+                        "mmdrop of an mm already freed on cpu{} by {} at step {}: a \
+                         reference dropped twice",
+                        f.cpu, f.via, f.step
+                    ),
+                );
+                return false;
+            }
+        }
         if !self.mm_deref(c, mm, "mmdrop") {
             return false;
         }
-        // AcqRel (+ the kernel's implied full barrier): value-returning atomics are fully
-        // ordered. Release orders our prior uses of the mm before the free; Acquire (on the
-        // 1→0 edge) orders every other dropper's uses before our __mmdrop. Membarrier relies
-        // on this being a full barrier (mmdrop() comment, §4.6).
+        // atomic_dec_and_test: fully ordered (LKMM), so `full::fetch_sub`. The leading
+        // smp_mb orders our prior uses of the mm before the decrement that a later freer
+        // reads (release half); the trailing one, on the 1→0 edge, orders every other
+        // dropper's uses before our __mmdrop (acquire half). Membarrier relies on it being a
+        // full barrier (mmdrop() comment, §4.6).
         let old = if self.cfg.knobs.mmdrop_unordered {
             // Loom mutant: Relaxed, no barrier (see Knobs::mmdrop_unordered).
             self.slot(mm).count.fetch_sub(1, Relaxed)
         } else {
-            let old = self.slot(mm).count.fetch_sub(1, AcqRel);
-            crate::sync::atomic::fence(SeqCst);
-            old
+            crate::sync::full::fetch_sub(&self.slot(mm).count, 1)
         };
         self.ev(c, Event::MmCountRmw);
         self.full_barrier_done(c);
@@ -140,20 +168,9 @@ impl Kernel {
         if !self.mm_live(mm) {
             return false;
         }
-        let u = &self.slot(mm).users;
-        // Relaxed: the CAS below decides.
-        let mut v = u.load(Relaxed);
-        loop {
-            if v <= 0 {
-                return false;
-            }
-            // Relaxed on success: atomic_inc_not_zero() needs no ordering to take a reference
-            // the caller already proved exists (it holds mm_count or an RCU-protected task).
-            match u.compare_exchange(v, v + 1, Relaxed, Relaxed) {
-                Ok(_) => return true,
-                Err(x) => v = x,
-            }
-        }
+        // atomic_inc_not_zero: fully ordered on success (LKMM); the caller needs no ordering
+        // beyond taking a reference it proved exists (it holds mm_count or a locked task).
+        crate::sync::full::inc_not_zero(&self.slot(mm).users)
     }
 
     /// `mmput(mm)`: drop one `mm_users`; the last one runs `__mmput`.
@@ -162,11 +179,11 @@ impl Kernel {
         if !self.mm_deref(c, mm, "mmput") {
             return;
         }
-        // AcqRel: atomic_dec_and_test is fully ordered. This is the "__mmput() is a release
-        // barrier" of H's going-lazy argument (§3.c): the Release half orders every user's
-        // earlier `rq->lazy_mm = mm` store before the freer's acquire-loads in
-        // mm_unlazy_mm_count; the Acquire half on the 1→0 edge makes them visible to us.
-        let old = self.slot(mm).users.fetch_sub(1, AcqRel);
+        // atomic_dec_and_test: fully ordered (`full::fetch_sub`). This is the "__mmput() is
+        // a release barrier" of H's going-lazy argument (§3.c): the leading smp_mb orders every
+        // user's earlier `rq->lazy_mm = mm` store before the decrement; the trailing one on the
+        // 1→0 edge orders all of them before the freer's loads in mm_unlazy_mm_count.
+        let old = crate::sync::full::fetch_sub(&self.slot(mm).users, 1);
         if old <= 0 {
             self.underflow(c, mm, "mm_users below zero");
             return;
@@ -203,6 +220,23 @@ impl Kernel {
     #[allow(non_snake_case)]
     pub fn __mmdrop(&self, c: &dyn Cpu, mm: MmRef) {
         let _t = c.trace().enter("__mmdrop");
+        if self.cfg.knobs.preempt_rt {
+            // might_sleep(): on PREEMPT_RT __mmdrop takes sleeping locks, so the scheduler tail
+            // (preemption off until finish_task_switch returns) and raw preempt-off sections
+            // must defer it (mmdrop_sched → call_rcu) — §4.8, §7 #24.
+            let path = c.trace().path();
+            let in_sched = path.contains("finish_task_switch") && !path.contains("rcu_do_batch");
+            if in_sched || self.cpu(c.id()).preempt_depth() > 0 || !self.irqs_enabled(c.id()) {
+                self.oracle.report(
+                    ViolationKind::SleepInAtomic,
+                    c.id(),
+                    path,
+                    mm,
+                    c.now(),
+                    "__mmdrop (may sleep on PREEMPT_RT) called from atomic context".into(),
+                );
+            }
+        }
         // Relaxed: `special` is set at boot and published with the kernel.
         if self.slot(mm).special.load(Relaxed) {
             self.warn(
@@ -242,8 +276,9 @@ impl Kernel {
             let pc = &self.cpus[cpu];
             let loaded = pc.loaded_mm() == mm;
             let cur = self.task(self.curr(cpu));
-            let active =
-                !self.cfg.arch.loaded_mm_separate && cur.active_mm() == mm && self.cpu_online(cpu);
+            // The active_mm half holds on x86 too (§1.7): a stale current->active_mm is what
+            // the scheduler, exec, kthread_use_mm and (pre-fix) NMI readers would follow.
+            let active = cur.active_mm() == mm && self.cpu_online(cpu);
             if loaded || active {
                 self.oracle.report(
                     ViolationKind::FreedWhileLoaded,
@@ -255,6 +290,8 @@ impl Kernel {
                         "cpu{cpu} still has it {}",
                         if loaded {
                             "loaded in its MMU"
+                        } else if self.cfg.arch.loaded_mm_separate {
+                            "as current->active_mm (a stale pointer: its MMU moved on)"
                         } else {
                             "as current->active_mm"
                         }
@@ -282,6 +319,7 @@ impl Kernel {
                 via,
                 path,
                 step: c.now(),
+                during_quiesce: self.in_quiesce(),
             },
         );
         self.mm_release_slot(mm);

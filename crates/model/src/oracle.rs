@@ -8,8 +8,14 @@
 //! - **freed-while-loaded**: `__mmdrop` frees an mm that some CPU's MMU (`loaded_mm`) still has
 //!   loaded — the §1.7 safety invariant;
 //! - **double free**; **refcount underflow** (`mm_count` or `mm_users` below zero);
-//! - **leak**: at quiesce (every CPU has unlazied), an mm with no users and no pins that was
-//!   never freed;
+//! - **leak**: after quiesce (every CPU has unlazied), an mm with no users and no pins that
+//!   was never freed. An mm that was only pinned by lazy CPUs when the workload ended is a
+//!   **zombie**, not a leak: it is recorded (`MmShadow::zombie`, "pinned by cpuN until …")
+//!   and quiesce must free it; **mm_users leak**: users left with no holder;
+//! - **grab of a dead mm** (`mmgrab` at `mm_count == 0`); **page tables freed while walked**
+//!   (a freeing flush that skipped a CPU with the mm loaded); **sleep in atomic** (PREEMPT_RT
+//!   `__mmdrop` from `finish_task_switch` or with preemption off); **hazard invariant** (H's
+//!   per-rq `lazy_mm`/`drop_mm` rules at each point the kernel relies on them);
 //! - **membarrier**: a CPU returned to a membarrier-registered user mm after storing `rq->curr`
 //!   without a full barrier in between (§4.6, scenario 12);
 //! - **kernel BUG/WARN** the kernel itself would hit (e.g. `WARN_ON_ONCE(mm == current->mm)`).
@@ -40,6 +46,20 @@ pub enum ViolationKind {
     KernelWarn,
     /// The engine found every CPU waiting (a deadlock, e.g. IPI to a CPU with IRQs off).
     Deadlock,
+    /// `mmgrab` on an mm whose `mm_count` was already 0 (resurrecting a dying mm).
+    GrabOfDeadMm,
+    /// An mm whose `mm_users` never reached 0 although no task, kthread or workload holder
+    /// owns a user reference any more.
+    UsersLeak,
+    /// Page tables freed (`free_pgtables` + `tlb_finish_mmu(freed_tables)`) while a CPU whose
+    /// MMU has the mm loaded was not flushed: it may still walk the freed tables.
+    PgtablesFreedWhileWalked,
+    /// A path that may sleep ran in atomic context (PREEMPT_RT `__mmdrop` from the scheduler
+    /// tail or with preemption off), as `might_sleep()`/lockdep would report.
+    SleepInAtomic,
+    /// H's per-rq invariant (`drop_mm` is NULL or differs from `lazy_mm` after
+    /// `mmdrop_lazy`; `lazy_mm` NULL after an unlazy) broken where the kernel relies on it.
+    HazardInvariant,
 }
 
 impl ViolationKind {
@@ -54,6 +74,11 @@ impl ViolationKind {
             ViolationKind::Membarrier => "membarrier",
             ViolationKind::KernelWarn => "kernel-warn",
             ViolationKind::Deadlock => "deadlock",
+            ViolationKind::GrabOfDeadMm => "grab-of-dead-mm",
+            ViolationKind::UsersLeak => "mm-users-leak",
+            ViolationKind::PgtablesFreedWhileWalked => "pgtables-freed-while-walked",
+            ViolationKind::SleepInAtomic => "sleep-in-atomic",
+            ViolationKind::HazardInvariant => "hazard-invariant",
         }
     }
 }
@@ -110,6 +135,8 @@ pub struct FreeRecord {
     pub path: String,
     /// Engine step.
     pub step: u64,
+    /// Freed by the harness's end-of-run quiesce, not by the workload.
+    pub during_quiesce: bool,
 }
 
 /// Shadow record of one mm.
@@ -119,6 +146,9 @@ pub struct MmShadow {
     pub freed: Option<FreeRecord>,
     /// Explicit (non-lazy) pins a workload holds (driver `mmgrab`, `mmget_not_zero` holders).
     pub pins: i64,
+    /// At the end of the workload (before quiesce): not freed, no users and no pins, kept
+    /// alive only by lazy references — what pins it ("zombie: …").
+    pub zombie: Option<String>,
 }
 
 /// The oracle's shadow state and violation log.
@@ -208,6 +238,11 @@ impl Oracle {
     /// Adjusts the explicit pins a workload holds on `mm`.
     pub fn pin(&self, mm: MmRef, delta: i64) {
         self.shadows.lock().unwrap().entry(mm).or_default().pins += delta;
+    }
+
+    /// Records that `mm` outlived the workload as a zombie, pinned as `why` says.
+    pub fn zombie(&self, mm: MmRef, why: String) {
+        self.shadows.lock().unwrap().entry(mm).or_default().zombie = Some(why);
     }
 
     /// Shadow record of `mm`.

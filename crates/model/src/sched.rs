@@ -74,7 +74,9 @@ impl Kernel {
         // rq->curr = next. Release: RCU publication of the task for membarrier's lockless
         // rq->curr->mm readers.
         self.cpu(cpu).curr.store(next.0, Release);
-        self.cpu(cpu).set_mb_pending(true);
+        // Oracle: membarrier may have read rq->curr as prev and skipped this CPU whenever
+        // prev->mm != next->mm; a full barrier is then owed before user space (§4.6).
+        self.cpu(cpu).set_mb_pending(pt.mm() != nt.mm());
         if pt.state() == task_state::RUNNING {
             // Release: pairs with the Acquire claim in `schedule`; prev may be taken by another
             // CPU, which will still wait for our finish_task before running it.
@@ -101,14 +103,11 @@ impl Kernel {
         } else {
             // to user
             self.switch_mm_irqs_off(c, prev_active, next_mm);
+            if self.scheme.membarrier_finish_switch_mm() {
+                // H (patch 16): on every switch to a user task, outside `if (!prev->mm)`.
+                self.membarrier_finish_switch_mm(c, next_mm);
+            }
             if prev_mm.is_null() {
-                if self.scheme.membarrier_finish_switch_mm()
-                    && self.mm_live(next_mm)
-                    && self.mm_membarrier_registered(next_mm)
-                {
-                    // membarrier_finish_switch_mm: pairs with the smp_mb in membarrier().
-                    self.smp_mb(c);
-                }
                 pt.set_active_mm(MmRef::NULL);
                 self.scheme.switch_kernel_to_user(self, c, prev_active);
             }
@@ -116,9 +115,41 @@ impl Kernel {
         c.point(self, "context_switch:switch_to");
     }
 
-    /// `finish_task_switch(prev)` (§2.2). Re-enables IRQs. Returns whether this was a
-    /// kernel→user switch.
-    pub fn finish_task_switch(&self, c: &dyn Cpu, prev: TaskId) -> bool {
+    /// `membarrier_finish_switch_mm(mm)` (Andy's patch 04): `smp_mb()` iff `mm` is registered
+    /// for membarrier; pairs with the smp_mb()s in membarrier().
+    pub(crate) fn membarrier_finish_switch_mm(&self, c: &dyn Cpu, mm: MmRef) {
+        if self.mm_live(mm) && self.mm_membarrier_registered(mm) {
+            self.smp_mb(c);
+        }
+    }
+
+    /// Oracle: this CPU is about to run user-space accesses of `mm` (return to user, or a
+    /// kthread's `copy_*_user` after `kthread_use_mm`). If membarrier could have skipped it
+    /// since `current->mm` changed and no full barrier followed, report it (§4.6, #12).
+    pub(crate) fn membarrier_check(&self, c: &dyn Cpu, mm: MmRef, what: &str) {
+        let cpu = c.id();
+        if !mm.is_null()
+            && self.mm_live(mm)
+            && self.mm_membarrier_registered(mm)
+            && self.cpu(cpu).mb_pending()
+        {
+            self.oracle.report(
+                ViolationKind::Membarrier,
+                cpu,
+                c.trace().path(),
+                mm,
+                c.now(),
+                format!(
+                    "{what} with no full barrier since current->mm changed (membarrier may \
+                     have skipped this CPU)"
+                ),
+            );
+        }
+        self.cpu(cpu).set_mb_pending(false);
+    }
+
+    /// `finish_task_switch(prev)` (§2.2). Re-enables IRQs.
+    pub fn finish_task_switch(&self, c: &dyn Cpu, prev: TaskId) {
         let _t = c.trace().enter("finish_task_switch");
         let cpu = c.id();
         // finish_task: smp_store_release(&prev->on_cpu, 0). Pairs with the acquire spin in
@@ -126,26 +157,11 @@ impl Kernel {
         self.task(prev).on_cpu.store(false, Release);
         self.local_irq_enable(c);
         self.scheme.finish_task_switch(self, c);
+        // Return to user space (a kthread's "user" accesses come after kthread_use_mm).
         let cur = self.task(self.curr(cpu));
-        let mm = cur.mm();
-        let was_kernel = self.task(prev).is_kthread() || self.task(prev).mm().is_null();
-        if !mm.is_null() && was_kernel {
-            // Return to user space: membarrier requires a full barrier after the rq->curr store
-            // (§4.6, scenario 12) when the mm is registered.
-            if self.mm_live(mm) && self.mm_membarrier_registered(mm) && self.cpu(cpu).mb_pending() {
-                self.oracle.report(
-                    ViolationKind::Membarrier,
-                    cpu,
-                    c.trace().path(),
-                    mm,
-                    c.now(),
-                    "returned to a membarrier-registered mm with no full barrier after the \
-                     rq->curr store"
-                        .into(),
-                );
-            }
+        if !cur.is_kthread() {
+            self.membarrier_check(c, cur.mm(), "returned to a membarrier-registered mm");
         }
-        !mm.is_null() && was_kernel
     }
 
     /// `unlazy_mm_irqs_off()` (Andy patch 12; mainline's `sched_force_init_mm` is the same
@@ -160,8 +176,7 @@ impl Kernel {
         }
         let mm = cur.active_mm();
         if mm == self.init_mm {
-            // Still release a deferred H reference: the CPU is certainly not lazy now.
-            self.scheme.after_unlazy(self, c);
+            // A12: "if (current->active_mm == &init_mm) return;" — no mmdrop_lazy here.
             return;
         }
         self.scheme

@@ -32,6 +32,8 @@ pub enum Site {
     Unlazy,
     /// `finish_cpu` on the control CPU (DROP of the dead idle's active_mm).
     FinishCpu,
+    /// powerpc `exit_lazy_flush_tlb` (and L's exit-flush unlazy): GRAB(init_mm), DROP(mm).
+    ExitLazyFlush,
 }
 
 /// The reference a kthread holds between `kthread_use_mm` and `kthread_unuse_mm`.
@@ -167,9 +169,10 @@ pub trait Scheme: Send + Sync {
         let _ = (k, c, mm);
     }
 
-    /// What x86 `flush_tlb_func()` does on a CPU lazy on the flushed mm.
-    fn lazy_flush(&self) -> LazyFlush {
-        LazyFlush::LeaveMm
+    /// What x86 `flush_tlb_func()` must do on a CPU lazy on the flushed mm for this scheme to
+    /// hold, if the scheme itself requires it (L's rule 2); None: the era's behaviour.
+    fn lazy_flush(&self) -> Option<LazyFlush> {
+        None
     }
 
     /// Whether the exit-time fullmm flush must unlazy every lazy CPU it reaches (S-ppc, L).
@@ -187,8 +190,10 @@ pub trait Scheme: Send + Sync {
         false
     }
 
-    /// Whether kernel→user switches issue `membarrier_finish_switch_mm()` (smp_mb iff the mm is
-    /// registered) — H's patch 04; L adopts it because it has no drop to carry the barrier.
+    /// Whether every switch to a user task, and `__change_current_mm` (exec, kthread_use_mm),
+    /// issues `membarrier_finish_switch_mm()` (smp_mb iff the mm is registered) — H's
+    /// patches 04/14/16, placed outside `if (!prev->mm)`; L adopts it because it has no drop to
+    /// carry membarrier's barrier.
     fn membarrier_finish_switch_mm(&self) -> bool {
         false
     }

@@ -157,7 +157,7 @@ impl Kernel {
                 exit,
             } => self.flush_tlb_func(c, mm, freed_tables, exit),
             IpiFunc::PpcExitLazyFlush(mm) => self.exit_lazy_flush_tlb(c, mm),
-            IpiFunc::MembarrierMb => self.smp_mb(c),
+            IpiFunc::MembarrierMb => self.smp_mb_path(c),
         }
     }
 }

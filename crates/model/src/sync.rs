@@ -55,3 +55,60 @@ impl PageTables {
         self.cell.with_mut(|_| ());
     }
 }
+
+/// Fully ordered read-modify-writes, as the LKMM defines every value-returning atomic
+/// (`atomic_dec_and_test`, `atomic_add_return`, `atomic_inc_not_zero`, a successful
+/// `cmpxchg`, `xchg`): an `smp_mb()` before **and** after the access
+/// (Documentation/atomic_t.txt: "RMW operations that have a return value are fully ordered").
+///
+/// In C11 terms: a `SeqCst` fence, the RMW, a `SeqCst` fence. The leading fence acts as a
+/// release fence for everything before it (so a later acquirer that reads the RMW's value, or
+/// anything after it, sees our earlier accesses); the trailing fence acts as an acquire fence
+/// (so our later accesses see whatever the writers we read from did before their release).
+/// Every caller names which of the two halves it relies on.
+pub mod full {
+    use super::atomic::{fence, AtomicI64, AtomicU64, Ordering::*};
+
+    /// `atomic_sub_return`-style fully ordered `fetch_sub`; returns the old value.
+    pub fn fetch_sub(a: &AtomicI64, v: i64) -> i64 {
+        // SeqCst fences: the smp_mb() before and after a value-returning atomic (see module
+        // doc); the callers name their pairs.
+        fence(SeqCst);
+        let old = a.fetch_sub(v, Relaxed);
+        fence(SeqCst);
+        old
+    }
+
+    /// Fully ordered `atomic_inc_not_zero` on a counter: true if it was not zero (and is now
+    /// incremented). On failure it is unordered, as in the kernel.
+    pub fn inc_not_zero(a: &AtomicI64) -> bool {
+        // Relaxed: the CAS decides; ordering comes from the fences around the success.
+        let mut v = a.load(Relaxed);
+        loop {
+            if v <= 0 {
+                return false;
+            }
+            fence(SeqCst);
+            match a.compare_exchange(v, v + 1, Relaxed, Relaxed) {
+                Ok(_) => {
+                    fence(SeqCst);
+                    return true;
+                }
+                Err(x) => v = x,
+            }
+        }
+    }
+
+    /// Fully ordered `cmpxchg` when it succeeds. The LKMM leaves a failed `cmpxchg`
+    /// unordered; here the leading fence runs either way (it must precede the access), so a
+    /// failure is slightly more ordered than the kernel's — conservative for the checks, and
+    /// no caller relies on it. Returns the value found.
+    pub fn cmpxchg(a: &AtomicU64, old: u64, new: u64) -> Result<u64, u64> {
+        fence(SeqCst);
+        let r = a.compare_exchange(old, new, Relaxed, Relaxed);
+        if r.is_ok() {
+            fence(SeqCst);
+        }
+        r
+    }
+}

@@ -5,10 +5,12 @@
 //!  old EFI:   efi_enter_mm: prev = active_mm; active_mm = &efi_mm; switch_mm(prev, efi_mm)
 //!             ... EFI call, IRQs on: a shootdown IPI sees active_mm != M and skips ...
 //!             efi_leave_mm: active_mm = prev; switch_mm(efi_mm, prev)   ← prev may be freed
-//!  fixed:     use_temporary_mm(mm): unlazy first (A18/A22, 2025 mainline), then
-//!             prev = loaded_mm; switch_mm(NULL, mm) ... unuse: switch_mm(NULL, prev)
+//!  mainline:  use_temporary_mm(mm): if (is_lazy) leave_mm(); prev = loaded_mm;
+//!             switch_mm(NULL, mm) ... unuse: switch_mm(NULL, prev)   (EFI too, e7021e2fe0b4)
+//!  H:         use_temporary_mm unlazies first (A18/A22) instead of leave_mm()
 //! ```
 
+use crate::arch::{ArchId, TempMm};
 use crate::ids::MmRef;
 use crate::machine::Cpu;
 use crate::Kernel;
@@ -19,11 +21,20 @@ impl Kernel {
         let _t = c.trace().enter("use_temporary_mm");
         let cpu = c.id();
         let cur = self.task(self.curr(cpu));
-        if self.cfg.knobs.temp_mm_unlazies && cur.mm().is_null() && cur.active_mm() != self.init_mm
-        {
-            // "once we switch mms, for_each_possible_lazymm_cpu() will no longer report this
-            // CPU, so a lazymm pin wouldn't work" [A22].
-            self.unlazy_mm_irqs_off(c);
+        match self.cfg.knobs.temp_mm {
+            TempMm::Unlazy if cur.mm().is_null() && cur.active_mm() != self.init_mm => {
+                // "once we switch mms, for_each_possible_lazymm_cpu() will no longer report
+                // this CPU, so a lazymm pin wouldn't work" [A22].
+                self.unlazy_mm_irqs_off(c);
+            }
+            TempMm::LeaveMm if self.cpu(cpu).is_lazy() => {
+                // Mainline: "Make sure not to be in TLB lazy mode, as otherwise we'll end up
+                // with a stale address space WITHOUT being in lazy mode after restoring the
+                // previous mm": if (is_lazy) leave_mm().
+                let loaded = self.cpu(cpu).loaded_mm();
+                self.leave_mm(c, loaded);
+            }
+            _ => {}
         }
         let prev = self.cpu(cpu).loaded_mm();
         self.switch_mm_irqs_off(c, prev, mm);
@@ -46,11 +57,30 @@ impl Kernel {
         self.local_irq_enable(c);
     }
 
-    /// An EFI runtime service call (IRQs on, preemption off).
-    pub fn efi_call(&self, c: &dyn Cpu) {
+    /// An EFI runtime call on this CPU (IRQs on, preemption off). Returns false on powerpc,
+    /// which has no EFI runtime services (OPAL/RTAS calls do not switch mms). arm64's
+    /// `efi_virtmap_load` switches to efi_mm without touching `active_mm`: the temporary-mm
+    /// shape.
+    pub fn efi_call(&self, c: &dyn Cpu) -> bool {
+        if matches!(self.cfg.arch.id, ArchId::PpcRadix | ArchId::PpcHash) {
+            return false;
+        }
         let _t = c.trace().enter("efi_call_virt");
         let cpu = c.id();
-        if self.cfg.knobs.efi_temp_mm {
+        if self.cfg.arch.id == ArchId::Arm64 {
+            // arm64 efi_virtmap_load(): efi_set_pgd(&efi_mm) with active_mm untouched, and
+            // efi_virtmap_unload(): efi_set_pgd(current->active_mm) — whatever it is by then.
+            let cur = self.task(self.curr(cpu));
+            self.local_irq_disable(c);
+            let prev = self.cpu(cpu).loaded_mm();
+            self.switch_mm_irqs_off(c, prev, self.efi_mm);
+            self.local_irq_enable(c);
+            c.point(self, "efi_call:firmware");
+            c.point(self, "efi_call:firmware_return");
+            self.local_irq_disable(c);
+            self.switch_mm_irqs_off(c, self.efi_mm, cur.active_mm());
+            self.local_irq_enable(c);
+        } else if self.cfg.knobs.efi_temp_mm {
             self.local_irq_disable(c);
             let prev = self.use_temporary_mm(c, self.efi_mm);
             self.local_irq_enable(c);
@@ -78,5 +108,6 @@ impl Kernel {
             self.switch_mm_irqs_off(c, self.efi_mm, prev);
             self.local_irq_enable(c);
         }
+        true
     }
 }

@@ -14,7 +14,10 @@
 use crate::arch::{FlushKind, LazyFlush, MaskPolicy};
 use crate::ids::{CpuSet, MmRef};
 use crate::machine::{Cpu, Event};
+use crate::oracle::ViolationKind;
+use crate::scheme::Site;
 use crate::smp::{IpiClass, IpiFunc};
+use crate::sync::atomic::Ordering::*;
 use crate::Kernel;
 
 impl Kernel {
@@ -31,12 +34,21 @@ impl Kernel {
 
     /// `switch_mm_irqs_off(prev, next, tsk)`. x86 ignores `prev` and uses `loaded_mm`; the
     /// model does so on every arch (elsewhere `prev == loaded_mm` by construction).
+    ///
+    /// Path barriers (counted as such, whatever the scheme): x86 reads `tlb_gen` after an
+    /// `smp_mb()` when it returns from lazy mode to the same mm, and on a real switch after
+    /// `cpumask_set_cpu()`'s atomic or, when the bit is already set, an explicit `smp_mb()`
+    /// (83b0177a6c48, needed since Rik's lazy mask skips the atomic; §4.9); powerpc issues
+    /// `smp_mb()` after setting its bit the first time this CPU uses the mm.
     pub fn switch_mm_irqs_off(&self, c: &dyn Cpu, _prev: MmRef, next: MmRef) {
         let _t = c.trace().enter("switch_mm_irqs_off");
         let cpu = c.id();
         let pc = self.cpu(cpu);
         let real_prev = pc.loaded_mm();
+        let was_lazy = pc.is_lazy();
         pc.set_is_lazy(false);
+        let x86 = self.cfg.arch.loaded_mm_separate;
+        let sticky = self.mask_policy() == MaskPolicy::Sticky;
         if real_prev == next {
             // Same mm (e.g. T1(M)→idle→T2(M)): no CR3 write. Re-set our mask bit in case a
             // flush trimmed it while we were lazy (§7 #4).
@@ -44,6 +56,16 @@ impl Kernel {
                 self.slot(next).pgd.walk();
                 if self.mask_policy() != MaskPolicy::None && !self.mask_test(next, cpu) {
                     self.mask_set(next, cpu);
+                    if sticky && next != self.init_mm {
+                        // ppc: orders the mask store before loading translations of next;
+                        // pairs with the smp_mb of a flusher that reads mm_cpumask.
+                        self.smp_mb_path(c);
+                    }
+                }
+                if x86 && was_lazy {
+                    // smp_mb(); atomic64_read(&next->context.tlb_gen): pairs with the
+                    // tlb_gen increment of a concurrent flush (flush_tlb_mm_range).
+                    self.smp_mb_path(c);
                 }
             }
             return;
@@ -64,7 +86,26 @@ impl Kernel {
             self.slot(real_prev).pgd.walk();
         }
         self.slot(next).pgd.walk();
-        self.mask_set(next, cpu);
+        let set = next != self.init_mm
+            && self.mask_policy() != MaskPolicy::None
+            && !self.mask_test(next, cpu);
+        if set {
+            self.mask_set(next, cpu);
+        }
+        match self.mask_policy() {
+            MaskPolicy::X86Lazy if !set => {
+                // 83b0177a6c48: "Rely on the smp_mb() implied by cpumask_set_cpu()'s atomic
+                // operation, or explicitly provide one" between the loaded_mm store and the
+                // tlb_gen load; pairs with flush_tlb_mm_range's fully ordered tlb_gen increment.
+                self.smp_mb_path(c);
+            }
+            MaskPolicy::Sticky if set => {
+                // ppc first use of next on this CPU: smp_mb() after cpumask_set_cpu, pairs with
+                // the smp_mb of radix__flush_tlb_mm before it reads mm_cpumask.
+                self.smp_mb_path(c);
+            }
+            _ => {}
+        }
         if self.mask_policy() == MaskPolicy::X86ClearOnSwitch
             && real_prev != self.init_mm
             && self.mm_live(real_prev)
@@ -78,13 +119,31 @@ impl Kernel {
         self.full_barrier_done(c);
     }
 
-    /// Plain `switch_mm` to init_mm used by shootdown paths (no lazy accounting).
-    fn switch_to_init_mm(&self, c: &dyn Cpu, from: MmRef) {
+    /// x86 `leave_mm()`: switch the MMU to init_mm behind the scheduler's back (`loaded_mm`
+    /// moves, `current->active_mm` and every refcount stay, §4.4).
+    pub(crate) fn leave_mm(&self, c: &dyn Cpu, from: MmRef) {
+        let _t = c.trace().enter("leave_mm");
         self.switch_mm_irqs_off(c, from, self.init_mm);
     }
 
+    /// x86 `should_trim_cpumask(mm)` (6db2526c1d69): true at most once a `trim_interval`.
+    fn should_trim_cpumask(&self, c: &dyn Cpu, mm: MmRef) -> bool {
+        let Some(iv) = self.cfg.knobs.trim_interval else {
+            return false;
+        };
+        let now = c.jiffies();
+        let s = &self.slot(mm).next_trim;
+        // Relaxed: a rate limit, racy in the kernel too (READ_ONCE/WRITE_ONCE).
+        if now >= s.load(Relaxed) {
+            s.store(now + iv, Relaxed);
+            return true;
+        }
+        false
+    }
+
     /// `tlb_finish_mmu` / `flush_tlb_mm_range` for `mm` from the CPU that changed it.
-    /// `exit` marks exit_mmap's final fullmm flush.
+    /// `exit` marks exit_mmap's final fullmm flush. With `freed_tables`, the oracle checks
+    /// that no CPU whose MMU had the mm loaded was left unflushed (page tables as objects).
     pub fn tlb_finish_mmu(&self, c: &dyn Cpu, mm: MmRef, freed_tables: bool, exit: bool) {
         let _t = c.trace().enter("tlb_flush");
         let me = c.id();
@@ -95,35 +154,38 @@ impl Kernel {
         };
         match kind {
             FlushKind::Ipi => {
+                let trim = !freed_tables && self.should_trim_cpumask(c, mm);
                 let mask = self.mm_cpumask(mm);
+                let loaded_before: Vec<bool> = (0..self.ncpus())
+                    .map(|t| self.cpu(t).loaded_mm() == mm)
+                    .collect();
                 let mut targets = CpuSet::with_cpus(self.ncpus());
-                for t in mask.iter().filter(|&t| t != me) {
+                for t in mask.iter() {
                     let pc = self.cpu(t);
                     // native_flush_tlb_multi: with freed_tables every CPU in the mask (lazy ones
-                    // must drop paging-structure caches); otherwise only CPUs that are not lazy
-                    // and have the mm loaded (should_flush_tlb). Relaxed hints, as in tlb.c.
-                    let want = freed_tables || (!pc.is_lazy() && pc.loaded_mm() == mm);
-                    if want && !self.cfg.knobs.pv_flush_skips.contains(&t) {
+                    // must drop paging-structure caches), the local one included; otherwise
+                    // should_flush_tlb: not lazy, and the mm loaded or a trim due. Relaxed
+                    // hints, as in tlb.c.
+                    let want = freed_tables || (!pc.is_lazy() && (pc.loaded_mm() == mm || trim));
+                    if want && (t == me || !self.cfg.knobs.pv_flush_skips.contains(&t)) {
                         targets.insert(t);
                     }
                 }
-                self.smp_call_function_many(
-                    c,
-                    &targets,
-                    IpiFunc::FlushTlb {
-                        mm,
-                        freed_tables,
-                        exit,
-                    },
-                    IpiClass::Flush,
-                );
+                let func = IpiFunc::FlushTlb {
+                    mm,
+                    freed_tables,
+                    exit,
+                };
+                // on_each_cpu_cond_mask: remote CPUs by IPI, the local CPU directly.
+                self.on_each_cpu_mask(c, &targets, func, IpiClass::Flush);
+                if freed_tables {
+                    self.check_pgtables_flushed(c, mm, &loaded_before, &targets);
+                }
             }
             FlushKind::Broadcast | FlushKind::Hypervisor => {
-                if exit
-                    && self.scheme.exit_flush_unlazies()
-                    && self.cfg.arch.mask == MaskPolicy::Sticky
-                    && kind == FlushKind::Broadcast
-                {
+                let radix =
+                    self.cfg.arch.mask == MaskPolicy::Sticky && kind == FlushKind::Broadcast;
+                if exit && self.scheme.exit_flush_unlazies() && radix {
                     // powerpc radix__tlb_flush, fullmm with shoot-lazies: preempt_disable();
                     // smp_mb() (pairs with the switch_mm barrier of a CPU setting its mask bit);
                     // exit_flush_lazy_tlbs(mm); __flush_all_mm(mm, true).
@@ -136,17 +198,55 @@ impl Kernel {
                         IpiClass::Flush,
                     );
                 }
+                if radix {
+                    // radix__flush_all_mm / __flush_tlb_range: smp_mb() "see
+                    // radix__flush_tlb_mm" — orders the PTE updates before reading
+                    // mm_cpumask to choose local or global tlbie; pairs with switch_mm's.
+                    self.smp_mb_path(c);
+                }
                 // Broadcast tlbie / TLBI / hypervisor flush: reaches every TLB, switches nobody.
             }
         }
     }
 
-    /// x86 `flush_tlb_func()` run by a flush IPI. `freed_tables` only chose the targets (in
-    /// `tlb_finish_mmu`); the handler's mm work is the same either way.
+    /// Page tables as objects: after a freeing flush returned, a CPU that had the mm loaded
+    /// before the flush, still has it, and was not flushed may walk the freed tables.
+    fn check_pgtables_flushed(&self, c: &dyn Cpu, mm: MmRef, before: &[bool], flushed: &CpuSet) {
+        for (t, &was) in before.iter().enumerate() {
+            // A preempted vCPU that a PV flush skipped flushes at its next VM entry.
+            if !was
+                || flushed.contains(t)
+                || self.cfg.knobs.pv_flush_skips.contains(&t)
+                || !self.cpu_online(t)
+                || self.cpu(t).loaded_mm() != mm
+            {
+                continue;
+            }
+            self.oracle.report(
+                ViolationKind::PgtablesFreedWhileWalked,
+                c.id(),
+                c.trace().path(),
+                mm,
+                c.now(),
+                format!(
+                    "cpu{t} has the mm loaded and was not flushed when its page tables were freed"
+                ),
+            );
+        }
+    }
+
+    /// x86 `flush_tlb_func()` run by a flush IPI (or locally). `freed_tables` only chose the
+    /// targets (in `tlb_finish_mmu`); the handler's mm work is the same either way.
     pub fn flush_tlb_func(&self, c: &dyn Cpu, mm: MmRef, _freed_tables: bool, exit: bool) {
         let _t = c.trace().enter("flush_tlb_func");
         let cpu = c.id();
         let pc = self.cpu(cpu);
+        if exit && self.scheme.exit_flush_unlazies() {
+            // L: the exit flush "must make sure that no lazy users exist" [L-0811] — lazy by
+            // the scheduler's account (active_mm), whatever the MMU has loaded.
+            self.exit_lazy_flush_tlb(c, mm);
+            return;
+        }
         let loaded = pc.loaded_mm();
         if loaded != mm {
             // Rik's lazy mm_cpumask: a CPU that no longer has mm loaded leaves the mask here.
@@ -156,22 +256,14 @@ impl Kernel {
             return;
         }
         if pc.is_lazy() {
-            if exit && self.scheme.exit_flush_unlazies() {
-                // L: the exit flush "must make sure that no lazy users exist" [L-0811].
-                self.exit_lazy_flush_tlb(c, mm);
-                return;
-            }
             match self
-                .cfg
-                .knobs
-                .x86_lazy_flush
-                .unwrap_or(self.scheme.lazy_flush())
+                .scheme
+                .lazy_flush()
+                .unwrap_or(self.cfg.knobs.x86_lazy_flush)
             {
-                LazyFlush::LeaveMm => {
-                    // "We're in lazy mode ... just switch to init_mm": loaded_mm moves,
-                    // current->active_mm does not (§4.4).
-                    self.switch_to_init_mm(c, mm);
-                }
+                // "We're in lazy mode ... just switch to init_mm": loaded_mm moves,
+                // current->active_mm does not (§4.4).
+                LazyFlush::LeaveMm => self.leave_mm(c, mm),
                 LazyFlush::Unlazy => self.unlazy_mm_irqs_off(c),
             }
         }
@@ -189,9 +281,18 @@ impl Kernel {
             return;
         }
         if cur.active_mm() == mm {
-            self.do_shoot_lazy_tlb(c, mm);
+            // "Is a kernel thread and is using mm as the lazy tlb": mmgrab_lazy_tlb(&init_mm);
+            // current->active_mm = &init_mm; switch_mm_irqs_off(mm, &init_mm);
+            // mmdrop_lazy_tlb(mm) — S's drop is its smp_mb.
+            self.scheme
+                .mmgrab_lazy_tlb(self, c, self.init_mm, Site::ExitLazyFlush);
+            cur.set_active_mm(self.init_mm);
+            self.switch_mm_irqs_off(c, mm, self.init_mm);
+            self.scheme
+                .mmdrop_lazy_tlb(self, c, mm, Site::ExitLazyFlush);
         }
         if self.mask_policy() != MaskPolicy::None && self.mm_live(mm) {
+            // dec_mm_active_cpus(); cpumask_clear_cpu(); _tlbiel_pid(RIC_FLUSH_ALL).
             self.mask_clear(mm, cpu);
         }
     }
@@ -205,7 +306,8 @@ impl Kernel {
                 self.warn(c, mm, "WARN_ON_ONCE(current->mm) in do_shoot_lazy_tlb");
             }
             cur.set_active_mm(self.init_mm);
-            self.switch_to_init_mm(c, mm);
+            // switch_mm(mm, &init_mm, current)
+            self.switch_mm_irqs_off(c, mm, self.init_mm);
             self.scheme.shot_lazy(self, c, mm);
         }
     }
@@ -232,8 +334,7 @@ impl Kernel {
         let loaded = self.cpu(cpu).loaded_mm();
         if loaded != self.init_mm {
             if self.cfg.knobs.x86_leave_mm_in_idle {
-                let _t = c.trace().enter("leave_mm");
-                self.switch_to_init_mm(c, loaded);
+                self.leave_mm(c, loaded);
             } else {
                 self.unlazy_mm_irqs_off(c);
             }

@@ -4,7 +4,8 @@
 
 use crate::run::{run_one, Built, Outcome};
 use lazymm_engines::step::Step;
-use lazymm_model::{ArchId, Kernel, Knobs, SchemeId, SysOp, TaskRef};
+use lazymm_model::era::clean_variant;
+use lazymm_model::{ArchId, Kernel, SchemeId, SysOp, TaskRef, Variant};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -74,16 +75,21 @@ pub fn workload(k: &Kernel, cfg: &ExploreConfig) -> Built {
     }
 }
 
-/// Runs one exploration.
+/// Runs one exploration with the clean variant of `scheme` (mainline, or as-posted + fixes).
 pub fn explore(scheme: SchemeId, arch: ArchId, cfg: &ExploreConfig) -> Outcome {
+    explore_variant(&clean_variant(scheme), arch, cfg)
+}
+
+/// Runs one exploration with `v` on its era's knobs.
+pub fn explore_variant(v: &Variant, arch: ArchId, cfg: &ExploreConfig) -> Outcome {
     let c = cfg.clone();
     let build = move |k: &Kernel| workload(k, &c);
     run_one(
         &format!("explore(seed={})", cfg.seed),
-        scheme.build(),
+        crate::run::Named::variant(v),
         arch,
         cfg.ncpus,
-        Knobs::fixed(),
+        v.knobs(arch),
         &build,
         cfg.seed,
         0.02,

@@ -1,28 +1,44 @@
-//! The thread's historical bugs as scheme variants (issue 2, deliverable 9).
+//! The thread's historical bugs as scheme variants and era knob flips (issue 2 (a)–(h), the
+//! fidelity pass (i)–(j)), each named after its source and caught by the step engine.
+//!
+//! A mutant is a named variant (`lazymm_model::era`) with one change — a scheme field or a
+//! knob flipped back to its historical form — plus the scenario that exposes it and the
+//! violation **kind** (and path) that it is about. It counts as caught only by that kind;
+//! a mutant caught by something else fails. The clean variant runs on the same scenario and
+//! arch as the control.
 
-use crate::run::run_one;
+use crate::run::{run_one, Named};
 use crate::scenarios::find;
-use lazymm_model::arch::{LazyFlush, MaskPolicy};
-use lazymm_model::schemes::{
-    hazard::Hazard, hazard_x86::hazard_x86, refcount::Refcount, shootdown::Shootdown,
-};
-use lazymm_model::{ArchId, Knobs, Scheme, SchemeId};
+use lazymm_model::arch::{HotplugOrder, MaskPolicy, TempMm};
+use lazymm_model::era::variant;
+use lazymm_model::oracle::ViolationKind;
+use lazymm_model::scheme::KthreadRef;
+use lazymm_model::schemes::{hazard::Hazard, hazard_x86::hazard_x86};
+use lazymm_model::{ArchId, Knobs, Scheme};
 use serde::Serialize;
 
-/// A mutant: a broken scheme variant or era knob set, and the scenario that must catch it.
+/// A mutant: a broken variant or era knob set, and the scenario that must catch it.
 pub struct Mutant {
     /// Letter and name.
     pub name: &'static str,
-    /// The scheme variant.
-    pub scheme: fn() -> Box<dyn Scheme>,
+    /// Where the bug comes from (spec key or commit).
+    pub source: &'static str,
+    /// The named variant it departs from (its era and knobs).
+    pub base: &'static str,
+    /// The scheme it runs (None: the base variant's own).
+    pub scheme: Option<fn() -> Box<dyn Scheme>>,
     /// Arch.
     pub arch: ArchId,
-    /// Knob changes.
+    /// Knob changes on top of the base variant's era knobs.
     pub knobs: fn(&mut Knobs),
     /// Scenario that should catch it.
     pub scenario: &'static str,
-    /// The correct scheme to compare against on the same scenario.
-    pub correct: SchemeId,
+    /// The violation kind it is about.
+    pub expected_kind: ViolationKind,
+    /// A substring of the violation's path or detail that places it.
+    pub expected_at: &'static str,
+    /// The clean variant compared on the same scenario and arch.
+    pub correct: &'static str,
 }
 
 /// Result line of `lazymm mutants --json`.
@@ -30,129 +46,179 @@ pub struct Mutant {
 pub struct MutantResult {
     /// Mutant name.
     pub mutant: String,
-    /// Whether the oracle caught it.
+    /// Source of the historical bug.
+    pub source: String,
+    /// Whether a violation of the expected kind, at the expected place, was reported.
     pub caught: bool,
-    /// Scenario that caught it.
+    /// Scenario that catches it.
     pub scenario: String,
-    /// First violation.
+    /// The kind it must be caught by.
+    pub expected_kind: String,
+    /// Where (path/detail substring).
+    pub expected_at: String,
+    /// The matching violation, or else the first one.
     pub violation: Option<String>,
-    /// Violations of the correct scheme on the same scenario and arch (must be empty).
+    /// Kinds of every violation reported (another kind alone does not count as caught).
+    pub kinds: Vec<String>,
+    /// Whether the clean variant on the same scenario and arch is free of this bug (no
+    /// violation of the expected kind at the expected place).
+    pub control_clean: bool,
+    /// Every violation of the clean variant there (findings the catalogue lists may appear).
     pub correct_violations: Vec<String>,
 }
 
-fn old_x86(k: &mut Knobs) {
-    k.x86_mask = Some(MaskPolicy::X86ClearOnSwitch);
-}
+fn none(_: &mut Knobs) {}
 
-/// All mutants (a)–(h).
+/// All mutants (a)–(j).
 pub fn all() -> Vec<Mutant> {
     vec![
         Mutant {
             name: "a-hazard-dec2020-no-lazy-reload",
-            scheme: || {
+            source: "A-2020 mockup; spec §3.c race, §7 #18",
+            base: "hazard+fixes",
+            scheme: Some(|| {
                 Box::new(Hazard {
                     reload_lazy_mm: false,
+                    kthread_ref: KthreadRef::MmUsers,
                     mutant: Some("hazard-dec2020-mockup"),
                     ..Hazard::default()
                 })
-            },
+            }),
             // Generic H on an arch whose exit flush does not unlazy (x86's would unlazy A first).
             arch: ArchId::Arm64,
-            knobs: |_| {},
+            knobs: none,
             scenario: "drop-mm-steal-race",
-            correct: SchemeId::Hazard,
+            expected_kind: ViolationKind::FreedWhileLoaded,
+            expected_at: "",
+            correct: "hazard+fixes",
         },
         Mutant {
-            name: "b-shootdown-x86-stale-active-mm-nmi",
-            scheme: || {
-                Box::new(Shootdown {
-                    mutant: Some("shootdown-x86-naive"),
-                    ..Shootdown::default()
-                })
-            },
+            name: "b-shootdown-x86-stale-active-mm",
+            source: "§4.1/§4.4 (A-0110, A-0112): S on x86 with the pre-2024 mask",
+            base: "shootdown",
+            scheme: None,
             arch: ArchId::X86,
             knobs: |k| {
-                old_x86(k);
-                k.x86_lazy_flush = Some(LazyFlush::LeaveMm);
+                k.x86_mask = MaskPolicy::X86ClearOnSwitch;
                 k.nmi_uses_mm = false;
             },
             scenario: "nmi-stale-active-mm",
-            correct: SchemeId::Shootdown,
+            expected_kind: ViolationKind::FreedWhileLoaded,
+            expected_at: "current->active_mm",
+            correct: "shootdown",
         },
         Mutant {
             name: "c-shootdown-old-efi",
-            scheme: || {
-                Box::new(Shootdown {
-                    mutant: Some("shootdown-old-efi"),
-                    ..Shootdown::default()
-                })
-            },
+            source: "§4.2, A-EFI (fixed by e7021e2fe0b4)",
+            base: "shootdown",
+            scheme: None,
             arch: ArchId::X86,
             knobs: |k| k.efi_temp_mm = false,
             scenario: "efi-while-lazy",
-            correct: SchemeId::Shootdown,
+            expected_kind: ViolationKind::UseAfterFree,
+            expected_at: "efi_leave_mm",
+            correct: "shootdown",
         },
         Mutant {
             name: "d-shootdown-ppc-prefix-hotplug",
-            scheme: || SchemeId::ShootdownPpc.build(),
+            source: "§4.7, N-HP-2023 (fixed by sched_force_init_mm, HP-2024)",
+            base: "shootdown-ppc",
+            scheme: None,
             arch: ArchId::PpcRadix,
-            knobs: |k| k.hotplug_unlazy_first = false,
+            knobs: |k| k.hotplug = HotplugOrder::Legacy,
             scenario: "cpu-offline-while-lazy",
-            correct: SchemeId::ShootdownPpc,
+            expected_kind: ViolationKind::FreedWhileLoaded,
+            expected_at: "loaded in its MMU",
+            correct: "shootdown-ppc",
         },
         Mutant {
             name: "e-exec-without-irqs-off",
-            scheme: || Box::new(Refcount),
+            source: "§2.6, §4.5, N-EXEC-2020 (fixed by d53c3dfb23c4)",
+            base: "refcount",
+            scheme: None,
             arch: ArchId::X86,
-            knobs: |k| k.exec_irqs_off = false,
+            knobs: |k| {
+                k.exec_irqs_off = false;
+                k.irqs_off_activate_mm = false;
+            },
             scenario: "exec-kthread-preempt",
-            correct: SchemeId::Refcount,
+            expected_kind: ViolationKind::DoubleFree,
+            expected_at: "exec_mmap",
+            correct: "refcount",
         },
         Mutant {
             name: "f-hazard-kthread-mm-count-only",
-            scheme: || {
-                Box::new(Hazard {
-                    kthread_ref: lazymm_model::scheme::KthreadRef::None,
-                    mutant: Some("hazard-kthread-count-only"),
-                    ..Hazard::default()
-                })
-            },
+            source: "A15 as posted (no kthread_use_mm reference), §4.3, §7 #8",
+            base: "hazard",
+            scheme: None,
             arch: ArchId::X86,
-            knobs: |_| {},
+            knobs: none,
             scenario: "kthread-use-mm-count-only",
-            correct: SchemeId::Hazard,
+            expected_kind: ViolationKind::FreedWhileLoaded,
+            expected_at: "",
+            correct: "hazard+fixes",
         },
         Mutant {
             name: "g-hazard-x86-leave-mm-behind-scheduler",
-            scheme: || {
+            source: "A20/A22: H-x86 without patch 20 (cpuidle leave_mm)",
+            base: "hazard-x86+fixes",
+            scheme: Some(|| {
                 Box::new(Hazard {
+                    kthread_ref: KthreadRef::MmUsers,
                     mutant: Some("hazard-x86-with-leave_mm"),
                     ..hazard_x86()
                 })
-            },
+            }),
             arch: ArchId::X86,
-            knobs: |k| {
-                old_x86(k);
-                k.x86_leave_mm_in_idle = true;
-            },
+            knobs: |k| k.x86_leave_mm_in_idle = true,
             scenario: "cpuidle-leave-mm",
-            correct: SchemeId::HazardX86,
+            expected_kind: ViolationKind::FreedWhileLoaded,
+            expected_at: "current->active_mm",
+            correct: "hazard-x86+fixes",
         },
         Mutant {
             name: "h-text-poke-old-temporary-mm",
-            scheme: || {
-                Box::new(Shootdown {
-                    mutant: Some("shootdown-old-text-poke"),
-                    ..Shootdown::default()
-                })
-            },
+            source: "§4.2, A22: use_temporary_mm before leave_mm (pre-2020), pre-2024 mask",
+            base: "shootdown",
+            scheme: None,
             arch: ArchId::X86,
             knobs: |k| {
-                old_x86(k);
-                k.temp_mm_unlazies = false;
+                k.x86_mask = MaskPolicy::X86ClearOnSwitch;
+                k.temp_mm = TempMm::Plain;
             },
             scenario: "text-poke-while-lazy",
-            correct: SchemeId::Shootdown,
+            expected_kind: ViolationKind::UseAfterFree,
+            expected_at: "unuse_temporary_mm",
+            correct: "shootdown",
+        },
+        Mutant {
+            name: "i-hazard-patch12-hot-unplug",
+            source:
+                "A12 do_idle placement + A16 generic iterator (Andy's \"XXX ... hot-unplugging\")",
+            base: "hazard",
+            scheme: None,
+            // x86: the local exit flush unlazies the exiting CPU (A21), so nothing else keeps
+            // M alive while the offline CPU is still on it (on arm64 the exiting CPU's own
+            // lazy_mm hand-off delays the free past the window).
+            arch: ArchId::X86,
+            knobs: none,
+            scenario: "cpu-offline-while-lazy",
+            expected_kind: ViolationKind::FreedWhileLoaded,
+            expected_at: "loaded in its MMU",
+            correct: "hazard+fixes",
+        },
+        Mutant {
+            name: "j-hazard-md-v6.11-hotplug",
+            source:
+                "MD-v2-4 on v6.11.1: finish_cpu drop on the control CPU, busy-wait on a dead CPU",
+            base: "hazard-md",
+            scheme: None,
+            arch: ArchId::X86,
+            knobs: none,
+            scenario: "cpu-offline-while-lazy",
+            expected_kind: ViolationKind::Deadlock,
+            expected_at: "hp_scan",
+            correct: "hazard-md+fixes",
         },
     ]
 }
@@ -204,19 +270,39 @@ impl Mutant {
         }
     }
 
-    /// The era knobs this mutant runs with.
+    /// The era knobs this mutant runs with: its base variant's, then its own changes.
     pub fn knob_set(&self) -> Knobs {
-        let mut knobs = Knobs::fixed();
+        let mut knobs = variant(self.base)
+            .expect("mutant names a variant")
+            .knobs(self.arch);
         (self.knobs)(&mut knobs);
         knobs
     }
 
-    /// Runs `scheme` on this mutant's scenario and arch with `knobs` (seed 0).
-    pub fn run_with(&self, scheme: Box<dyn Scheme>, knobs: Knobs) -> crate::run::Outcome {
+    /// The mutant's scheme.
+    pub fn build(&self) -> Box<dyn Scheme> {
+        match self.scheme {
+            Some(f) => f(),
+            None => variant(self.base).expect("mutant names a variant").build(),
+        }
+    }
+
+    /// The mutant's scheme, named and with its base variant's era.
+    pub fn named(&self) -> Named {
+        let scheme = self.build();
+        Named {
+            name: scheme.name(),
+            scheme,
+            era: variant(self.base).expect("mutant names a variant").era,
+        }
+    }
+
+    /// Runs `named` on this mutant's scenario and arch with `knobs` (seed 0).
+    pub fn run_with(&self, named: Named, knobs: Knobs) -> crate::run::Outcome {
         let (ncpus, build) = self.scenario_builder();
         run_one(
             self.scenario,
-            scheme,
+            named,
             self.arch,
             ncpus,
             knobs,
@@ -226,22 +312,38 @@ impl Mutant {
             0.0,
         )
     }
+
+    /// Runs the mutant and its clean counterpart.
+    pub fn run(&self) -> MutantResult {
+        let bad = self.run_with(self.named(), self.knob_set());
+        let good_v = variant(self.correct).expect("mutant names a clean variant");
+        let good = self.run_with(Named::variant(&good_v), good_v.knobs(self.arch));
+        let is_bug = |v: &&lazymm_model::oracle::Violation| {
+            v.kind == self.expected_kind
+                && (v.path.contains(self.expected_at) || v.detail.contains(self.expected_at))
+        };
+        let hit = bad.violations.iter().find(is_bug);
+        let control_clean = !good.violations.iter().any(|v| is_bug(&v));
+        MutantResult {
+            mutant: self.name.into(),
+            source: self.source.into(),
+            caught: hit.is_some(),
+            scenario: self.scenario.into(),
+            expected_kind: self.expected_kind.name().into(),
+            expected_at: self.expected_at.into(),
+            violation: hit.or(bad.violations.first()).map(|v| v.to_string()),
+            kinds: bad
+                .violations
+                .iter()
+                .map(|v| v.kind.name().into())
+                .collect(),
+            control_clean,
+            correct_violations: good.row.violations,
+        }
+    }
 }
 
 /// Runs every mutant and its correct counterpart.
 pub fn run_all() -> Vec<MutantResult> {
-    all()
-        .into_iter()
-        .map(|m| {
-            let bad = m.run_with((m.scheme)(), m.knob_set());
-            let good = m.run_with(m.correct.build(), Knobs::fixed());
-            MutantResult {
-                mutant: m.name.into(),
-                caught: !bad.row.violations.is_empty(),
-                scenario: m.scenario.into(),
-                violation: bad.row.violations.first().cloned(),
-                correct_violations: good.row.violations,
-            }
-        })
-        .collect()
+    all().iter().map(Mutant::run).collect()
 }

@@ -5,7 +5,9 @@
 
 use crate::run::Built;
 use lazymm_engines::step::{Gate, Preempt, Step};
-use lazymm_model::{Kernel, Knobs, SchemeId, SysOp, TaskId, TaskRef};
+use lazymm_model::era::{clean_variant, variants};
+use lazymm_model::oracle::ViolationKind;
+use lazymm_model::{ArchId, Kernel, Knobs, SchemeId, SysOp, TaskId, TaskRef, Variant};
 
 /// A catalogue entry.
 pub struct Scenario {
@@ -225,6 +227,7 @@ fn kthread_lifecycle(k: &Kernel) -> Built {
 fn kthread_count_only(k: &Kernel) -> Built {
     let (m, t) = proc1(k);
     let kt = k.create_kthread().unwrap();
+    let (_, u) = proc1(k);
     Built {
         scripts: vec![
             vec![
@@ -235,9 +238,21 @@ fn kthread_count_only(k: &Kernel) -> Built {
                 op(SysOp::KthreadUseMm(m)),
                 op(SysOp::KthreadUnuseMm),
                 op(SysOp::MmDrop(m)),
+                mark("a_dropped"),
+                wait("b_user"),
                 op(SysOp::Nmi),
             ],
-            vec![wait("pinned"), sw(t), exit(), mark("exited")],
+            // B, lazy on M since exit_mm, runs a user task while A is still lazy on M: any
+            // reference B's CPU still held (H: its own drop_mm hand-off) goes now.
+            vec![
+                wait("pinned"),
+                sw(t),
+                exit(),
+                mark("exited"),
+                wait("a_dropped"),
+                sw(u),
+                mark("b_user"),
+            ],
         ],
         subject: m,
         ..Default::default()
@@ -407,7 +422,10 @@ fn steal_race(k: &Kernel) -> Built {
     let (_, t1) = proc1(k);
     let (m2, t2) = proc1(k);
     let (_, u) = proc1(k);
-    let hazard = matches!(k.scheme.id(), SchemeId::Hazard | SchemeId::HazardX86);
+    // On x86 the exit flush IPI unlazies A first (patch 21), so F1's scan never matches A and
+    // the race cannot arise: there the scenario runs unpinned.
+    let hazard = matches!(k.scheme.id(), SchemeId::Hazard | SchemeId::HazardX86)
+        && k.cfg.arch.id != ArchId::X86;
     let f1_loaded = if hazard {
         "cpu1@mm_unlazy_mm_count:matched"
     } else {
@@ -620,17 +638,14 @@ pub fn find(key: &str) -> Option<Scenario> {
         .find(|s| s.name == key || s.num.to_string() == key)
 }
 
-/// Runs one scenario with the correct `scheme` on `arch` (seed 0).
-pub fn run_scenario(
-    s: &Scenario,
-    scheme: SchemeId,
-    arch: lazymm_model::ArchId,
-) -> crate::run::Outcome {
-    let mut knobs = Knobs::fixed();
+/// Runs one scenario with `variant` on `arch` (seed 0): the variant's era knobs, then the
+/// scenario's own knob changes.
+pub fn run_variant(s: &Scenario, variant: &Variant, arch: ArchId) -> crate::run::Outcome {
+    let mut knobs = variant.knobs(arch);
     (s.knobs)(&mut knobs);
     crate::run::run_one(
         s.name,
-        scheme.build(),
+        crate::run::Named::variant(variant),
         arch,
         s.ncpus,
         knobs,
@@ -641,15 +656,79 @@ pub fn run_scenario(
     )
 }
 
-/// Every row: all scenarios × schemes × arches (infeasible combinations included, marked).
+/// Runs one scenario with the clean (mainline, or as-posted + fixes) variant of `scheme`.
+pub fn run_scenario(s: &Scenario, scheme: SchemeId, arch: ArchId) -> crate::run::Outcome {
+    run_variant(s, &clean_variant(scheme), arch)
+}
+
+/// Every row: all scenarios × variants × arches (infeasible combinations included, marked).
 pub fn all_rows() -> Vec<crate::run::Row> {
     let mut rows = Vec::new();
     for s in catalogue() {
-        for scheme in SchemeId::ALL {
-            for arch in lazymm_model::ArchId::ALL {
-                rows.push(run_scenario(&s, scheme, arch).row);
+        for v in variants() {
+            for arch in ArchId::ALL {
+                rows.push(run_variant(&s, &v, arch).row);
             }
         }
     }
     rows
+}
+
+/// A finding the catalogue expects: the row of `variant` on `scenario` (on `arch`, or on
+/// every feasible arch) shows a violation of `kind`. Every other feasible row must be clean.
+pub struct Finding {
+    /// Scenario name.
+    pub scenario: &'static str,
+    /// Variant name.
+    pub variant: &'static str,
+    /// The arches it shows on (empty: every feasible arch).
+    pub arches: &'static [ArchId],
+    /// The violation kind the row shows.
+    pub kind: ViolationKind,
+    /// Why (the source of the hazard).
+    pub why: &'static str,
+}
+
+/// Findings of as-posted code (and of S on x86, which mainline never enabled), with their
+/// sources. The fixed variants are clean except where a finding says the fix does not reach.
+pub fn findings() -> Vec<Finding> {
+    let f = |scenario, variant, arches, kind, why| Finding {
+        scenario,
+        variant,
+        arches,
+        kind,
+        why,
+    };
+    use ViolationKind::*;
+    vec![
+        f("kthread-use-mm-count-only", "hazard", &[], FreedWhileLoaded,
+          "§7 #8: patch 15 as posted takes no reference in kthread_use_mm; a caller holding only \
+           mm_count publishes lazy_mm after __mmput's scan"),
+        f("kthread-use-mm-count-only", "hazard-x86", &[], FreedWhileLoaded, "§7 #8, as for hazard"),
+        f("cpu-offline-while-lazy", "hazard", &[ArchId::X86], FreedWhileLoaded,
+          "A12/A16 XXX: do_idle unlazies after the CPU left the online mask that the generic \
+           iterator scans (elsewhere the exiting CPU's own hand-off outlives the window)"),
+        f("cpu-offline-while-lazy", "hazard-md", &[], Deadlock,
+          "v6.11 hotplug order: finish_cpu's drop clears the control CPU's slot; hp_scan \
+           busy-waits on the dead CPU's"),
+        f("offline-online-cycles", "hazard-md", &[], KernelWarn,
+          "v6.11 hotplug order: the onlined CPU's slot still holds the mm it was lazy on \
+           (finish_cpu cleared the control CPU's), so start_secondary's grab finds it busy"),
+        f("efi-while-lazy", "hazard-md", &[ArchId::X86], Deadlock,
+          "v6.11 efi_enter_mm sets active_mm = &efi_mm: the shoot IPI skips the CPU without \
+           clearing its slot, and hp_scan busy-waits until that CPU next runs a user task"),
+        f("final-mmdrop-preempt-off", "hazard-md", &[], KernelWarn,
+          "§7 #6 / MD-LKP: hazptr_scan from khugepaged's spinlock"),
+        f("final-mmdrop-preempt-off", "hazard-md+fixes", &[], KernelWarn,
+          "§7 #6 / MD-LKP: the hotplug and EFI fixes do not touch it"),
+        f("preempt-rt-sched-tail", "hazard", &[ArchId::PpcRadix, ArchId::PpcHash, ArchId::Arm64], SleepInAtomic,
+          "§7 #24: patch 16's mmdrop_lazy calls plain mmdrop from finish_task_switch (on x86 \
+           the local exit flush unlazies the exiting CPU, so __mmput frees instead)"),
+        f("text-poke-while-lazy", "shootdown", &[ArchId::X86], FreedWhileLoaded,
+          "§4.4: mainline x86 never selected SHOOTDOWN; use_temporary_mm's leave_mm and Rik's \
+           mask clearing leave a stale active_mm the shootdown cannot see (no reader \
+           dereferences it: theoretical, the cleanup Peter's x86/lazy needed)"),
+        f("efi-while-lazy", "shootdown", &[ArchId::X86], FreedWhileLoaded,
+          "§4.4, as for text-poke-while-lazy (EFI goes through use_temporary_mm)"),
+    ]
 }

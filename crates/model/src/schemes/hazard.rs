@@ -46,7 +46,7 @@
 //! Variants: `reload_lazy_mm = false` is the Dec-2020 mockup (mutant a, §7 #18); `iter =
 //! Cpumask` is H-x86 (patch 22, hazard_x86.rs).
 
-use crate::arch::{Arch, LazyFlush};
+use crate::arch::Arch;
 use crate::ids::{CpuId, MmRef};
 use crate::machine::{Cpu, Event};
 use crate::scheme::{KthreadRef, Scheme, SchemeId, Site};
@@ -75,6 +75,9 @@ pub struct Hazard {
     /// `smp_load_acquire`), or `Relaxed` for the loom mutant "a relaxed where an acquire is
     /// needed".
     pub lazy_load: Ordering,
+    /// On PREEMPT_RT, release `drop_mm` with `mmdrop_sched` (deferred through `call_rcu`, as
+    /// mainline does in `finish_task_switch`) rather than patch 16's plain `mmdrop` (§7 #24).
+    pub rt_mmdrop_sched: bool,
     /// Mutant name, if any.
     pub mutant: Option<&'static str>,
 }
@@ -84,8 +87,10 @@ impl Default for Hazard {
         Hazard {
             iter: LazyIter::Online,
             reload_lazy_mm: true,
-            kthread_ref: KthreadRef::MmUsers,
+            // As posted: patch 15 takes no reference (the caller must hold mm_users).
+            kthread_ref: KthreadRef::None,
             lazy_load: Acquire,
+            rt_mmdrop_sched: false,
             mutant: None,
         }
     }
@@ -117,7 +122,11 @@ impl Hazard {
                 }
             }
         }
-        k.mmdrop(c, old);
+        if self.rt_mmdrop_sched {
+            k.mmdrop_sched(c, old);
+        } else {
+            k.mmdrop(c, old);
+        }
     }
 
     fn candidates(&self, k: &Kernel, mm: MmRef) -> Vec<CpuId> {
@@ -153,28 +162,29 @@ impl Hazard {
                 c.point(k, "mm_unlazy_mm_count:retry");
             }
         }
-        if drop_count > 0 {
-            k.mm_count_sub(c, mm, drop_count);
-        }
+        // atomic_sub(drop_count, &mm->mm_count): the diff issues it unconditionally, even
+        // when no CPU matched and drop_count is 0.
+        k.mm_count_sub(c, mm, drop_count);
     }
 
     /// `__try_mm_drop_rq_ref(rq, mm)`: hand one `mm_count` reference to `rq`.
     fn try_mm_drop_rq_ref(&self, k: &Kernel, c: &dyn Cpu, cpu: CpuId, mm: MmRef) -> bool {
         let _t = c.trace().enter("__try_mm_drop_rq_ref");
         let rq = k.cpu(cpu);
-        // smp_load_acquire(&rq->drop_mm): pairs with the owner's cmpxchg that emptied it.
+        // smp_load_acquire(&rq->drop_mm): pairs with the fully ordered cmpxchg of the remote
+        // freer that installed `old` (its leading smp_mb releases that freer's mm_count
+        // reference), so a steal below sees it. The owner's emptying cmpxchg is _relaxed and
+        // pairs with nothing: whatever the owner did with `old` is ordered before any free by
+        // the full barrier of the mmdrop it runs next.
         let old = MmRef(rq.drop_mm.load(Acquire));
         if old == mm {
             k.warn(c, mm, "WARN_ON_ONCE(old == mm) in __try_mm_drop_rq_ref");
         }
         if old.is_null() {
-            // cmpxchg (fully ordered): the rq will mmdrop it later. AcqRel: Release publishes
-            // our mm_count reference to the owner's cmpxchg in mmdrop_lazy; Acquire pairs with
-            // that cmpxchg when it emptied the slot.
-            let ok = rq
-                .drop_mm
-                .compare_exchange(0, mm.0, AcqRel, Acquire)
-                .is_ok();
+            // try_cmpxchg: fully ordered on success (LKMM). Its leading smp_mb orders our
+            // atomic_add of the batch before the hand-off, which the owner's mmdrop (full
+            // barrier) then consumes.
+            let ok = crate::sync::full::cmpxchg(&rq.drop_mm, 0, mm.0).is_ok();
             k.ev(c, Event::DropMmRmw);
             return ok;
         }
@@ -189,12 +199,9 @@ impl Hazard {
             }
         }
         // rq->lazy_mm == mm != old (as far as we know): the rq is done with old; steal.
-        // AcqRel: as the cmpxchg above; Acquire also makes the previous freer's hand-off of
-        // `old` (its Release) visible before we mmdrop it.
-        let ok = rq
-            .drop_mm
-            .compare_exchange(old.0, mm.0, AcqRel, Acquire)
-            .is_ok();
+        // cmpxchg: fully ordered on success, as above; the Acquire load of drop_mm already
+        // made the previous freer's hand-off of `old` visible before we mmdrop it.
+        let ok = crate::sync::full::cmpxchg(&rq.drop_mm, old.0, mm.0).is_ok();
         k.ev(c, Event::DropMmRmw);
         if !ok {
             return false;
@@ -274,10 +281,6 @@ impl Scheme for Hazard {
 
     fn after_unlazy(&self, k: &Kernel, c: &dyn Cpu) {
         self.mmdrop_lazy(k, c);
-    }
-
-    fn lazy_flush(&self) -> LazyFlush {
-        LazyFlush::Unlazy
     }
 
     fn kthread_use_mm_ref(&self) -> KthreadRef {

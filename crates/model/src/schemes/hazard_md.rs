@@ -31,12 +31,33 @@ pub struct HazardMd {
     /// Un-lazying clears the slot after `smp_mb()` with a release store (false: the loom
     /// mutant "a missing barrier": a plain store, no barrier).
     pub ordered_slot_clear: bool,
+    /// As posted: `mmgrab_lazy_tlb(&init_mm)` publishes init_mm in the slot like any mm, and
+    /// `mmdrop_lazy_tlb(&init_mm)` clears it. Fixed: init_mm (never freed) is not published.
+    pub publish_init_mm: bool,
+    /// As posted: `mmdrop_lazy_tlb()` clears `this_cpu_ptr(slot)` wherever it runs —
+    /// including `finish_cpu()` on the *control* CPU on behalf of a dead one (v6.11's hotplug
+    /// order), which clears the wrong CPU's slot and leaves the dead CPU's set.
+    pub finish_cpu_clears_local: bool,
 }
 
 impl Default for HazardMd {
+    /// As posted (RFC v2 on v6.11.1).
     fn default() -> Self {
         HazardMd {
             ordered_slot_clear: true,
+            publish_init_mm: true,
+            finish_cpu_clears_local: true,
+        }
+    }
+}
+
+impl HazardMd {
+    /// The fixed variant: init_mm never published, `finish_cpu` touches no slot.
+    pub fn fixed() -> HazardMd {
+        HazardMd {
+            publish_init_mm: false,
+            finish_cpu_clears_local: false,
+            ..HazardMd::default()
         }
     }
 }
@@ -54,8 +75,11 @@ impl HazardMd {
                 "hazptr_scan from a preempt-off context (may busy-wait)",
             );
         }
-        // smp_mb(): Store A (mm_count → 0) before Load B (slots); pairs with the smp_mb in
-        // mmgrab_lazy_tlb between Store B and the lazy CPU's later loads.
+        // smp_mb(): hp_scan's "Store A before Load B". In the lazy-mm use there is no
+        // separate Store A: the unpublication is mm_count reaching 0, whose fully ordered
+        // atomic_dec_and_test already ordered it (and, through every earlier fully ordered
+        // mmput/mmdrop, each owner's slot store) before these loads. The barrier is the
+        // generic API's and pairs with nothing more here; it is counted as the scheme's cost.
         k.smp_mb(c);
         for cpu in 0..k.ncpus() {
             k.ev(c, Event::ScanLoad);
@@ -81,11 +105,13 @@ impl Scheme for HazardMd {
     }
 
     fn mmgrab_lazy_tlb(&self, k: &Kernel, c: &dyn Cpu, mm: MmRef, _site: Site) {
-        // smp_mb(): membarrier + switch_mm_cid ordering; and "Store B before Load A" of the HP
-        // protocol — pairs with the smp_mb at the start of hp_scan.
+        // smp_mb(): membarrier's barrier and switch_mm_cid's user→kernel ordering, which
+        // mmgrab's atomic used to give (§4.9); pairs with the smp_mb()s of membarrier(). It
+        // precedes the slot store, so it is *not* hp_dereference's "Store B before Load A":
+        // the lazy-mm use has no Load A to re-validate (see the store below).
         k.smp_mb(c);
-        if mm == k.init_mm || mm.is_null() {
-            // init_mm is never freed: the model does not publish it (mainline's
+        if mm.is_null() || (mm == k.init_mm && !self.publish_init_mm) {
+            // Fixed variant: init_mm is never freed, so it is not published (mainline's
             // sched_force_init_mm grabs init_mm before dropping the old mm, which would
             // otherwise find the single slot busy).
             return;
@@ -102,7 +128,7 @@ impl Scheme for HazardMd {
     }
 
     fn mmdrop_lazy_tlb(&self, k: &Kernel, c: &dyn Cpu, mm: MmRef, site: Site) {
-        if site == Site::FinishCpu {
+        if site == Site::FinishCpu && !self.finish_cpu_clears_local {
             // Control CPU on behalf of a dead CPU: the dead CPU cleared its slot when it
             // unlazied before going offline.
             return;
@@ -114,7 +140,7 @@ impl Scheme for HazardMd {
         }
         // smp_mb(): membarrier's barrier after the rq->curr store; then release the slot.
         k.smp_mb(c);
-        if mm == k.init_mm {
+        if mm == k.init_mm && !self.publish_init_mm {
             return;
         }
         // Release: all use of the mm's page tables happens-before a scanner sees NULL.

@@ -65,9 +65,11 @@ impl Scheme for MmputFlush {
         true
     }
 
-    fn lazy_flush(&self) -> crate::arch::LazyFlush {
-        // Rule 2 needs active_mm in sync with the MMU for every flush, not only the exit one.
-        crate::arch::LazyFlush::Unlazy
+    fn lazy_flush(&self) -> Option<crate::arch::LazyFlush> {
+        // Rule 2 needs active_mm in sync with the MMU for every flush, not only the exit one:
+        // a CPU that a munmap flush leave_mm()s keeps a stale active_mm that a later trim can
+        // take out of mm_cpumask, out of reach of the exit flush (A21's unlazy).
+        Some(crate::arch::LazyFlush::Unlazy)
     }
 
     fn membarrier_finish_switch_mm(&self) -> bool {

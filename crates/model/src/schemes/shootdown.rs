@@ -15,7 +15,7 @@
 //!
 //! **Invariant.** `mm_cpumask(mm) ⊇ {cpu: cpu lazy on mm}` at the final mmdrop.
 
-use crate::arch::{Arch, ArchId, LazyFlush};
+use crate::arch::{Arch, ArchId};
 use crate::ids::MmRef;
 use crate::machine::Cpu;
 use crate::scheme::{Scheme, SchemeId, Site};
@@ -83,11 +83,5 @@ impl Scheme for Shootdown {
 
     fn cleanup_lazy_tlbs(&self, k: &Kernel, c: &dyn Cpu, mm: MmRef) {
         shoot_lazies(k, c, mm);
-    }
-
-    fn lazy_flush(&self) -> LazyFlush {
-        // An x86 port of S needs flush_tlb_func to keep active_mm in sync (§4.4); the
-        // historical mutant b overrides this knob.
-        LazyFlush::Unlazy
     }
 }

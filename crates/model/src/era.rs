@@ -1,0 +1,288 @@
+//! Eras and named variants: every row of every table runs one of these, and says which.
+//!
+//! A scheme is never run on an invented mixture of kernels. Each [`Variant`] names its
+//! [`Era`] — today's **mainline**, or a series **as posted** on the kernel it was posted
+//! against — and builds the era's [`Knobs`] for an arch. Where the as-posted code is unsafe,
+//! the fix is a separately named variant ("+fixes"), and the catalogue shows the as-posted
+//! row's finding next to the fixed row.
+//!
+//! | variant | era | base kernel | what differs from mainline's common paths |
+//! |---|---|---|---|
+//! | `refcount`, `shootdown`, `shootdown-ppc` | mainline | v6.15+ | — |
+//! | `mmput-flush` | mainline | v6.15+ (L was never posted) | L's own exit flush and flush unlazy |
+//! | `hazard`, `hazard-x86` | as-posted | v5.16 + Andy's 23 patches | patch 10 NMI, 12 hotplug in `do_idle`, 15 no kthread ref, 18–22 x86 unlazy; v5.16 mask cleared on switch-out, no IRQs-off `activate_mm` on x86 |
+//! | `hazard+fixes`, `hazard-x86+fixes` | as-posted + fixes | same | `kthread_use_mm` enforces `mmget_not_zero`; 2024 hotplug order; `mmdrop_sched` for `drop_mm` on RT |
+//! | `hazard-md` | as-posted | v6.11.1 + Mathieu's RFC v2 | v6.11 hotplug (`finish_cpu` drop on the control CPU), init_mm published, old EFI, pre-patch-10 NMI reader, mask cleared on switch-out |
+//! | `hazard-md+fixes` | as-posted + fixes | same | 2024 hotplug order; init_mm never published or cleared; EFI via temporary mm (e7021e2fe0b4) |
+
+use crate::arch::{ArchId, HotplugOrder, Knobs, LazyFlush, MaskPolicy, TempMm};
+use crate::scheme::{KthreadRef, Scheme, SchemeId};
+use crate::schemes::{hazard::Hazard, hazard_md::HazardMd, hazard_x86::hazard_x86};
+use serde::Serialize;
+
+/// Which kernel a row runs.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Era {
+    /// Today's mainline (v6.15+: Rik's lazy `mm_cpumask` with once-a-second trimming, EFI
+    /// through the temporary-mm machinery, the 2024 hotplug order, x86
+    /// `ARCH_WANT_IRQS_OFF_ACTIVATE_MM`; x86 `use_temporary_mm` and cpuidle `leave_mm()`).
+    Mainline,
+    /// A series as posted, on the kernel it was posted against.
+    AsPosted,
+}
+
+impl Era {
+    /// Table / JSON name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Era::Mainline => "mainline",
+            Era::AsPosted => "as-posted",
+        }
+    }
+}
+
+/// `jiffies` per second used for the mask trim interval (`HZ`, a common x86 config).
+pub const HZ: u64 = 1000;
+
+impl Knobs {
+    /// Today's mainline on `arch`.
+    pub fn mainline(arch: ArchId) -> Knobs {
+        Knobs {
+            nmi_uses_mm: true,
+            efi_temp_mm: true,
+            temp_mm: TempMm::LeaveMm,
+            hotplug: HotplugOrder::Mainline2024,
+            exec_irqs_off: true,
+            // x86 since 2025, powerpc since 2020; arm64 does not select it.
+            irqs_off_activate_mm: matches!(arch, ArchId::X86 | ArchId::PpcRadix | ArchId::PpcHash),
+            x86_mask: MaskPolicy::X86Lazy,
+            x86_lazy_flush: LazyFlush::LeaveMm,
+            x86_leave_mm_in_idle: true,
+            trim_interval: Some(HZ),
+            pv_flush_skips: Vec::new(),
+            broadcast_flush: false,
+            preempt_rt: false,
+            mmdrop_unordered: false,
+            ttwu_on_cpu_relaxed: false,
+        }
+    }
+
+    /// Andy Lutomirski's 23-patch series as posted (8-Jan-2022, on v5.16) on `arch`.
+    pub fn hazard_as_posted(arch: ArchId) -> Knobs {
+        Knobs {
+            // Patch 10 removes the active_mm readers; patch 19 routes EFI through
+            // use_temporary_mm, which patches 18/20/22 make unlazy first.
+            nmi_uses_mm: true,
+            efi_temp_mm: true,
+            temp_mm: TempMm::Unlazy,
+            hotplug: HotplugOrder::AsPostedDoIdle,
+            exec_irqs_off: true,
+            // v5.16: only powerpc selected ARCH_WANT_IRQS_OFF_ACTIVATE_MM.
+            irqs_off_activate_mm: matches!(arch, ArchId::PpcRadix | ArchId::PpcHash),
+            // v5.16 cleared a CPU's bit when it switched its loaded mm away.
+            x86_mask: MaskPolicy::X86ClearOnSwitch,
+            // Patch 21: flush IPIs unlazy through the scheduler; patch 20: no leave_mm().
+            x86_lazy_flush: LazyFlush::Unlazy,
+            x86_leave_mm_in_idle: false,
+            trim_interval: None,
+            ..Knobs::mainline(arch)
+        }
+    }
+
+    /// Mathieu Desnoyers' RFC v2 as posted (Oct-2024), on its base v6.11.1, on `arch`.
+    pub fn hazard_md_as_posted(arch: ArchId) -> Knobs {
+        Knobs {
+            nmi_uses_mm: false,
+            efi_temp_mm: false,
+            temp_mm: TempMm::LeaveMm,
+            hotplug: HotplugOrder::Legacy,
+            irqs_off_activate_mm: matches!(arch, ArchId::PpcRadix | ArchId::PpcHash),
+            x86_mask: MaskPolicy::X86ClearOnSwitch,
+            trim_interval: None,
+            ..Knobs::mainline(arch)
+        }
+    }
+}
+
+/// A named scheme variant: the scheme, its era, and how to build both.
+#[derive(Clone, Copy)]
+pub struct Variant {
+    /// Row name ("hazard", "hazard+fixes", …).
+    pub name: &'static str,
+    /// Which scheme.
+    pub scheme: SchemeId,
+    /// Which era.
+    pub era: Era,
+    /// The kernel the era's common paths come from.
+    pub base: &'static str,
+    /// Whether this variant is expected to be clean everywhere (every variant except an
+    /// as-posted one whose findings the catalogue lists).
+    pub clean: bool,
+    build: fn() -> Box<dyn Scheme>,
+    knobs: fn(ArchId) -> Knobs,
+}
+
+impl Variant {
+    /// A fresh scheme instance.
+    pub fn build(&self) -> Box<dyn Scheme> {
+        (self.build)()
+    }
+    /// The era's knobs on `arch`.
+    pub fn knobs(&self, arch: ArchId) -> Knobs {
+        (self.knobs)(arch)
+    }
+}
+
+fn hazard_fixed() -> Box<dyn Scheme> {
+    Box::new(Hazard {
+        kthread_ref: KthreadRef::MmUsers,
+        rt_mmdrop_sched: true,
+        ..Hazard::default()
+    })
+}
+fn hazard_x86_fixed() -> Box<dyn Scheme> {
+    Box::new(Hazard {
+        kthread_ref: KthreadRef::MmUsers,
+        rt_mmdrop_sched: true,
+        ..hazard_x86()
+    })
+}
+fn hazard_fixed_knobs(arch: ArchId) -> Knobs {
+    Knobs {
+        hotplug: HotplugOrder::Mainline2024,
+        ..Knobs::hazard_as_posted(arch)
+    }
+}
+fn md_fixed() -> Box<dyn Scheme> {
+    Box::new(HazardMd::fixed())
+}
+fn md_fixed_knobs(arch: ArchId) -> Knobs {
+    Knobs {
+        hotplug: HotplugOrder::Mainline2024,
+        // e7021e2fe0b4: EFI through use_temporary_mm keeps active_mm, so the shootdown IPI
+        // reaches a CPU in an EFI call.
+        efi_temp_mm: true,
+        ..Knobs::hazard_md_as_posted(arch)
+    }
+}
+
+/// Every variant, in table order.
+pub fn variants() -> Vec<Variant> {
+    const V619: &str = "mainline (v6.15+)";
+    const V516: &str = "v5.16 + luto sched/lazymm (Jan 2022)";
+    const V611: &str = "v6.11.1 + hp RFC v2 (Oct 2024)";
+    let v = |name, scheme, era, base, clean, build, knobs| Variant {
+        name,
+        scheme,
+        era,
+        base,
+        clean,
+        build,
+        knobs,
+    };
+    vec![
+        v(
+            "refcount",
+            SchemeId::Refcount,
+            Era::Mainline,
+            V619,
+            true,
+            || SchemeId::Refcount.build(),
+            Knobs::mainline,
+        ),
+        v(
+            "shootdown",
+            SchemeId::Shootdown,
+            Era::Mainline,
+            V619,
+            true,
+            || SchemeId::Shootdown.build(),
+            Knobs::mainline,
+        ),
+        v(
+            "shootdown-ppc",
+            SchemeId::ShootdownPpc,
+            Era::Mainline,
+            V619,
+            true,
+            || SchemeId::ShootdownPpc.build(),
+            Knobs::mainline,
+        ),
+        v(
+            "mmput-flush",
+            SchemeId::MmputFlush,
+            Era::Mainline,
+            V619,
+            true,
+            || SchemeId::MmputFlush.build(),
+            Knobs::mainline,
+        ),
+        v(
+            "hazard",
+            SchemeId::Hazard,
+            Era::AsPosted,
+            V516,
+            false,
+            || SchemeId::Hazard.build(),
+            Knobs::hazard_as_posted,
+        ),
+        v(
+            "hazard+fixes",
+            SchemeId::Hazard,
+            Era::AsPosted,
+            V516,
+            true,
+            hazard_fixed,
+            hazard_fixed_knobs,
+        ),
+        v(
+            "hazard-x86",
+            SchemeId::HazardX86,
+            Era::AsPosted,
+            V516,
+            false,
+            || SchemeId::HazardX86.build(),
+            Knobs::hazard_as_posted,
+        ),
+        v(
+            "hazard-x86+fixes",
+            SchemeId::HazardX86,
+            Era::AsPosted,
+            V516,
+            true,
+            hazard_x86_fixed,
+            hazard_fixed_knobs,
+        ),
+        v(
+            "hazard-md",
+            SchemeId::HazardMd,
+            Era::AsPosted,
+            V611,
+            false,
+            || SchemeId::HazardMd.build(),
+            Knobs::hazard_md_as_posted,
+        ),
+        v(
+            "hazard-md+fixes",
+            SchemeId::HazardMd,
+            Era::AsPosted,
+            V611,
+            true,
+            md_fixed,
+            md_fixed_knobs,
+        ),
+    ]
+}
+
+/// The variant named `name`.
+pub fn variant(name: &str) -> Option<Variant> {
+    variants().into_iter().find(|v| v.name == name)
+}
+
+/// The clean (fixed, or mainline) variant of `scheme`.
+pub fn clean_variant(scheme: SchemeId) -> Variant {
+    variants()
+        .into_iter()
+        .find(|v| v.scheme == scheme && v.clean)
+        .expect("every scheme has a clean variant")
+}
