@@ -96,6 +96,7 @@ mod imp {
     use super::Strategy;
     use crate::sync::{fence, Ordering};
 
+    #[cfg(not(loom))]
     pub(crate) fn register() {}
 
     pub(crate) fn strategy() -> Strategy {
@@ -114,7 +115,9 @@ mod imp {
     }
 }
 
-pub(crate) use imp::{heavy, light, register};
+#[cfg(not(loom))]
+pub(crate) use imp::register;
+pub(crate) use imp::{heavy, light};
 
 /// The heavy barrier this process uses (registers membarrier on first call if not yet done).
 pub fn strategy() -> Strategy {

@@ -175,7 +175,9 @@ impl<'a, T> Guard<'a, T> {
         // SAFETY: protected for the guard's life by the caller's contract.
         let arc = unsafe { Node::<T>::arc(n) };
         Guard {
-            value: NonNull::from(&**arc),
+            // `as_ptr` keeps the provenance of the whole `Arc` allocation, which `upgrade`
+            // needs for its strong-count increment.
+            value: as_non_null(arc),
             pin: Some((rec, i)),
             owned: None,
             _marker: PhantomData,
@@ -184,7 +186,7 @@ impl<'a, T> Guard<'a, T> {
 
     fn owned(arc: Arc<T>) -> Self {
         Guard {
-            value: NonNull::from(&*arc),
+            value: as_non_null(&arc),
             pin: None,
             owned: Some(arc),
             _marker: PhantomData,
@@ -219,6 +221,11 @@ impl<'a, T> Guard<'a, T> {
     pub fn is_lazy(this: &Self) -> bool {
         this.pin.is_some()
     }
+}
+
+fn as_non_null<T>(arc: &Arc<T>) -> NonNull<T> {
+    // SAFETY: an `Arc`'s data pointer is never null.
+    unsafe { NonNull::new_unchecked(Arc::as_ptr(arc).cast_mut()) }
 }
 
 impl<T> Deref for Guard<'_, T> {

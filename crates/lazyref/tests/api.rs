@@ -1,5 +1,6 @@
 //! The public API's behaviour: values, lazy slots, hand-off to holders, thread exit, the
 //! fallbacks. Each test counts frees with a payload that records its drop.
+#![cfg(not(loom))]
 
 use lazyref::{flush, Guard, LazyArc, RETIRE_BATCH};
 use std::sync::atomic::{AtomicUsize, Ordering};

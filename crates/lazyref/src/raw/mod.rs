@@ -107,6 +107,8 @@ pub enum Mutant {
     NoSlotReload,
     /// The freer does not re-check the slots it handed objects to.
     NoRecheck,
+    /// `unpublish` (thread exit, `flush`) has no barrier between its slot clear and drain.
+    NoUnpublishBarrier,
 }
 
 #[cfg(loom)]

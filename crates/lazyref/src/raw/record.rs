@@ -137,9 +137,11 @@ pub fn unpublish(rec: &Record, i: usize) {
     // Release: our uses of the object happen-before a scanner that reads null (pairs with
     // `Record::slot_acquire`).
     rec.slots[i].store(ptr::null_mut(), Ordering::Release);
-    // Pairs with the second `barrier::heavy` in `reclaim`: either its re-check sees the null
-    // or the drain below sees its hand-off.
-    barrier::light();
+    if !mutant(Mutant::NoUnpublishBarrier) {
+        // Pairs with the second `barrier::heavy` in `reclaim`: either its re-check sees the
+        // null or the drain below sees its hand-off.
+        barrier::light();
+    }
     drain(rec, i);
 }
 
