@@ -374,7 +374,9 @@ fn torture_cmd(
             let s = v.build();
             let run_on = std::iter::once(a)
                 .chain(ArchId::ALL)
-                .find(|x| s.infeasible(&lazymm_model::Arch::profile(*x)).is_none())
+                .find(|x| {
+                    s.infeasible(&lazymm_model::Arch::profile(*x)).is_none() && v.clean_on(*x)
+                })
                 .expect("every scheme runs somewhere");
             let note = if run_on == a {
                 String::new()

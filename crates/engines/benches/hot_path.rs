@@ -32,12 +32,21 @@ fn kernel(s: SchemeId, ncpus: usize) -> (Kernel, Vec<lazymm_model::TaskId>) {
         Config {
             ncpus,
             arch: Arch::profile(arch),
-            knobs: Knobs::fixed(),
+            // The scheme's clean variant in its era (the unprotected baseline: mainline).
+            knobs: if s == SchemeId::Unprotected {
+                Knobs::mainline(arch)
+            } else {
+                lazymm_model::era::clean_variant(s).knobs(arch)
+            },
             max_mms: 8,
             max_tasks: 8,
             label: "hot_path".into(),
         },
-        s.build(),
+        if s == SchemeId::Unprotected {
+            s.build()
+        } else {
+            lazymm_model::era::clean_variant(s).build()
+        },
     );
     let (_mm, ts) = k.create_process(ncpus).expect("capacity");
     (k, ts)

@@ -10,7 +10,7 @@
 //! |---|---|---|---|
 //! | `refcount`, `shootdown`, `shootdown-ppc` | mainline | v6.15+ | — |
 //! | `mmput-flush` | mainline | v6.15+ (L was never posted) | L's own exit flush and flush unlazy |
-//! | `hazard`, `hazard-x86` | as-posted | v5.16 + Andy's 23 patches | patch 10 NMI, 12 hotplug in `do_idle`, 15 no kthread ref, 18–22 x86 unlazy; v5.16 mask cleared on switch-out, no IRQs-off `activate_mm` on x86 |
+//! | `hazard`, `hazard-x86` | as-posted | v5.16 + Andy's 23 patches | patch 10 NMI, 12 hotplug in `do_idle`, 14 exec switch with IRQs off, 15 no kthread ref, 18–22 x86 unlazy; v5.16 mask cleared on switch-out |
 //! | `hazard+fixes`, `hazard-x86+fixes` | as-posted + fixes | same | `kthread_use_mm` enforces `mmget_not_zero`; 2024 hotplug order; `mmdrop_sched` for `drop_mm` on RT |
 //! | `hazard-md` | as-posted | v6.11.1 + Mathieu's RFC v2 | v6.11 hotplug (`finish_cpu` drop on the control CPU), init_mm published, old EFI, pre-patch-10 NMI reader, mask cleared on switch-out |
 //! | `hazard-md+fixes` | as-posted + fixes | same | 2024 hotplug order; init_mm never published or cleared; EFI via temporary mm (e7021e2fe0b4) |
@@ -77,8 +77,11 @@ impl Knobs {
             temp_mm: TempMm::Unlazy,
             hotplug: HotplugOrder::AsPostedDoIdle,
             exec_irqs_off: true,
-            // v5.16: only powerpc selected ARCH_WANT_IRQS_OFF_ACTIVATE_MM.
-            irqs_off_activate_mm: matches!(arch, ArchId::PpcRadix | ArchId::PpcHash),
+            // Patch 14's __change_current_mm (exec's switch, and kthread_use_mm's) runs the
+            // whole switch under local_irq_disable(), as kthread_use_mm always did, whatever
+            // the arch selects — so no flush IPI lands between tsk->mm = mm and the switch
+            // (which patch 21's unlazy would WARN on).
+            irqs_off_activate_mm: true,
             // v5.16 cleared a CPU's bit when it switched its loaded mm away.
             x86_mask: MaskPolicy::X86ClearOnSwitch,
             // Patch 21: flush IPIs unlazy through the scheduler; patch 20: no leave_mm().
@@ -115,14 +118,24 @@ pub struct Variant {
     pub era: Era,
     /// The kernel the era's common paths come from.
     pub base: &'static str,
-    /// Whether this variant is expected to be clean everywhere (every variant except an
-    /// as-posted one whose findings the catalogue lists).
+    /// Whether this variant is expected to be clean (every variant except an as-posted one
+    /// whose findings the catalogue lists), on every feasible arch but `unported`.
     pub clean: bool,
+    /// Arches where the scheme runs but was never ported by the era's kernel, so the
+    /// catalogue shows what breaks (S on x86: mainline x86 never selected
+    /// MMU_LAZY_TLB_SHOOTDOWN, and its `leave_mm` paths leave a stale `active_mm`, §4.4).
+    pub unported: &'static [ArchId],
     build: fn() -> Box<dyn Scheme>,
     knobs: fn(ArchId) -> Knobs,
 }
 
 impl Variant {
+    /// Whether the variant is expected to be clean on `arch` (exploration and torture run
+    /// exactly these).
+    pub fn clean_on(&self, arch: ArchId) -> bool {
+        self.clean && !self.unported.contains(&arch)
+    }
+
     /// A fresh scheme instance.
     pub fn build(&self) -> Box<dyn Scheme> {
         (self.build)()
@@ -177,6 +190,11 @@ pub fn variants() -> Vec<Variant> {
         era,
         base,
         clean,
+        unported: if scheme == SchemeId::Shootdown {
+            &[ArchId::X86]
+        } else {
+            &[]
+        },
         build,
         knobs,
     };

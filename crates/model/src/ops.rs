@@ -303,12 +303,43 @@ impl Kernel {
         // Every scheme's liveness obligation falls due when the CPU next switches to a user
         // task (R: the lazy chain's mmdrop; H: mmdrop_lazy in finish_task_switch, where patch
         // 16 puts it; MD: the slot clear), in every era. So the harness does exactly that,
-        // through the kernel's own paths: it switches to a one-off single-threaded process
-        // (which stays, holding its own mm, so it is neither a zombie nor a leak).
-        if let Some((_, t)) = self.create_process(1) {
-            self.task(t[0]).swap_pinned(cpu as u32);
-            self.schedule(c, TaskRef::Task(t[0]));
+        // through the kernel's own paths: it switches to a runnable user task, or to a one-off
+        // single-threaded process (which stays, holding its own mm, so it is neither a zombie
+        // nor a leak). Only if the task table is full and no user task is runnable does it
+        // fall back to unlazy_mm_irqs_off.
+        let cur = self.task(self.curr(cpu));
+        let on_user = !cur.is_kthread() && !cur.mm().is_null();
+        let switched = self.quiesce_switch_to_user(c);
+        if !switched && !on_user {
+            self.local_irq_disable(c);
+            self.unlazy_mm_irqs_off(c);
+            self.local_irq_enable(c);
         }
         self.rcu_do_batch(c);
+    }
+
+    /// Quiesce: schedule a user task on this CPU (see [`Kernel::quiesce_cpu`]).
+    fn quiesce_switch_to_user(&self, c: &dyn Cpu) -> bool {
+        let cpu = c.id();
+        let me = self.curr(cpu);
+        for i in 0..self.ntasks() {
+            let t = &self.tasks[i];
+            if i as u32 != me.0
+                && t.state() == task_state::SLEEPING
+                && t.pinned() == u32::MAX
+                && !t.is_kthread()
+                && !t.mm().is_null()
+                && self.schedule(c, TaskRef::Task(crate::ids::TaskId(i as u32)))
+            {
+                return true;
+            }
+        }
+        match self.create_process(1) {
+            Some((_, t)) => {
+                self.task(t[0]).swap_pinned(cpu as u32);
+                self.schedule(c, TaskRef::Task(t[0]))
+            }
+            None => false,
+        }
     }
 }

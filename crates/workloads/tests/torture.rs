@@ -5,7 +5,7 @@
 //! --test torture`) the runs shrink to a few dozen ops on 2 CPUs: Miri checks the threads
 //! engine and the model for undefined behaviour and data races, not for protocol bugs.
 
-use lazymm_model::{Arch, ArchId, Knobs, SchemeId};
+use lazymm_model::{Arch, ArchId, SchemeId};
 use lazymm_workloads::mutants;
 use lazymm_workloads::torture::{torture, TortureConfig};
 use std::time::Duration;
@@ -32,9 +32,13 @@ fn threads_engine_keeps_every_correct_scheme_safe() {
     for s in schemes {
         let arch = ArchId::ALL
             .into_iter()
-            .find(|a| s.build().infeasible(&Arch::profile(*a)).is_none())
+            .find(|a| {
+                s.build().infeasible(&Arch::profile(*a)).is_none()
+                    && lazymm_model::era::clean_variant(s).clean_on(*a)
+            })
             .unwrap();
-        let r = torture(s.build(), arch, Knobs::fixed(), &cfg(ncpus, ops, 7));
+        let v = lazymm_model::era::clean_variant(s);
+        let r = torture(v.build(), arch, v.knobs(arch), &cfg(ncpus, ops, 7));
         assert!(!r.deadlock, "{}: deadlock", r.scheme);
         assert!(
             r.violations.is_empty(),
@@ -53,6 +57,6 @@ fn threads_engine_catches_mutant_f_kthread_count_only() {
     let m = &mutants::all()[5];
     assert!(m.name.starts_with("f-"));
     // Up to 4 × 200k ops; the mutant is typically caught within the first few thousand.
-    let r = torture((m.scheme)(), m.arch, m.knob_set(), &cfg(4, 200_000, 1));
+    let r = torture(m.build(), m.arch, m.knob_set(), &cfg(4, 200_000, 1));
     assert!(!r.violations.is_empty(), "mutant f survived {} ops", r.ops);
 }
