@@ -1,7 +1,7 @@
 //! `LazyArc<T>` and its `Guard`.
 
 use crate::local::{self, REGISTRY};
-use crate::raw::{self, Header, Node, Record};
+use crate::raw::{self, Header, Node, Pins};
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
@@ -53,17 +53,27 @@ impl<T> LazyArc<T> {
         // and its `Arc<T>` are visible.
         let cur = self.ptr.load(Ordering::Acquire);
         if let Some(rec) = local::record() {
-            for i in 0..raw::SLOTS {
-                if rec.slot(i) == cur {
-                    // Published and validated earlier and held since (raw module doc, "Why
-                    // the fast path needs nothing at all").
-                    rec.set_pins(i, rec.pins(i) + 1);
-                    // SAFETY: protected by slot i, pinned until the guard drops.
-                    return unsafe { Guard::lazy(rec, i, cur) };
-                }
+            let i = self.home();
+            if rec.slot(i) == cur {
+                // Published and validated earlier and held since (raw module doc, "Why the
+                // fast path needs nothing at all").
+                // SAFETY: protected by slot i, pinned until the guard drops.
+                return unsafe { Guard::lazy(rec.pins(i), cur) };
             }
         }
         self.load_slow(cur)
+    }
+
+    /// This source's home slot: the one its fast path checks.
+    #[inline]
+    fn home(&self) -> usize {
+        (self.tag() >> 3) % raw::SLOTS
+    }
+
+    /// This source's identity in a record's tags (its address; never dereferenced).
+    #[inline]
+    fn tag(&self) -> usize {
+        &self.ptr as *const AtomicPtr<Header> as usize
     }
 
     #[cold]
@@ -72,16 +82,20 @@ impl<T> LazyArc<T> {
         let Some(rec) = local::record().or_else(local::register) else {
             return Guard::owned(self.load_temporary());
         };
-        let tag = &self.ptr as *const AtomicPtr<Header> as usize;
-        let Some(i) = local::victim(rec, tag) else {
+        if let Some(i) = (0..raw::SLOTS).find(|&i| rec.slot(i) == cur) {
+            // Published away from home (home was pinned then).
+            // SAFETY: as in `load`.
+            return unsafe { Guard::lazy(rec.pins(i), cur) };
+        }
+        let tag = self.tag();
+        let Some(i) = local::victim(rec, tag, self.home()) else {
             // Every slot has a live guard on another object.
             return Guard::owned(self.load_temporary());
         };
         let n = raw::protect(rec, i, &self.ptr, cur);
         rec.set_tag(i, tag);
-        rec.set_pins(i, 1);
         // SAFETY: `protect` validated `n` in slot i, now pinned.
-        unsafe { Guard::lazy(rec, i, n) }
+        unsafe { Guard::lazy(rec.pins(i), n) }
     }
 
     /// An owned `Arc` through a temporary record: for threads in TLS teardown and readers
@@ -158,68 +172,65 @@ impl<T> From<Arc<T>> for LazyArc<T> {
 /// A read of a [`LazyArc`]: dereferences to the value. Not `Send` (it pins a slot of this
 /// thread) — use [`Guard::into_arc`] to move the value elsewhere or hold it for long.
 pub struct Guard<'a, T> {
+    /// Into the `Arc<T>` allocation (with its whole provenance, from `Arc::as_ptr`).
     value: NonNull<T>,
-    /// The pinned slot, for a lazy guard.
-    pin: Option<(&'static Record, usize)>,
-    /// The reference, for an owned guard (the temporary path).
-    owned: Option<Arc<T>>,
-    /// Borrows the `LazyArc`; `*mut ()` makes the guard `!Send` and `!Sync`.
-    _marker: PhantomData<(&'a LazyArc<T>, *mut ())>,
+    /// The pinned slot's guard count for a lazy guard; null for an owned guard, whose
+    /// `value` is then an `Arc::into_raw` reference this guard owns.
+    pin: *const Pins,
+    /// Borrows the `LazyArc`; the raw pointer already makes the guard `!Send` and `!Sync`.
+    _marker: PhantomData<&'a LazyArc<T>>,
 }
 
 impl<'a, T> Guard<'a, T> {
     /// # Safety
-    /// `n` is a `Node<T>` protected by `rec`'s slot `i`, whose pin count includes this guard.
+    /// `n` is a `Node<T>` protected by the slot whose guard count is `pin` (this thread's
+    /// record); the count is incremented here and decremented when the guard drops.
     #[inline]
-    unsafe fn lazy(rec: &'static Record, i: usize, n: *mut Header) -> Self {
+    unsafe fn lazy(pin: &'static Pins, n: *mut Header) -> Self {
+        pin.pin();
         // SAFETY: protected for the guard's life by the caller's contract.
         let arc = unsafe { Node::<T>::arc(n) };
         Guard {
-            // `as_ptr` keeps the provenance of the whole `Arc` allocation, which `upgrade`
-            // needs for its strong-count increment.
             value: as_non_null(arc),
-            pin: Some((rec, i)),
-            owned: None,
+            pin,
             _marker: PhantomData,
         }
     }
 
     fn owned(arc: Arc<T>) -> Self {
         Guard {
-            value: as_non_null(&arc),
-            pin: None,
-            owned: Some(arc),
+            // SAFETY: `into_raw` of an `Arc` is never null.
+            value: unsafe { NonNull::new_unchecked(Arc::into_raw(arc).cast_mut()) },
+            pin: std::ptr::null(),
             _marker: PhantomData,
         }
     }
 
     /// An owned `Arc` to the same value (one reference-count increment), for long holds.
     pub fn upgrade(this: &Self) -> Arc<T> {
-        match &this.owned {
-            Some(a) => a.clone(),
-            None => {
-                // SAFETY: `value` points into an `Arc<T>` allocation kept alive by the pinned
-                // slot: taking one more strong count on it is sound.
-                unsafe {
-                    Arc::increment_strong_count(this.value.as_ptr());
-                    Arc::from_raw(this.value.as_ptr())
-                }
-            }
+        // SAFETY: `value` points into a live `Arc<T>` allocation (kept by the pinned slot or
+        // by this guard's own reference) with the allocation's provenance.
+        unsafe {
+            Arc::increment_strong_count(this.value.as_ptr());
+            Arc::from_raw(this.value.as_ptr())
         }
     }
 
     /// Turns the guard into an owned `Arc`, releasing the slot's pin.
     pub fn into_arc(this: Self) -> Arc<T> {
-        let mut this = this;
-        match this.owned.take() {
-            Some(a) => a,
-            None => Self::upgrade(&this),
+        if this.pin.is_null() {
+            let this = std::mem::ManuallyDrop::new(this);
+            // SAFETY: an owned guard holds the reference `Arc::into_raw` gave; we take it over
+            // and skip the guard's drop.
+            unsafe { Arc::from_raw(this.value.as_ptr()) }
+        } else {
+            Self::upgrade(&this)
         }
     }
 
     /// Whether this guard is a lazy slot read (true) or an owned `Arc` (the fallback).
     pub fn is_lazy(this: &Self) -> bool {
-        this.pin.is_some()
+        !this.pin.is_null()
     }
 }
 
@@ -232,7 +243,7 @@ impl<T> Deref for Guard<'_, T> {
     type Target = T;
     #[inline]
     fn deref(&self) -> &T {
-        // SAFETY: kept alive by the pinned slot or by `owned` for the guard's life.
+        // SAFETY: kept alive by the pinned slot or by the owned reference for the guard's life.
         unsafe { self.value.as_ref() }
     }
 }
@@ -240,8 +251,13 @@ impl<T> Deref for Guard<'_, T> {
 impl<T> Drop for Guard<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        if let Some((rec, i)) = self.pin {
-            rec.set_pins(i, rec.pins(i) - 1);
+        if self.pin.is_null() {
+            // SAFETY: an owned guard's reference, from `Arc::into_raw`, dropped once.
+            drop(unsafe { Arc::from_raw(self.value.as_ptr()) });
+        } else {
+            // SAFETY: the pin cell is in this thread's record, which outlives the guard
+            // (records are never freed; thread exit keeps a record with live pins).
+            unsafe { (*self.pin).unpin() };
         }
     }
 }

@@ -41,7 +41,7 @@ impl Drop for Local {
         }
         // SAFETY: a registered record lives as long as the static registry.
         let rec = unsafe { &*rec };
-        if (0..SLOTS).all(|i| rec.pins(i) == 0) {
+        if (0..SLOTS).all(|i| !rec.pinned(i)) {
             REGISTRY.release(rec);
         }
         // Else a guard outlives this handler (kept in another thread-local that is destroyed
@@ -75,10 +75,14 @@ pub(crate) fn register() -> Option<&'static Record> {
     Some(rec)
 }
 
-/// A slot of `rec` with no live guard to (re)use for source `tag`: the one that last held
-/// this source's (now replaced) object, else an empty one, else round-robin.
-pub(crate) fn victim(rec: &Record, tag: usize) -> Option<usize> {
-    let free = |i: &usize| rec.pins(*i) == 0;
+/// A slot of `rec` with no live guard to (re)use for source `tag`: its home slot, else the
+/// one that last held this source's (now replaced) object, else an empty one, else
+/// round-robin.
+pub(crate) fn victim(rec: &Record, tag: usize, home: usize) -> Option<usize> {
+    let free = |i: &usize| !rec.pinned(*i);
+    if free(&home) {
+        return Some(home);
+    }
     if let Some(i) = (0..SLOTS).filter(free).find(|&i| rec.tag(i) == tag) {
         return Some(i);
     }
@@ -92,7 +96,7 @@ pub(crate) fn victim(rec: &Record, tag: usize) -> Option<usize> {
     });
     (0..SLOTS)
         .map(|k| (start + k) % SLOTS)
-        .find(|&i| rec.pins(i) == 0)
+        .find(|&i| !rec.pinned(i))
 }
 
 /// Retires `n` into this thread's batch, reclaiming the batch when full.
@@ -137,7 +141,7 @@ pub(crate) unsafe fn retire(n: *mut Header) {
 pub fn flush() {
     if let Some(rec) = record() {
         for i in 0..SLOTS {
-            if rec.pins(i) == 0 {
+            if !rec.pinned(i) {
                 raw::unpublish(rec, i);
             }
         }

@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Instant;
 
+/// Only payloads of the current run count (deferred frees of an earlier run arrive late).
+pub static RUN: AtomicUsize = AtomicUsize::new(0);
 pub static CREATED: AtomicUsize = AtomicUsize::new(0);
 pub static DROPPED: AtomicUsize = AtomicUsize::new(0);
 pub static LATENCY: [AtomicU64; 48] = [const { AtomicU64::new(0) }; 48];
@@ -22,19 +24,28 @@ pub fn now_ns() -> u64 {
 /// The shared value: a cache line of data; counts creations and drops, records latency.
 pub struct Payload {
     pub v: u64,
-    _pad: [u64; 6],
+    run: usize,
+    _pad: [u64; 5],
     pub retired_at: AtomicU64,
 }
 
 impl Payload {
     pub fn new(v: u64) -> Payload {
         CREATED.fetch_add(1, Relaxed);
-        Payload { v, _pad: [v; 6], retired_at: AtomicU64::new(0) }
+        Payload {
+            v,
+            run: RUN.load(Relaxed),
+            _pad: [v; 5],
+            retired_at: AtomicU64::new(0),
+        }
     }
 }
 
 impl Drop for Payload {
     fn drop(&mut self) {
+        if self.run != RUN.load(Relaxed) {
+            return;
+        }
         let r = self.retired_at.load(Relaxed);
         if r != 0 {
             let d = now_ns().saturating_sub(r).max(1);
@@ -45,6 +56,7 @@ impl Drop for Payload {
 }
 
 pub fn reset_counters() {
+    RUN.fetch_add(1, SeqCst);
     CREATED.store(0, Relaxed);
     DROPPED.store(0, Relaxed);
     for b in &LATENCY {
@@ -173,9 +185,11 @@ impl Scheme for Haphazard {
     }
     fn write(&self, _: &mut Self::Local, v: u64) {
         let old = self.0.swap(Box::new(Payload::new(v))).expect("non-null");
-        old.retired_at.store(now_ns(), Relaxed);
-        // SAFETY: swapped out: unreachable for new readers; retired once.
-        unsafe { old.retire() };
+        // SAFETY: swapped out by us and not yet retired: still live. Then retired once.
+        unsafe {
+            (*old.as_ptr()).retired_at.store(now_ns(), Relaxed);
+            old.retire();
+        }
     }
     fn hold(&self, hp: &mut Self::Local, f: &mut dyn FnMut()) {
         let _p = self.0.safe_load(hp);
@@ -242,7 +256,9 @@ impl Scheme for Seize {
         unsafe { (*g.protect(&self.p, Acquire)).v }
     }
     fn write(&self, _: &mut (), v: u64) {
-        let old = self.p.swap(Box::into_raw(Box::new(Payload::new(v))), AcqRel);
+        let old = self
+            .p
+            .swap(Box::into_raw(Box::new(Payload::new(v))), AcqRel);
         // SAFETY: swapped out, from `Box::into_raw`, retired once.
         unsafe {
             (*old).retired_at.store(now_ns(), Relaxed);

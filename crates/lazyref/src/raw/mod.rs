@@ -91,7 +91,12 @@ mod record;
 
 pub use node::{Header, Node};
 pub use reclaim::{drain, hand_off, reclaim, HandOff};
-pub use record::{protect, unpublish, Record, Registry, SLOTS};
+pub use record::{protect, unpublish, Pins, Record, Registry, SLOTS};
+
+/// The freer's heavy barrier on its own (membarrier or `fence(SeqCst)`): to measure its cost.
+pub fn heavy_barrier() {
+    crate::barrier::heavy()
+}
 
 /// A deliberate bug, for the loom models to show that they catch it. Only `--cfg loom`
 /// builds can select one ([`set_mutant`]); elsewhere every check is a constant `false`.

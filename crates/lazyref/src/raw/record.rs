@@ -4,6 +4,7 @@ use super::reclaim::drain;
 use super::{mutant, Header, Mutant};
 use crate::barrier;
 use crate::sync::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use std::cell::Cell;
 use std::ptr;
 
 /// Lazy slots per thread: a thread holds at most this many objects lazily (one per
@@ -19,8 +20,8 @@ pub struct Record {
     slots: [AtomicPtr<Header>; SLOTS],
     /// `drop[i]`: a count handed to this thread for the object in `slot[i]`.
     drops: [AtomicPtr<Header>; SLOTS],
-    /// Live guards on slot i. Owner only (Relaxed load + store: plain moves, no RMW).
-    pins: [AtomicUsize; SLOTS],
+    /// Live guards on slot i. Owner only.
+    pins: [Pins; SLOTS],
     /// Address of the source slot i last protected from: the slot to reuse when that source
     /// changes (so one `LazyArc` occupies one slot). Owner only; a tag, never dereferenced.
     tags: [AtomicUsize; SLOTS],
@@ -30,7 +31,10 @@ pub struct Record {
     next: *const Record,
 }
 
-// SAFETY: every field is an atomic except `next`, which is immutable once published.
+// SAFETY: `next` is immutable once published; `pins` is touched only by the record's owner
+// thread (`Guard` is `!Send`), and ownership passes between threads through `in_use`'s
+// Release store and Acquire CAS, which order one owner's accesses before the next one's.
+// Every other field is atomic.
 unsafe impl Sync for Record {}
 // SAFETY: as above; a record holds no thread-bound state.
 unsafe impl Send for Record {}
@@ -40,7 +44,7 @@ impl Record {
         Record {
             slots: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
             drops: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
-            pins: std::array::from_fn(|_| AtomicUsize::new(0)),
+            pins: std::array::from_fn(|_| Pins::default()),
             tags: std::array::from_fn(|_| AtomicUsize::new(0)),
             in_use: AtomicBool::new(true),
             next: ptr::null(),
@@ -78,18 +82,49 @@ impl Record {
         &self.drops[i]
     }
 
-    /// Live guards on slot i (owner only).
+    /// Whether slot i has live guards (owner only).
     #[inline]
-    pub fn pins(&self, i: usize) -> usize {
-        // Relaxed: owner-only counter.
-        self.pins[i].load(Ordering::Relaxed)
+    pub fn pinned(&self, i: usize) -> bool {
+        self.pins[i].held.get()
     }
 
-    /// Sets the guard count of slot i (owner only).
+    /// The guard count of slot i (owner only: the caller must own the record).
     #[inline]
-    pub fn set_pins(&self, i: usize, n: usize) {
-        // Relaxed: owner-only counter.
-        self.pins[i].store(n, Ordering::Relaxed)
+    pub fn pins(&self, i: usize) -> &Pins {
+        &self.pins[i]
+    }
+}
+
+/// A slot's live-guard count, split so that the common case (one guard at a time) stores
+/// constants: taking and dropping the only guard reads a flag only to branch on it, so
+/// back-to-back reads form no store-to-load dependency chain through the count.
+#[derive(Default)]
+pub struct Pins {
+    /// At least one guard.
+    held: Cell<bool>,
+    /// Guards beyond the first.
+    extra: Cell<usize>,
+}
+
+impl Pins {
+    /// One more guard.
+    #[inline]
+    pub fn pin(&self) {
+        if self.held.get() {
+            self.extra.set(self.extra.get() + 1);
+        } else {
+            self.held.set(true);
+        }
+    }
+
+    /// One guard fewer (any of them: guards drop in any order).
+    #[inline]
+    pub fn unpin(&self) {
+        if self.extra.get() == 0 {
+            self.held.set(false);
+        } else {
+            self.extra.set(self.extra.get() - 1);
+        }
     }
 }
 
@@ -214,7 +249,7 @@ impl Registry {
     /// and marks it free. Thread exit.
     pub fn release(&self, rec: &Record) {
         for i in 0..SLOTS {
-            debug_assert_eq!(rec.pins(i), 0);
+            debug_assert!(!rec.pinned(i));
             unpublish(rec, i);
         }
         // Release: pairs with the Acquire CAS in `acquire`: the next owner starts after all of
