@@ -75,12 +75,13 @@ pub(crate) fn register() -> Option<&'static Record> {
     Some(rec)
 }
 
-/// A slot of `rec` with no live guard to (re)use for source `tag`: its home slot, else the
-/// one that last held this source's (now replaced) object, else an empty one, else
-/// round-robin.
+/// A slot of `rec` with no live guard to (re)use for source `tag`: its home slot if that is
+/// empty or already this source's, else a slot that last held this source's (now replaced)
+/// object, else an empty one, else the home slot, else round-robin. Two sources that share a
+/// home slot thus end up in different slots instead of evicting each other.
 pub(crate) fn victim(rec: &Record, tag: usize, home: usize) -> Option<usize> {
     let free = |i: &usize| !rec.pinned(*i);
-    if free(&home) {
+    if free(&home) && (rec.tag(home) == tag || rec.slot(home).is_null()) {
         return Some(home);
     }
     if let Some(i) = (0..SLOTS).filter(free).find(|&i| rec.tag(i) == tag) {
@@ -88,6 +89,9 @@ pub(crate) fn victim(rec: &Record, tag: usize, home: usize) -> Option<usize> {
     }
     if let Some(i) = (0..SLOTS).filter(free).find(|&i| rec.slot(i).is_null()) {
         return Some(i);
+    }
+    if free(&home) {
+        return Some(home);
     }
     let start = VICTIM.with(|v| {
         let s = v.get();

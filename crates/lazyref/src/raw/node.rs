@@ -5,7 +5,7 @@
 //! count (`refs`) is the kernel's `mm_count`: one for the `LazyArc` (then for the retire
 //! batch), one per hand-off.
 
-use crate::sync::{fence, AtomicUsize, Ordering};
+use crate::sync::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Type-erased node header; the first field of every [`Node`].
@@ -98,11 +98,14 @@ impl Header {
     /// The caller owns one count on `h` and does not use `h` afterwards.
     pub unsafe fn release(h: *mut Header) {
         // Release: this owner's uses of the node happen-before the free; pairs with the
-        // Acquire fence below on whichever thread drops the last count.
+        // Acquire load below on whichever thread drops the last count.
         // SAFETY: live by the count we are dropping.
         if unsafe { (*h).refs.fetch_sub(1, Ordering::Release) } == 1 {
-            // Acquire: pairs with the Release decrement of every earlier owner.
-            fence(Ordering::Acquire);
+            // Acquire: pairs with the Release decrement of every earlier owner (their RMWs
+            // form one release sequence ending in ours). A load rather than `fence(Acquire)`
+            // so that ThreadSanitizer, which does not model fences, sees the edge too.
+            // SAFETY: still live: we held the last count.
+            unsafe { (*h).refs.load(Ordering::Acquire) };
             // SAFETY: the count reached zero: nobody else holds or can reach the node.
             unsafe { ((*h).free)(h) }
         }

@@ -3,7 +3,7 @@
 use super::reclaim::drain;
 use super::{mutant, Header, Mutant};
 use crate::barrier;
-use crate::sync::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use crate::sync::{AtomicBool, AtomicPtr, Ordering};
 use std::cell::Cell;
 use std::ptr;
 
@@ -24,17 +24,17 @@ pub struct Record {
     pins: [Pins; SLOTS],
     /// Address of the source slot i last protected from: the slot to reuse when that source
     /// changes (so one `LazyArc` occupies one slot). Owner only; a tag, never dereferenced.
-    tags: [AtomicUsize; SLOTS],
+    tags: [Cell<usize>; SLOTS],
     /// Owned by a thread (or a temporary reader).
     in_use: AtomicBool,
     /// Next record; written before the record is published, immutable after.
     next: *const Record,
 }
 
-// SAFETY: `next` is immutable once published; `pins` is touched only by the record's owner
-// thread (`Guard` is `!Send`), and ownership passes between threads through `in_use`'s
-// Release store and Acquire CAS, which order one owner's accesses before the next one's.
-// Every other field is atomic.
+// SAFETY: `next` is immutable once published; `pins` and `tags` are touched only by the
+// record's owner thread (`Guard` is `!Send`), and ownership passes between threads through
+// `in_use`'s Release store and Acquire CAS, which order one owner's accesses before the next
+// one's. Every other field is atomic.
 unsafe impl Sync for Record {}
 // SAFETY: as above; a record holds no thread-bound state.
 unsafe impl Send for Record {}
@@ -45,7 +45,7 @@ impl Record {
             slots: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
             drops: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
             pins: std::array::from_fn(|_| Pins::default()),
-            tags: std::array::from_fn(|_| AtomicUsize::new(0)),
+            tags: std::array::from_fn(|_| Cell::new(0)),
             in_use: AtomicBool::new(true),
             next: ptr::null(),
         }
@@ -61,15 +61,13 @@ impl Record {
     /// The source slot i last protected from (owner only).
     #[inline]
     pub fn tag(&self, i: usize) -> usize {
-        // Relaxed: owner-only field.
-        self.tags[i].load(Ordering::Relaxed)
+        self.tags[i].get()
     }
 
     /// Records the source slot i protects from (owner only).
     #[inline]
     pub fn set_tag(&self, i: usize, tag: usize) {
-        // Relaxed: owner-only field.
-        self.tags[i].store(tag, Ordering::Relaxed)
+        self.tags[i].set(tag)
     }
 
     pub(crate) fn slot_acquire(&self, i: usize) -> *mut Header {
