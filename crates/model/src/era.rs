@@ -166,6 +166,21 @@ fn hazard_fixed_knobs(arch: ArchId) -> Knobs {
         ..Knobs::hazard_as_posted(arch)
     }
 }
+/// L on mainline: Linus's rule 2 ("that TLB flush must make sure that no lazy users exist")
+/// needs every x86 path that moves `loaded_mm` behind the scheduler's back to unlazy
+/// instead — flush IPIs, cpuidle, temporary mms (what Andy's patches 18/20/21 do, and what
+/// Linus took for granted: "That code already clears the lazy status"). Without them a
+/// `leave_mm()`'d CPU keeps a stale `active_mm`, and a later flush trims it from the mask,
+/// out of reach of the exit flush. L was never posted: these are part of its definition.
+fn mmput_flush_knobs(arch: ArchId) -> Knobs {
+    Knobs {
+        x86_lazy_flush: LazyFlush::Unlazy,
+        x86_leave_mm_in_idle: false,
+        temp_mm: TempMm::Unlazy,
+        ..Knobs::mainline(arch)
+    }
+}
+
 fn md_fixed() -> Box<dyn Scheme> {
     Box::new(HazardMd::fixed())
 }
@@ -233,7 +248,7 @@ pub fn variants() -> Vec<Variant> {
             V619,
             true,
             || SchemeId::MmputFlush.build(),
-            Knobs::mainline,
+            mmput_flush_knobs,
         ),
         v(
             "hazard",

@@ -39,7 +39,9 @@ impl Kernel {
         }
         let _t = c.trace().enter("do_exit");
         self.exit_mm(c);
-        c.point(self, "do_exit:after_exit_mm");
+        // Preemptible until the final __schedule(): exit_mm left the task lazy on its own mm
+        // (current->mm == NULL), so a preemption here switches it out like a kthread.
+        self.preempt_point(c, "do_exit:after_exit_mm");
         // Relaxed: only this CPU runs t; nobody claims a DEAD task (the claim CAS expects
         // SLEEPING), and the final switch's on_cpu release orders the rest.
         t.state.store(task_state::DEAD, Relaxed);

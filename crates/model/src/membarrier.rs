@@ -29,6 +29,28 @@ impl Kernel {
             return false;
         }
         let _t = c.trace().enter("membarrier");
+        self.membarrier_ipi_mm(c, mm);
+        true
+    }
+
+    /// `membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED)` from the current user task:
+    /// set the mm's state, then `sync_runqueues_membarrier_state()` — an IPI with `smp_mb()`
+    /// to every CPU running the mm — so no CPU that is switching to it misses the
+    /// registration (the first `membarrier()` can only come after this returns).
+    pub fn membarrier_register_private_expedited(&self, c: &dyn Cpu) -> bool {
+        let mm = self.task(self.curr(c.id())).mm();
+        if mm.is_null() || !self.mm_live(mm) {
+            return false;
+        }
+        let _t = c.trace().enter("membarrier_register");
+        self.membarrier_register(mm);
+        self.membarrier_ipi_mm(c, mm);
+        true
+    }
+
+    /// smp_mb(); IPI (smp_mb) every other online CPU whose `rq->curr->mm == mm`; smp_mb().
+    fn membarrier_ipi_mm(&self, c: &dyn Cpu, mm: crate::ids::MmRef) {
+        let me = c.id();
         // smp_mb(): system-call entry. Pairs with the full barrier each CPU executes between
         // its rq->curr store and its return to user space (see the module diagram).
         self.smp_mb_path(c);
@@ -44,6 +66,5 @@ impl Kernel {
         self.smp_call_function_many(c, &targets, IpiFunc::MembarrierMb, IpiClass::Other);
         // smp_mb(): system-call exit; pairs with the smp_mb in the IPI handlers.
         self.smp_mb_path(c);
-        true
     }
 }

@@ -32,6 +32,13 @@ pub enum SysOp {
     /// vhost-style worker on the current kthread: `mmget_not_zero` on the `n`-th live mm, use,
     /// unuse, `mmput`.
     KthreadWorkPick(u32),
+    /// A worker that will sleep while it uses the mm: `get_task_mm` on the `n`-th live mm and
+    /// `kthread_use_mm` — the kthread keeps `current->mm` across later context switches
+    /// until [`SysOp::KthreadWorkEnd`] on whatever CPU it then runs.
+    KthreadWorkBegin(u32),
+    /// The current kthread ends a [`SysOp::KthreadWorkBegin`]: `kthread_unuse_mm`, then
+    /// `mmput` of the worker's `mm_users` reference.
+    KthreadWorkEnd,
     /// An outsider takes `mm_users` (`/proc/pid/mem`: `mmget_not_zero`).
     MmGet(MmRef),
     /// The outsider drops it (`mmput`, possibly running `__mmput` here).
@@ -89,6 +96,8 @@ pub enum SysOp {
     CpuOnline(CpuId),
     /// `membarrier(PRIVATE_EXPEDITED)` from the current user task (if its mm is registered).
     Membarrier,
+    /// `membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED)` from the current user task.
+    MembarrierRegister,
     /// Spin a few points (let other CPUs run).
     Idle(u32),
 }
@@ -117,7 +126,10 @@ impl Kernel {
             }
             SysOp::Exit { then } => self.do_exit(c, *then),
             SysOp::Exec => {
-                if self.curr(cpu) == self.cpu(cpu).idle || cur.mm().is_null() && !cur.is_kthread() {
+                // A user task, or a kthread not using an mm (kernel_execve); a kthread inside
+                // kthread_use_mm may not exec.
+                let kthread_ok = cur.is_kthread() && cur.mm().is_null();
+                if self.curr(cpu) == self.cpu(cpu).idle || !(is_user || kthread_ok) {
                     return false;
                 }
                 self.exec_mmap(c).is_some()
@@ -133,6 +145,31 @@ impl Kernel {
                 };
                 let _t = c.trace().enter("vhost_worker");
                 self.kthread_work_in(c, mm);
+                self.mmput(c, mm);
+                true
+            }
+            SysOp::KthreadWorkBegin(n) => {
+                if !self.on_worker_kthread(cpu) || !cur.mm().is_null() {
+                    return false;
+                }
+                let Some(mm) = self.pick_mm_get(*n) else {
+                    return false;
+                };
+                let _t = c.trace().enter("vhost_worker");
+                if self.kthread_use_mm(c, mm) {
+                    true
+                } else {
+                    self.mmput(c, mm);
+                    false
+                }
+            }
+            SysOp::KthreadWorkEnd => {
+                let mm = cur.mm();
+                if !self.on_worker_kthread(cpu) || mm.is_null() {
+                    return false;
+                }
+                let _t = c.trace().enter("vhost_worker");
+                self.kthread_unuse_mm(c);
                 self.mmput(c, mm);
                 true
             }
@@ -252,7 +289,13 @@ impl Kernel {
             SysOp::CpuOfflineCycle => self.cpu_offline_ap(c, true),
             SysOp::FinishCpu(t) => self.finish_cpu(c, *t),
             SysOp::CpuOnline(t) => self.cpu_online_bp(c, *t),
-            SysOp::Membarrier => self.membarrier_private_expedited(c),
+            SysOp::Membarrier => is_user && self.membarrier_private_expedited(c),
+            SysOp::MembarrierRegister => {
+                if !is_user {
+                    return false;
+                }
+                self.membarrier_register_private_expedited(c)
+            }
             SysOp::Idle(n) => {
                 for _ in 0..*n {
                     c.point(self, "idle");

@@ -1,6 +1,9 @@
 //! Random exploration: seeded random workloads (fork, exec and exit of multi-threaded
-//! processes, kthread_use_mm workers, NMIs, EFI and text_poke calls, hotplug, munmap, /proc
-//! readers) run on the step engine with random NMIs and preemption, checked by the oracle.
+//! processes, kthread_use_mm workers — some of which sleep and migrate while they use the mm
+//! —, drivers holding only mm_count, membarrier registration and calls, NMIs, EFI and
+//! text_poke calls, hotplug, munmap, /proc readers) run on the step engine with random NMIs
+//! and preemption at the kernel's preemptible points (exec, and an exiting task between
+//! exit_mm and its final schedule), checked by the oracle.
 
 use crate::run::{run_one, Built, Outcome};
 use lazymm_engines::step::Step;
@@ -34,7 +37,9 @@ pub fn random_sysop(rng: &mut impl Rng, cpu: usize, ncpus: usize) -> SysOp {
         52..=55 => SysOp::Exec,
         56..=59 => SysOp::Fork,
         60..=62 => SysOp::CloneThread,
-        63..=66 => SysOp::KthreadWorkPick(n),
+        63..=64 => SysOp::KthreadWorkPick(n),
+        65 => SysOp::KthreadWorkBegin(n),
+        66 => SysOp::KthreadWorkEnd,
         67 => SysOp::DriverPinPick(n),
         68 => SysOp::DriverWork(n),
         69..=72 => SysOp::ProcMemPick(n),
@@ -48,6 +53,8 @@ pub fn random_sysop(rng: &mut impl Rng, cpu: usize, ncpus: usize) -> SysOp {
         91..=92 if cpu != 0 && ncpus > 1 => SysOp::CpuOfflineCycle,
         93 => SysOp::Spawn { threads: 1 + n % 3 },
         94 => SysOp::SpawnKthread,
+        95 => SysOp::MembarrierRegister,
+        96..=97 => SysOp::Membarrier,
         _ => SysOp::Idle(1 + n % 3),
     }
 }

@@ -1,4 +1,5 @@
-//! The 25 scenarios of spec §7 as data: CPU scripts, gates and the subject mm.
+//! The 25 scenarios of spec §7 and two gated windows (#26, #27) as data: CPU scripts, gates
+//! and the subject mm.
 //!
 //! CPUs A, B, C, D are cpu0..cpu3. Each scenario is run for every scheme × arch; the
 //! expected outcomes (§7) are asserted scheme by scheme in `tests/scenarios.rs`.
@@ -589,7 +590,93 @@ fn mm_cid(k: &Kernel) -> Built {
     }
 }
 
-/// The catalogue, in §7 order.
+/// #26 (gated window): an exit-flush IPI lands while a kthread that holds only `mm_count`
+/// (a driver's pin) is inside `kthread_use_mm`: ppc's `exit_lazy_flush_tlb` must skip it
+/// ("current->mm == mm") and the final `__mmdrop` must still find it once it went lazy.
+fn exit_flush_during_kthread_use(k: &Kernel) -> Built {
+    let (m, t) = proc1(k);
+    let kt = k.create_kthread().unwrap();
+    let (_, u) = proc1(k);
+    let (_, u2) = proc1(k);
+    Built {
+        scripts: vec![
+            vec![
+                op(SysOp::MmGrab(m)),
+                sw(kt),
+                op(SysOp::KthreadUseMm(m)),
+                mark("using"),
+                // IRQs on while waiting: the exit flush IPI is taken here, mid-use.
+                wait("exited"),
+                op(SysOp::KthreadUnuseMm),
+                mark("a_unused"),
+                wait("b_user"),
+                op(SysOp::MmDrop(m)),
+                sw(u),
+            ],
+            // B, lazy on M since exit_mm, runs a user task while A is lazy on M (so whatever
+            // B's CPU held goes before the driver's final drop).
+            vec![
+                wait("using"),
+                sw(t),
+                exit(),
+                mark("exited"),
+                wait("a_unused"),
+                sw(u2),
+                mark("b_user"),
+            ],
+        ],
+        subject: m,
+        ..Default::default()
+    }
+}
+
+/// #27 (gated window, H): B's scan matches A (lazy on M) and is held there while A switches
+/// to a user task (A un-lazies, finding drop_mm empty); the hand-off then lands in A's
+/// drop_mm after A stopped using M. M must stay pinned until A's next context switch
+/// releases it there — a delayed release, not a leak and not a use-after-free.
+fn handoff_after_unlazy(k: &Kernel) -> Built {
+    let (m, t) = proc1(k);
+    let (_, u) = proc1(k);
+    let (_, u2) = proc1(k);
+    let hazard = matches!(k.scheme.id(), SchemeId::Hazard | SchemeId::HazardX86)
+        && k.cfg.arch.id != ArchId::X86;
+    let matched = if hazard {
+        "cpu1@mm_unlazy_mm_count:matched"
+    } else {
+        "cpu1@exit_mm:before_mmput"
+    };
+    Built {
+        scripts: vec![
+            vec![
+                sw(t),
+                idle(),
+                mark("a_lazy"),
+                wait(matched),
+                sw(u),
+                mark("a_user"),
+                wait("b_user"),
+                idle(),
+            ],
+            vec![
+                wait("a_lazy"),
+                sw(t),
+                exit(),
+                mark("handed"),
+                sw(u2),
+                mark("b_user"),
+            ],
+        ],
+        gates: if hazard {
+            vec![gate(1, "mm_unlazy_mm_count:matched", "a_user")]
+        } else {
+            vec![]
+        },
+        subject: m,
+        ..Default::default()
+    }
+}
+
+/// The catalogue, in §7 order, then the gated windows (#26, #27).
 pub fn catalogue() -> Vec<Scenario> {
     macro_rules! s {
         ($num:expr, $name:expr, $n:expr, $k:expr, $b:expr) => {
@@ -628,6 +715,20 @@ pub fn catalogue() -> Vec<Scenario> {
         s!(23, "munmap-lazy-cpus", 4, none, munmap),
         s!(24, "preempt-rt-sched-tail", 4, rt_knobs, rt),
         s!(25, "mm-cid-ordering", 4, none, mm_cid),
+        s!(
+            26,
+            "exit-flush-during-kthread-use",
+            4,
+            none,
+            exit_flush_during_kthread_use
+        ),
+        s!(
+            27,
+            "drop-mm-handoff-after-unlazy",
+            4,
+            none,
+            handoff_after_unlazy
+        ),
     ]
 }
 
@@ -705,6 +806,10 @@ pub fn findings() -> Vec<Finding> {
           "§7 #8: patch 15 as posted takes no reference in kthread_use_mm; a caller holding only \
            mm_count publishes lazy_mm after __mmput's scan"),
         f("kthread-use-mm-count-only", "hazard-x86", &[], FreedWhileLoaded, "§7 #8, as for hazard"),
+        f("exit-flush-during-kthread-use", "hazard", &[], FreedWhileLoaded,
+          "§7 #8's hazard with the window gated: no reference while using, lazy_mm published \
+           after the scan"),
+        f("exit-flush-during-kthread-use", "hazard-x86", &[], FreedWhileLoaded, "as for hazard"),
         f("cpu-offline-while-lazy", "hazard", &[ArchId::X86], FreedWhileLoaded,
           "A12/A16 XXX: do_idle unlazies after the CPU left the online mask that the generic \
            iterator scans (elsewhere the exiting CPU's own hand-off outlives the window)"),

@@ -543,3 +543,46 @@ fn quiesce_is_not_counted_and_zombies_are_named() {
     assert!(r.mmu_switches > 0);
     assert_eq!(vrow("5", "hazard", ArchId::X86).era, "as-posted");
 }
+
+#[test]
+fn exit_flush_ipi_during_kthread_use_is_skipped_and_the_final_drop_finds_the_cpu() {
+    // #26, S-ppc on radix: B's combined exit flush IPIs A while K on A uses M holding only
+    // the driver's mm_count: exit_lazy_flush_tlb skips it (current->mm == mm), so A stays in
+    // mm_cpumask (1 flush IPI). The driver's final mmdrop on A then shoots A locally (lazy
+    // since kthread_unuse_mm) and IPIs B, still in the sticky mask (1 lazy IPI). Freed there.
+    let p = row("26", SchemeId::ShootdownPpc, ArchId::PpcRadix);
+    assert!(p.violations.is_empty(), "{p:?}");
+    assert_eq!((p.flush_ipis, p.lazy_ipis), (1, 1));
+    assert!(
+        p.freed_at.starts_with("cpu0 driver_mmdrop"),
+        "{}",
+        p.freed_at
+    );
+    // L on radix: the same flush and fallback.
+    let l = row("26", SchemeId::MmputFlush, ArchId::PpcRadix);
+    assert!(
+        l.violations.is_empty() && l.freed_at.starts_with("cpu0 driver_mmdrop"),
+        "{l:?}"
+    );
+    // H as posted: no reference while using; lazy_mm published after the scan: the finding.
+    assert!(vrow("26", "hazard", ArchId::Arm64)
+        .violations
+        .iter()
+        .any(|v| v.starts_with("freed-while-loaded")));
+}
+
+#[test]
+fn drop_mm_handoff_after_unlazy_is_released_at_the_next_switch() {
+    // #27, H on arm64: B's scan matched A, then A switched to a user task (un-lazied, with
+    // drop_mm empty), then B's hand-off landed in A's drop_mm. drop_mm RMWs: B hands M to A
+    // and to itself (exit_mm's hazard pointer), B releases its own at its switch to U2, A
+    // releases M at its next switch (U→idle): 4. M is freed there, by cpu0.
+    let h = row("27", SchemeId::Hazard, ArchId::Arm64);
+    assert!(h.violations.is_empty(), "{h:?}");
+    assert_eq!(h.drop_mm_rmw, 4);
+    assert!(
+        h.freed_at.starts_with("cpu0 finish_task_switch"),
+        "{}",
+        h.freed_at
+    );
+}

@@ -280,6 +280,19 @@ impl Scheme for Hazard {
     }
 
     fn after_unlazy(&self, k: &Kernel, c: &dyn Cpu) {
+        // Relaxed: lazy_mm is written only by this CPU.
+        let lazy = k.cpu(c.id()).lazy_mm.load(Relaxed);
+        if lazy != 0 {
+            // The invariant the scan relies on from here: an unlazied rq publishes nothing.
+            k.oracle.report(
+                crate::oracle::ViolationKind::HazardInvariant,
+                c.id(),
+                c.trace().path(),
+                MmRef(lazy),
+                c.now(),
+                "rq->lazy_mm still set after unlazy_mm_irqs_off".into(),
+            );
+        }
         self.mmdrop_lazy(k, c);
     }
 

@@ -67,8 +67,9 @@ impl Scheme for MmputFlush {
 
     fn lazy_flush(&self) -> Option<crate::arch::LazyFlush> {
         // Rule 2 needs active_mm in sync with the MMU for every flush, not only the exit one:
-        // a CPU that a munmap flush leave_mm()s keeps a stale active_mm that a later trim can
-        // take out of mm_cpumask, out of reach of the exit flush (A21's unlazy).
+        // a CPU that a munmap flush leave_mm()s keeps a stale active_mm that a later flush
+        // can take out of mm_cpumask, out of reach of the exit flush (A21's unlazy). The
+        // variant's era knobs do the same for cpuidle and temporary mms (era.rs).
         Some(crate::arch::LazyFlush::Unlazy)
     }
 
