@@ -1,0 +1,26 @@
+//! Loom models of every handshake of the thread, each with a mutant that loom must catch.
+//!
+//! Run with `RUSTFLAGS="--cfg loom" cargo test --release -p lazymm-engines --test loom`
+//! (`.ci/run` does, with its own target directory). Each model boots a 2–3 CPU kernel inside
+//! `loom::model`, runs the kernel model's own entry points on loom threads, and checks both
+//! loom's causality verdict on the page-table cell and the oracle. Mutant tests assert that
+//! some explored execution fails, and how ([`common::Caught`]: loom's causality violation,
+//! an oracle violation kind, or the litmus assertion) — not merely that something panicked.
+//!
+//! | module | model (correct passes) | handshake | mutant test | caught by |
+//! |---|---|---|---|---|
+//! | hazard | `hazard_going_lazy_store_vs_mm_unlazy_mm_count_scan` | H: going-lazy WRITE_ONCE, ordered before the scan by the on_cpu hand-off and mmput | `hazard_going_lazy_without_the_on_cpu_acquire_is_caught`: ttwu's on_cpu acquire Relaxed | causality |
+//! | hazard | `hazard_scan_acquire_is_covered_by_mmdrops_full_barrier` (finding: the scan's load Relaxed still passes) | the same pair, acquire side | — (mmdrop's full barrier covers it) | — |
+//! | steal | `hazard_drop_mm_steal_race_scenario_18` | H: drop_mm hand-off and steal, A plays F2 | `hazard_dec2020_mockup_steal_without_reload_is_caught`: no lazy_mm re-load (mutant a) | freed-while-loaded in the steal's mmdrop |
+//! | others | `shootdown_vs_cpu_going_lazy` | S: going lazy after kthread_use_mm vs the final mmdrop's shootdown | `shootdown_with_unordered_mmdrop_is_caught`: mmdrop's decrement Relaxed | causality |
+//! | others | `hazard_md_slot_publish_vs_hp_scan` | MD: slot clear (smp_mb + release) vs hp_scan | `hazard_md_slot_clear_without_barrier_is_caught`: slot cleared with no barrier | causality |
+//! | others | `membarrier_litmus_scenario_12` (S, R, H) | membarrier vs T(M)→kthread→T'(M) | `membarrier_litmus_without_the_barrier_is_caught`: S without the smp_mb in mmdrop_lazy_tlb | the litmus assertion |
+//!
+//! "Causality" is loom's causality violation on the page-table cell (`sync::PageTables`, the
+//! model's only loom cell): a walk of an mm's page tables not ordered with its free.
+#![cfg(loom)]
+
+mod common;
+mod hazard;
+mod others;
+mod steal;
