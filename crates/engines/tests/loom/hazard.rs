@@ -44,3 +44,23 @@ fn hazard_scan_acquire_is_covered_by_mmdrops_full_barrier() {
     };
     explore(move || hazard_going_lazy(h(), Knobs::fixed())).unwrap();
 }
+
+#[test]
+fn hazard_unlazy_store_release_vs_scan_acquire_relaxed_store_is_caught() {
+    // H's own pair: the un-lazy smp_store_release(&rq->lazy_mm, NULL) vs the scan's load.
+    // With the store Relaxed (the scan's acquire kept), B's scan can read A's NULL while A's
+    // last walk of M's page tables (switch_mm_irqs_off away from M, just before the store) is
+    // not ordered before B's free: nothing else A does after that walk reaches B before the
+    // free, and mmdrop's full barrier on B cannot help (a fence after a load that read a
+    // relaxed store synchronises with nothing). The pair is load-bearing on the store side;
+    // the acquire side is covered by mmdrop (test above).
+    let h = || Hazard {
+        unlazy_store: Ordering::Relaxed,
+        mutant: Some("hazard-unlazy-store-relaxed"),
+        ..Hazard::default()
+    };
+    assert_caught(
+        move || hazard_going_lazy(h(), Knobs::fixed()),
+        &[Caught::Causality],
+    );
+}

@@ -10,6 +10,7 @@
 //! | module | model (correct passes) | handshake | mutant test | caught by |
 //! |---|---|---|---|---|
 //! | hazard | `hazard_going_lazy_store_vs_mm_unlazy_mm_count_scan` | H: going-lazy WRITE_ONCE, ordered before the scan by the on_cpu hand-off and mmput | `hazard_going_lazy_without_the_on_cpu_acquire_is_caught`: ttwu's on_cpu acquire Relaxed | causality |
+//! | hazard | same model | H's own pair: un-lazy store_release vs the scan's load_acquire | `hazard_unlazy_store_release_vs_scan_acquire_relaxed_store_is_caught`: the store Relaxed (`Hazard::unlazy_store`) | causality |
 //! | hazard | `hazard_scan_acquire_is_covered_by_mmdrops_full_barrier` (finding: the scan's load Relaxed still passes) | the same pair, acquire side | — (mmdrop's full barrier covers it) | — |
 //! | steal | `hazard_drop_mm_steal_race_scenario_18` | H: drop_mm hand-off and steal, A plays F2 | `hazard_dec2020_mockup_steal_without_reload_is_caught`: no lazy_mm re-load (mutant a) | freed-while-loaded in the steal's mmdrop |
 //! | others | `shootdown_vs_cpu_going_lazy` | S: going lazy after kthread_use_mm vs the final mmdrop's shootdown | `shootdown_with_unordered_mmdrop_is_caught`: mmdrop's decrement Relaxed | causality |
