@@ -13,6 +13,7 @@
 //! | hazard | same model | H's own pair: un-lazy store_release vs the scan's load_acquire | `hazard_unlazy_store_release_vs_scan_acquire_relaxed_store_is_caught`: the store Relaxed (`Hazard::unlazy_store`) | causality |
 //! | hazard | `hazard_scan_acquire_is_covered_by_mmdrops_full_barrier` (finding: the scan's load Relaxed still passes) | the same pair, acquire side | — (mmdrop's full barrier covers it) | — |
 //! | steal | `hazard_drop_mm_steal_race_scenario_18` | H: drop_mm hand-off and steal, A plays F2 | `hazard_dec2020_mockup_steal_without_reload_is_caught`: no lazy_mm re-load (mutant a) | freed-while-loaded in the steal's mmdrop |
+//! | steal | `hazard_drop_mm_steal_race_scenario_18_three_cpus` | H: §7 #18, F1 on B, F2 on C | `hazard_dec2020_mockup_steal_three_cpus_is_caught`: mutant a | freed-while-loaded in the steal's mmdrop |
 //! | others | `shootdown_vs_cpu_going_lazy` | S: going lazy after kthread_use_mm vs the final mmdrop's shootdown | `shootdown_with_unordered_mmdrop_is_caught`: mmdrop's decrement Relaxed | causality |
 //! | others | `hazard_md_slot_publish_vs_hp_scan` | MD: slot clear (smp_mb + release) vs hp_scan | `hazard_md_slot_clear_without_barrier_is_caught`: slot cleared with no barrier | causality |
 //! | others | `membarrier_litmus_scenario_12` (S, R, H) | membarrier vs T(M)→kthread→T'(M) | `membarrier_litmus_without_the_barrier_is_caught`: S without the smp_mb in mmdrop_lazy_tlb | the litmus assertion |
