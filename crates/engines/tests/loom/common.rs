@@ -101,6 +101,8 @@ pub fn explore(model: impl Fn() + Sync + Send + 'static) -> Result<(), String> {
 pub enum Caught {
     /// Loom's causality check on the page-table cell: a walk not ordered with the free.
     Causality,
+    /// The oracle reported a violation of this kind.
+    Oracle(ViolationKind),
     /// The oracle reported a violation of this kind whose report contains this text (a
     /// function of the offending path, say).
     OracleAt(ViolationKind, &'static str),
@@ -113,6 +115,7 @@ impl Caught {
         match self {
             Caught::Causality => e.starts_with("Causality violation"),
             // `assert_clean` prints each violation quoted, starting with its kind's name.
+            Caught::Oracle(k) => e.contains(&format!("\"{} of ", k.name())),
             Caught::OracleAt(k, at) => e
                 .lines()
                 .any(|l| l.contains(&format!("\"{} of ", k.name())) && l.contains(at)),
@@ -132,6 +135,9 @@ pub fn assert_caught(model: impl Fn() + Sync + Send + 'static, kinds: &[Caught])
     eprintln!("caught: {}", first.join(" "));
     e
 }
+
+pub const FREED_WHILE_LOADED: Caught = Caught::Oracle(ViolationKind::FreedWhileLoaded);
+pub const USE_AFTER_FREE: Caught = Caught::Oracle(ViolationKind::UseAfterFree);
 
 /// The shared shape of the H and MD models: A runs T (sole thread of M), goes lazy on M,
 /// then runs U of another mm (un-lazy); meanwhile B takes T over (on_cpu hand-off), exits

@@ -1,10 +1,12 @@
 //! H (patch 16): going lazy (WRITE_ONCE, no barrier) and un-lazying (store_release) vs the
-//! scan in `mm_unlazy_mm_count`.
+//! scan in `mm_unlazy_mm_count`; `kthread_unuse_mm` publishing before its `mmput`.
 
 use crate::common::*;
+use lazymm_engines::loom::{LoomCpu, LoomMachine};
 use lazymm_model::schemes::hazard::Hazard;
 use lazymm_model::sync::atomic::Ordering;
-use lazymm_model::Knobs;
+use lazymm_model::{ArchId, Knobs, SysOp, TaskRef};
+use loom::sync::Arc;
 
 fn hazard_going_lazy(h: Hazard, knobs: Knobs) {
     lazy_on_a_exit_on_b(Box::new(h), knobs);
@@ -62,5 +64,64 @@ fn hazard_unlazy_store_release_vs_scan_acquire_relaxed_store_is_caught() {
     assert_caught(
         move || hazard_going_lazy(h(), Knobs::fixed()),
         &[Caught::Causality],
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// kthread_unuse_mm under H's mm_users rule: publish rq->lazy_mm, then mmput.
+
+/// A kthread K on A uses M (holding mm_users: `mmget_not_zero` inside the API), unuses it
+/// (lazy on M) and switches to U; meanwhile B takes over T, M's last user thread, exits it
+/// (the last mmput may be B's or K's) and runs U2. The hazard pointer must be published
+/// before K's mmput, or the scan of a concurrent last mmput misses A.
+fn kthread_unuse_vs_exit(knobs: Knobs) {
+    let k = Arc::new(boot(Box::new(Hazard::default()), ArchId::Arm64, 2, knobs));
+    let m = Arc::new(LoomMachine::new(2));
+    let (mm, t) = k.create_process(1).unwrap();
+    let (_mu, u) = k.create_process(1).unwrap();
+    let (_mu2, u2) = k.create_process(1).unwrap();
+    let kt = k.create_kthread().unwrap();
+    let (t, u, u2) = (t[0], u[0], u2[0]);
+    let a = LoomCpu::new(0, &m);
+    // Setup: K runs on A.
+    assert!(op(&k, &a, SysOp::Switch(TaskRef::Task(kt))));
+    let (k2, m2) = (k.clone(), m.clone());
+    let b = loom::thread::spawn(move || {
+        let c = LoomCpu::new(1, &m2);
+        switch_to(&k2, &c, TaskRef::Task(t));
+        exit(&k2, &c);
+        op(&k2, &c, SysOp::Switch(TaskRef::Task(u2)));
+        c.finish(&k2);
+    });
+    // Refused (and nothing to unuse) if B's exit already dropped the last mm_users.
+    if op(&k, &a, SysOp::KthreadUseMm(mm)) {
+        assert!(op(&k, &a, SysOp::KthreadUnuseMm));
+    }
+    op(&k, &a, SysOp::Switch(TaskRef::Task(u)));
+    a.finish(&k);
+    b.join().unwrap();
+    assert_clean(settle(&k, &m));
+}
+
+#[test]
+fn hazard_kthread_unuse_mm_publishes_lazy_mm_before_mmput() {
+    explore(|| kthread_unuse_vs_exit(Knobs::fixed())).unwrap();
+}
+
+#[test]
+fn hazard_kthread_unuse_mm_with_mmput_first_is_caught() {
+    // K's mmput is not the last one, and it releases before K publishes lazy_mm: B's last
+    // mmput acquires K's mm_users drop but not the publication, so B's scan may read the old
+    // NULL (or run before the store) and free M while K is lazy on it. Loom's first failing
+    // execution is the weak-memory one: K's later walk of M (its switch to U) is unordered
+    // with the free (causality); the interleaving forms are the oracle's freed-while-loaded
+    // / use-after-free.
+    let knobs = || Knobs {
+        kthread_unuse_put_first: true,
+        ..Knobs::fixed()
+    };
+    assert_caught(
+        move || kthread_unuse_vs_exit(knobs()),
+        &[FREED_WHILE_LOADED, USE_AFTER_FREE, Caught::Causality],
     );
 }
