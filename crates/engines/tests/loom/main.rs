@@ -15,6 +15,7 @@
 //! | hazard | `hazard_kthread_unuse_mm_publishes_lazy_mm_before_mmput` | H: kthread_unuse_mm publishes lazy_mm, then mmput (mm_users rule) | `hazard_kthread_unuse_mm_with_mmput_first_is_caught`: mmput first (`Knobs::kthread_unuse_put_first`) | causality (or freed-while-loaded / use-after-free) |
 //! | steal | `hazard_drop_mm_steal_race_scenario_18` | H: drop_mm hand-off and steal, A plays F2 | `hazard_dec2020_mockup_steal_without_reload_is_caught`: no lazy_mm re-load (mutant a) | freed-while-loaded in the steal's mmdrop |
 //! | steal | `hazard_drop_mm_steal_race_scenario_18_three_cpus` | H: §7 #18, F1 on B, F2 on C | `hazard_dec2020_mockup_steal_three_cpus_is_caught`: mutant a | freed-while-loaded in the steal's mmdrop |
+//! | x86 | `hazard_x86_cpumask_scan_vs_flush_ipi_unlazy` | H-x86: mm_cpumask scan vs patch 21's flush unlazy and Rik's lazy mask clear | `hazard_x86_flush_leave_mm_behind_the_scheduler_is_caught`: pre-patch-21 flush `leave_mm` | use-after-free at kasan_check_byte(prev->active_mm) |
 //! | others | `shootdown_vs_cpu_going_lazy` | S: going lazy after kthread_use_mm vs the final mmdrop's shootdown | `shootdown_with_unordered_mmdrop_is_caught`: mmdrop's decrement Relaxed | causality |
 //! | others | `hazard_md_slot_publish_vs_hp_scan` | MD: slot clear (smp_mb + release) vs hp_scan | `hazard_md_slot_clear_without_barrier_is_caught`: slot cleared with no barrier | causality |
 //! | others | `membarrier_litmus_scenario_12` (S, R, H) | membarrier vs T(M)→kthread→T'(M) | `membarrier_litmus_without_the_barrier_is_caught`: S without the smp_mb in mmdrop_lazy_tlb | the litmus assertion |
@@ -27,3 +28,4 @@ mod common;
 mod hazard;
 mod others;
 mod steal;
+mod x86;
