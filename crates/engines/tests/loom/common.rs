@@ -8,13 +8,12 @@ use lazymm_model::{Arch, ArchId, Config, Kernel, Knobs, Scheme, SysOp, TaskRef};
 use loom::sync::Arc;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// Loom's budget for these models: preemption bound 2 (crossbeam/haphazard's choice), and a
-/// branch budget large enough for the model's long kernel paths.
-fn builder() -> loom::model::Builder {
+/// Loom's budget for these models: preemption bound 2 (crossbeam/haphazard's choice) unless
+/// `LOOM_MAX_PREEMPTIONS` says otherwise, at least `min_bound`, and a branch budget large
+/// enough for the model's long kernel paths.
+fn builder(min_bound: usize) -> loom::model::Builder {
     let mut b = loom::model::Builder::new();
-    if b.preemption_bound.is_none() {
-        b.preemption_bound = Some(2);
-    }
+    b.preemption_bound = Some(b.preemption_bound.unwrap_or(2).max(min_bound));
     b.max_branches = 1_000_000;
     b
 }
@@ -77,11 +76,20 @@ pub fn assert_clean(v: Vec<String>) {
 /// Runs `model` under loom; Ok(()) if every execution passed, Err(message) if some
 /// execution failed (an oracle violation, a loom causality violation, a deadlock).
 pub fn explore(model: impl Fn() + Sync + Send + 'static) -> Result<(), String> {
+    explore_bound(0, model)
+}
+
+/// [`explore`] with a preemption bound of at least `min_bound`, for a model whose race needs
+/// more preemptions than the suite's default (and small enough to afford them).
+pub fn explore_bound(
+    min_bound: usize,
+    model: impl Fn() + Sync + Send + 'static,
+) -> Result<(), String> {
     // std (not loom) counter: observation only.
     let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let r2 = runs.clone();
     let r = catch_unwind(AssertUnwindSafe(|| {
-        builder().check(move || {
+        builder(min_bound).check(move || {
             r2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             model()
         })
@@ -126,7 +134,17 @@ impl Caught {
 
 /// Explores a mutant model: some execution must fail, in one of the `kinds` (not any panic).
 pub fn assert_caught(model: impl Fn() + Sync + Send + 'static, kinds: &[Caught]) -> String {
-    let e = explore(model).expect_err("loom explored every execution and found no failure");
+    assert_caught_bound(0, model, kinds)
+}
+
+/// [`assert_caught`] with a preemption bound of at least `min_bound`.
+pub fn assert_caught_bound(
+    min_bound: usize,
+    model: impl Fn() + Sync + Send + 'static,
+    kinds: &[Caught],
+) -> String {
+    let e = explore_bound(min_bound, model)
+        .expect_err("loom explored every execution and found no failure");
     assert!(
         kinds.iter().any(|k| k.matches(&e)),
         "the mutant failed, but not as expected (one of {kinds:?}): {e}"

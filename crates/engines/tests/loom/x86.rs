@@ -64,29 +64,46 @@ fn mask_scan_vs_flush_unlazy(knobs: Knobs, idle_through_exit: bool) {
 
 #[test]
 fn hazard_x86_cpumask_scan_vs_flush_ipi_unlazy() {
-    explore(|| mask_scan_vs_flush_unlazy(Knobs::fixed(), false)).unwrap();
+    // A's un-lazy racing both flushes at bound 3 (the bound its mutant needs, below).
+    explore_bound(3, || mask_scan_vs_flush_unlazy(Knobs::fixed(), false)).unwrap();
     explore(|| mask_scan_vs_flush_unlazy(Knobs::fixed(), true)).unwrap();
 }
 
-#[test]
-fn hazard_x86_flush_leave_mm_behind_the_scheduler_is_caught() {
-    // Before patch 21 the flush IPI "just switches to init_mm": loaded_mm leaves M while
-    // rq->lazy_mm and current->active_mm stay M. The exit flush then finds A off M and Rik's
-    // lazy mask clears A's bit; the scan never looks at A, frees M, and A's next switch
-    // dereferences its freed active_mm (kasan_check_byte). A logic bug, not an ordering
-    // one: with A idling through the exit every interleaving fails, and loom's first
-    // execution shows it. When A instead races the exit with its own switch to U
-    // (idle_through_exit false), reaching the failure needs three preemptions (A preempted
-    // before each flush and again before its switch), beyond bound 2.
-    let knobs = || Knobs {
+/// The pre-patch-21 flush: on a lazy CPU it "just switches to init_mm" (`leave_mm`).
+fn flush_leave_mm() -> Knobs {
+    Knobs {
         x86_lazy_flush: Some(LazyFlush::LeaveMm),
         ..Knobs::fixed()
-    };
+    }
+}
+
+/// Its failure: A's next switch dereferences its freed active_mm.
+const KASAN_ACTIVE_MM: Caught = Caught::OracleAt(
+    ViolationKind::UseAfterFree,
+    "kasan_check_byte(prev->active_mm)",
+);
+
+#[test]
+fn hazard_x86_flush_leave_mm_behind_the_scheduler_is_caught() {
+    // Before patch 21 the flush IPI moves loaded_mm off M while rq->lazy_mm and
+    // current->active_mm stay M. The exit flush then finds A off M and Rik's lazy mask clears
+    // A's bit; the scan never looks at A, frees M, and A's next switch dereferences its freed
+    // active_mm (kasan_check_byte). A logic bug, not an ordering one: with A idling through
+    // the exit every interleaving fails, and loom's first execution shows it.
     assert_caught(
-        move || mask_scan_vs_flush_unlazy(knobs(), true),
-        &[Caught::OracleAt(
-            ViolationKind::UseAfterFree,
-            "kasan_check_byte(prev->active_mm)",
-        )],
+        || mask_scan_vs_flush_unlazy(flush_leave_mm(), true),
+        &[KASAN_ACTIVE_MM],
+    );
+}
+
+#[test]
+fn hazard_x86_flush_leave_mm_racing_the_unlazy_is_caught_at_bound_3() {
+    // When A races the exit with its own switch to U, the failure needs A preempted before
+    // each flush is sent and again before its switch: three preemptions. Measured: not
+    // reached at bound 2 (451 executions), reached at bound 3 (666).
+    assert_caught_bound(
+        3,
+        || mask_scan_vs_flush_unlazy(flush_leave_mm(), false),
+        &[KASAN_ACTIVE_MM],
     );
 }
