@@ -6,7 +6,7 @@
 //! - [`step`]: deterministic, seeded, one CPU at a time on coroutines (scenarios, exploration);
 //! - [`threads`]: one OS thread per model CPU on real atomics (torture, hot-path benchmark);
 //! - `loom` (with `--cfg loom`): model CPUs as loom threads, for the handshake models in
-//!   `tests/loom.rs`.
+//!   `tests/loom/` (test target `loom`).
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![forbid(unsafe_code)]

@@ -3,7 +3,8 @@
 //! ```text
 //!  cpu thread i:  loop { op = workload(i); Kernel::do_op(op) }      (kernel code, real atomics)
 //!                 every Cpu::point / Cpu::wait:
-//!                   NMI line set?                 → Kernel::nmi_entry  (any IRQ state)
+//!                   NMI line set, not in an NMI?  → Kernel::nmi_entry  (any IRQ state; one
+//!                                                   raised meanwhile stays latched, taken after)
 //!                   IRQs on and IPI line set?     → Kernel::irq_entry  (drains the csd queue)
 //!                   wait: spin a little, then yield (more model CPUs than host cores)
 //!  Cpu::kick(t):  raise t's IPI line (Release; the csd was queued before)
@@ -20,6 +21,8 @@
 //!
 //! A CPU that has waited longer than the watchdog reports a deadlock (with its call chain),
 //! then every CPU thread unwinds and the run ends.
+
+mod nmi;
 
 use crossbeam_utils::CachePadded;
 use lazymm_model::ids::{CpuId, TaskId, TaskRef};
@@ -107,7 +110,7 @@ struct Shared {
     // One cache line per CPU: every point polls its own lines, and the lines of two CPUs
     // must not share a line (the hot-path benchmark would measure that false sharing).
     ipi_line: Vec<CachePadded<AtomicBool>>,
-    nmi_line: Vec<CachePadded<AtomicBool>>,
+    nmi_line: Vec<nmi::NmiLine>,
     stop: AtomicBool,
     abort: AtomicBool,
     idle1: AtomicUsize,
@@ -133,17 +136,13 @@ impl ThreadCpu<'_> {
         if self.sh.abort.load(Ordering::Relaxed) {
             std::panic::panic_any(Abort);
         }
-        // Acquire: pairs with the injector's Release; an NMI is taken in any IRQ state. Load
-        // before swapping, so an idle line costs a read, not an RMW.
-        let nmi = &self.sh.nmi_line[self.id];
-        if nmi.load(Ordering::Relaxed)
-            && nmi.swap(false, Ordering::Acquire)
-            && !self.in_nmi.replace(true)
-        {
-            k.nmi_entry(self);
+        // An NMI is taken in any IRQ state; one raised while the handler runs stays latched
+        // and is taken after it returns (nmi.rs: the line's Acquire swap pairs with the
+        // injector's Release in `NmiLine::raise`).
+        let taken = self.sh.nmi_line[self.id].service(&self.in_nmi, || k.nmi_entry(self));
+        if taken > 0 {
             // Relaxed: a statistic, read after the threads are joined.
-            self.sh.nmis.fetch_add(1, Ordering::Relaxed);
-            self.in_nmi.set(false);
+            self.sh.nmis.fetch_add(taken, Ordering::Relaxed);
         }
         // Acquire: pairs with the Release in `kick`, which follows the csd enqueue, so the
         // drain in irq_entry finds the call.
@@ -232,9 +231,7 @@ impl Shared {
             ipi_line: (0..n)
                 .map(|_| CachePadded::new(AtomicBool::new(false)))
                 .collect(),
-            nmi_line: (0..n)
-                .map(|_| CachePadded::new(AtomicBool::new(false)))
-                .collect(),
+            nmi_line: (0..n).map(|_| nmi::NmiLine::new()).collect(),
             stop: AtomicBool::new(false),
             abort: AtomicBool::new(false),
             idle1: AtomicUsize::new(0),
@@ -373,8 +370,7 @@ where
             while !sh.stop.load(Ordering::Relaxed) && !sh.abort.load(Ordering::Relaxed) {
                 std::thread::sleep(gap);
                 let cpu = rng.gen_range(0..n);
-                // Release: pairs with the Acquire swap in `poll`.
-                sh.nmi_line[cpu].store(true, Ordering::Release);
+                sh.nmi_line[cpu].raise();
             }
         });
         let t0 = Instant::now();

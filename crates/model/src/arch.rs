@@ -215,4 +215,10 @@ pub struct Knobs {
     /// Relaxed load: the CPU taking a task over may not see what its previous CPU did
     /// (H's going-lazy store relies on this hand-off, §3.c).
     pub ttwu_on_cpu_relaxed: bool,
+    /// Loom mutant: `kthread_unuse_mm` under H's `mm_users` rule ([`KthreadRef::MmUsers`])
+    /// drops its `mm_users` (`mmput`) before publishing `rq->lazy_mm`, so a concurrent last
+    /// `mmput`'s scan can miss the hazard pointer (§3.c, §4.3).
+    ///
+    /// [`KthreadRef::MmUsers`]: crate::scheme::KthreadRef::MmUsers
+    pub kthread_unuse_put_first: bool,
 }

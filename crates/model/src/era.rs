@@ -64,6 +64,7 @@ impl Knobs {
             preempt_rt: false,
             mmdrop_unordered: false,
             ttwu_on_cpu_relaxed: false,
+            kthread_unuse_put_first: false,
         }
     }
 

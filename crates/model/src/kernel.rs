@@ -713,9 +713,11 @@ impl Kernel {
     pub fn mm_cpumask(&self, mm: MmRef) -> CpuSet {
         let mut s = CpuSet::with_cpus(self.cfg.ncpus);
         for (i, w) in self.slot(mm).mask.iter().enumerate() {
-            // Relaxed: a racy snapshot, as cpumask iteration in the kernel; the ordering that
-            // makes it sufficient is each scheme's (see shootdown.rs "Why the read is stable").
-            let v = w.load(Relaxed);
+            // A racy snapshot, as cpumask iteration in the kernel: Relaxed, the ordering that
+            // makes it sufficient being each scheme's (see shootdown.rs "Why the read is
+            // stable") — except on x86, where every load is an acquire (TSO) and H-x86's scan
+            // relies on it to pair with the lock-prefixed clear of `mask_clear`.
+            let v = w.load(self.mask_load_order());
             for b in 0..64 {
                 if v & (1 << b) != 0 && i * 64 + b < self.cfg.ncpus {
                     s.insert(i * 64 + b);
@@ -725,25 +727,48 @@ impl Kernel {
         s
     }
 
+    /// The ordering of a `mm_cpumask` bitop: `set_bit`/`clear_bit` are unordered in the LKMM
+    /// (Relaxed), but on x86 they are `lock`-prefixed, i.e. full barriers (AcqRel here).
+    fn mask_rmw_order(&self) -> crate::sync::atomic::Ordering {
+        if self.cfg.arch.loaded_mm_separate {
+            AcqRel
+        } else {
+            Relaxed
+        }
+    }
+
+    /// The ordering of a `mm_cpumask` read: plain (Relaxed), an acquire on x86 (TSO).
+    fn mask_load_order(&self) -> crate::sync::atomic::Ordering {
+        if self.cfg.arch.loaded_mm_separate {
+            Acquire
+        } else {
+            Relaxed
+        }
+    }
+
     /// `cpumask_set_cpu(cpu, mm_cpumask(mm))`.
     pub fn mask_set(&self, mm: MmRef, cpu: CpuId) {
         if self.mask_policy() == MaskPolicy::None {
             return;
         }
-        // Relaxed: the atomic bitop; x86 switch_mm_irqs_off relies on the RMW for ordering
-        // against tlb_gen (§4.9) but the model's flush has no tlb_gen to order.
-        self.slot(mm).mask[cpu / 64].fetch_or(1 << (cpu % 64), Relaxed);
+        // Relaxed (x86: AcqRel, a lock-prefixed bitop; see mask_rmw_order): x86
+        // switch_mm_irqs_off relies on the RMW as its barrier before reading tlb_gen (§4.9);
+        // the model counts the explicit smp_mb of 83b0177a6c48 where the RMW is skipped.
+        self.slot(mm).mask[cpu / 64].fetch_or(1 << (cpu % 64), self.mask_rmw_order());
     }
 
     /// `cpumask_clear_cpu(cpu, mm_cpumask(mm))`.
     pub fn mask_clear(&self, mm: MmRef, cpu: CpuId) {
-        // Relaxed: as `mask_set`.
-        self.slot(mm).mask[cpu / 64].fetch_and(!(1 << (cpu % 64)), Relaxed);
+        // Relaxed, x86 AcqRel (see mask_rmw_order). On x86 the release half pairs with the
+        // acquire (TSO) loads of `mm_cpumask`: H-x86's scan that finds the bit clear also sees
+        // the switch away from the mm that preceded the clear (switch_mm_irqs_off, A22).
+        self.slot(mm).mask[cpu / 64].fetch_and(!(1 << (cpu % 64)), self.mask_rmw_order());
     }
 
     /// Whether `cpu` is in `mm_cpumask(mm)`.
     pub fn mask_test(&self, mm: MmRef, cpu: CpuId) -> bool {
-        self.slot(mm).mask[cpu / 64].load(Relaxed) & (1 << (cpu % 64)) != 0
+        // Relaxed (x86: Acquire, TSO): see mask_load_order.
+        self.slot(mm).mask[cpu / 64].load(self.mask_load_order()) & (1 << (cpu % 64)) != 0
     }
 
     /// All live non-static mms.

@@ -65,17 +65,23 @@ impl Kernel {
         if !tsk.is_kthread() || mm.is_null() {
             return false;
         }
+        let kref = self.scheme.kthread_use_mm_ref();
+        // Loom mutant (Knobs::kthread_unuse_put_first): the mmput before the publication.
+        let put_first = kref == KthreadRef::MmUsers && self.cfg.knobs.kthread_unuse_put_first;
+        if put_first {
+            self.mmput(c, mm);
+        }
         self.local_irq_disable(c);
         tsk.set_mm(MmRef::NULL);
         self.scheme.mmgrab_lazy_tlb(self, c, mm, Site::KthreadUnuse);
         self.enter_lazy_tlb(c, mm);
         self.local_irq_enable(c);
-        match self.scheme.kthread_use_mm_ref() {
+        match kref {
             KthreadRef::MmCount => self.mmdrop(c, mm),
             // After the GRAB above: the hazard pointer is published while mm_users > 0, so
             // the scan of the __mmput this mmput may run sees it.
-            KthreadRef::MmUsers => self.mmput(c, mm),
-            KthreadRef::None => {}
+            KthreadRef::MmUsers if !put_first => self.mmput(c, mm),
+            KthreadRef::MmUsers | KthreadRef::None => {}
         }
         true
     }

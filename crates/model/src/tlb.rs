@@ -86,6 +86,12 @@ impl Kernel {
             self.slot(real_prev).pgd.walk();
         }
         self.slot(next).pgd.walk();
+        // Relaxed: loaded_mm is per-CPU; remote flushers read it only as a hint (§1.4). The
+        // model takes the CR3 write as done here, before the mask bookkeeping below, so a
+        // flusher that sees this CPU's bit cleared (x86: acquire, TSO) also sees the switch.
+        // (The kernel clears the bit a few instructions before its CR3 write; the model does
+        // not split that window.)
+        pc.set_loaded_mm(next);
         let set = next != self.init_mm
             && self.mask_policy() != MaskPolicy::None
             && !self.mask_test(next, cpu);
@@ -112,8 +118,6 @@ impl Kernel {
         {
             self.mask_clear(real_prev, cpu);
         }
-        // Relaxed: loaded_mm is per-CPU; remote flushers read it only as a hint (§1.4).
-        pc.set_loaded_mm(next);
         self.ev(c, Event::MmuSwitch);
         // A CR3 / PID write is serialising: it provides membarrier's barrier (§4.6).
         self.full_barrier_done(c);

@@ -78,6 +78,10 @@ pub struct Hazard {
     /// On PREEMPT_RT, release `drop_mm` with `mmdrop_sched` (deferred through `call_rcu`, as
     /// mainline does in `finish_task_switch`) rather than patch 16's plain `mmdrop` (§7 #24).
     pub rt_mmdrop_sched: bool,
+    /// Ordering of the un-lazy `smp_store_release(&rq->lazy_mm, NULL)` stores (kernel→user
+    /// switch, exec / `kthread_use_mm`, `unlazy_mm_irqs_off`): `Release` (the patch), or
+    /// `Relaxed` for the loom mutant that breaks H's own pair with the scan's acquire.
+    pub unlazy_store: Ordering,
     /// Mutant name, if any.
     pub mutant: Option<&'static str>,
 }
@@ -91,6 +95,7 @@ impl Default for Hazard {
             kthread_ref: KthreadRef::None,
             lazy_load: Acquire,
             rt_mmdrop_sched: false,
+            unlazy_store: Release,
             mutant: None,
         }
     }
@@ -256,19 +261,19 @@ impl Scheme for Hazard {
             Site::Unlazy => {
                 // smp_store_release: all use of the old mm's page tables happens-before; pairs
                 // with the acquire loads in mm_unlazy_mm_count / __try_mm_drop_rq_ref.
-                rq.lazy_mm.store(0, Release);
+                rq.lazy_mm.store(0, self.unlazy_store);
             }
             _ => {
                 // __change_current_mm (exec / kthread_use_mm): release the hazard pointer; the
                 // old lazy mm is NOT mmdropped (there is no count to drop). Release: as above.
-                rq.lazy_mm.store(0, Release);
+                rq.lazy_mm.store(0, self.unlazy_store);
             }
         }
     }
 
     fn switch_kernel_to_user(&self, k: &Kernel, c: &dyn Cpu, _prev_active: MmRef) {
         // smp_store_release(&rq->lazy_mm, NULL): pairs with the scan's smp_load_acquire.
-        k.cpu(c.id()).lazy_mm.store(0, Release);
+        k.cpu(c.id()).lazy_mm.store(0, self.unlazy_store);
     }
 
     fn finish_task_switch(&self, k: &Kernel, c: &dyn Cpu) {

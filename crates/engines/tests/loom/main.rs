@@ -1,0 +1,31 @@
+//! Loom models of every handshake of the thread, each with a mutant that loom must catch.
+//!
+//! Run with `RUSTFLAGS="--cfg loom" cargo test --release -p lazymm-engines --test loom`
+//! (`.ci/run` does, with its own target directory). Each model boots a 2–3 CPU kernel inside
+//! `loom::model`, runs the kernel model's own entry points on loom threads, and checks both
+//! loom's causality verdict on the page-table cell and the oracle. Mutant tests assert that
+//! some explored execution fails, and how ([`common::Caught`]: loom's causality violation,
+//! an oracle violation kind, or the litmus assertion) — not merely that something panicked.
+//!
+//! | module | model (correct passes) | handshake | mutant test | caught by |
+//! |---|---|---|---|---|
+//! | hazard | `hazard_going_lazy_store_vs_mm_unlazy_mm_count_scan` | H: going-lazy WRITE_ONCE, ordered before the scan by the on_cpu hand-off and mmput | none: `hazard_going_lazy_with_a_relaxed_on_cpu_is_covered_by_mmputs_full_barrier` (finding: mmput's leading smp_mb covers a relaxed on_cpu read) | — |
+//! | hazard | same model | H's own pair: un-lazy store_release vs the scan's load_acquire | `hazard_unlazy_store_release_vs_scan_acquire_relaxed_store_is_caught`: the store Relaxed (`Hazard::unlazy_store`) | causality |
+//! | hazard | `hazard_scan_acquire_is_covered_by_mmdrops_full_barrier` (finding: the scan's load Relaxed still passes) | the same pair, acquire side | — (mmdrop's full barrier covers it) | — |
+//! | hazard | `hazard_kthread_unuse_mm_publishes_lazy_mm_before_mmput` | H: kthread_unuse_mm publishes lazy_mm, then mmput (mm_users rule) | `hazard_kthread_unuse_mm_with_mmput_first_is_caught`: mmput first (`Knobs::kthread_unuse_put_first`) | causality (or freed-while-loaded / use-after-free) |
+//! | steal | `hazard_drop_mm_steal_race_scenario_18` | H: drop_mm hand-off and steal, A plays F2 | `hazard_dec2020_mockup_steal_without_reload_is_caught`: no lazy_mm re-load (mutant a) | freed-while-loaded in the steal's mmdrop |
+//! | steal | `hazard_drop_mm_steal_race_scenario_18_three_cpus` | H: §7 #18, F1 on B, F2 on C | `hazard_dec2020_mockup_steal_three_cpus_is_caught`: mutant a | freed-while-loaded in the steal's mmdrop |
+//! | x86 | `hazard_x86_cpumask_scan_vs_flush_ipi_unlazy` (A idles through the exit; A's un-lazy races the flushes, at bound 3) | H-x86: mm_cpumask scan vs patch 21's flush unlazy and Rik's lazy mask clear | `hazard_x86_flush_leave_mm_behind_the_scheduler_is_caught`, `hazard_x86_flush_leave_mm_racing_the_unlazy_is_caught_at_bound_3`: pre-patch-21 flush `leave_mm` | use-after-free at kasan_check_byte(prev->active_mm) |
+//! | others | `shootdown_vs_cpu_going_lazy` | S: going lazy after kthread_use_mm vs the final mmdrop's shootdown | `shootdown_with_unordered_mmdrop_is_caught`: mmdrop's decrement Relaxed | causality |
+//! | others | `hazard_md_slot_publish_vs_hp_scan` | MD: slot clear (smp_mb + release) vs hp_scan | `hazard_md_slot_clear_without_barrier_is_caught`: slot cleared with no barrier | causality |
+//! | others | `membarrier_litmus_scenario_12` (S, R, H) | membarrier vs T(M)→kthread→T'(M) | `membarrier_litmus_without_the_barrier_is_caught`: S without the smp_mb in mmdrop_lazy_tlb | the litmus assertion |
+//!
+//! "Causality" is loom's causality violation on the page-table cell (`sync::PageTables`, the
+//! model's only loom cell): a walk of an mm's page tables not ordered with its free.
+#![cfg(loom)]
+
+mod common;
+mod hazard;
+mod others;
+mod steal;
+mod x86;
