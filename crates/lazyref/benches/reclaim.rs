@@ -149,24 +149,31 @@ fn main() {
     );
     println!("| scheme | writes/s (ratio to lazyref) | retire→free p50 | p99 | p99.9 | max | retired objects freed by the end of the writes | peak live payloads, stalled reader |");
     println!("|---|---|---|---|---|---|---|---|");
+    // Warm-up, discarded: thread creation, the allocator's arenas, membarrier registration.
+    throughput::<common::Lazy>();
+    throughput::<common::MutexArc>();
     let mut base = 0.0;
+    // `RECLAIM_ONLY=name` measures one scheme (for profiling).
+    let only = std::env::var("RECLAIM_ONLY").ok();
     macro_rules! one {
         ($t:ty, $n:expr) => {{
-            let mut runs: Vec<(f64, String)> = (0..REPS).map(|_| throughput::<$t>()).collect();
-            runs.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
-            let (wps, row) = runs.swap_remove(REPS / 2);
-            let peak = stalled::<$t>();
-            if base == 0.0 {
-                base = wps;
+            if only.as_deref().map_or(true, |o| o == $n) {
+                let mut runs: Vec<(f64, String)> = (0..REPS).map(|_| throughput::<$t>()).collect();
+                runs.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
+                let (wps, row) = runs.swap_remove(REPS / 2);
+                let peak = stalled::<$t>();
+                if base == 0.0 {
+                    base = wps;
+                }
+                println!(
+                    "| {} | {:.2} M ({:.2}×) | {} | {} |",
+                    $n,
+                    wps / 1e6,
+                    wps / base,
+                    row,
+                    peak
+                );
             }
-            println!(
-                "| {} | {:.2} M ({:.2}×) | {} | {} |",
-                $n,
-                wps / 1e6,
-                wps / base,
-                row,
-                peak
-            );
         }};
     }
     for_each_scheme!(one);

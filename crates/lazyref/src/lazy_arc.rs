@@ -52,14 +52,14 @@ impl<T> LazyArc<T> {
         // Acquire: pairs with the Release half of the swap in `store` / `swap`, so the node
         // and its `Arc<T>` are visible.
         let cur = self.ptr.load(Ordering::Acquire);
-        if let Some(rec) = local::record() {
-            let i = self.home();
-            if rec.slot(i) == cur {
-                // Published and validated earlier and held since (raw module doc, "Why the
-                // fast path needs nothing at all").
-                // SAFETY: protected by slot i, pinned until the guard drops.
-                return unsafe { Guard::lazy(rec.pins(i), cur) };
-            }
+        // A placeholder before registration and after exit: its slots are null, never `cur`.
+        let rec = local::current();
+        let i = self.home();
+        if rec.slot(i) == cur {
+            // Published and validated earlier and held since (raw module doc, "Why the fast
+            // path needs nothing at all").
+            // SAFETY: protected by slot i, pinned until the guard drops.
+            return unsafe { Guard::lazy(rec.pins(i), cur) };
         }
         self.load_slow(cur)
     }
@@ -248,12 +248,19 @@ impl<T> Deref for Guard<'_, T> {
     }
 }
 
+/// Drops an owned guard's reference (out of line: the lazy case is the hot one).
+#[cold]
+#[inline(never)]
+fn drop_owned<T>(value: NonNull<T>) {
+    // SAFETY: an owned guard's reference, from `Arc::into_raw`, dropped once (from `drop`).
+    drop(unsafe { Arc::from_raw(value.as_ptr()) });
+}
+
 impl<T> Drop for Guard<'_, T> {
     #[inline]
     fn drop(&mut self) {
         if self.pin.is_null() {
-            // SAFETY: an owned guard's reference, from `Arc::into_raw`, dropped once.
-            drop(unsafe { Arc::from_raw(self.value.as_ptr()) });
+            drop_owned(self.value);
         } else {
             // SAFETY: the pin cell is in this thread's record, which outlives the guard
             // (records are never freed; thread exit keeps a record with live pins).

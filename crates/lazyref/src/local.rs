@@ -3,7 +3,7 @@
 use crate::barrier;
 use crate::raw::{self, Header, Record, Registry, SLOTS};
 use std::cell::{Cell, RefCell};
-use std::ptr::{self, NonNull};
+use std::ptr;
 
 /// Every thread's record, for every `LazyArc` of every type.
 pub(crate) static REGISTRY: Registry = Registry::new();
@@ -11,15 +11,19 @@ pub(crate) static REGISTRY: Registry = Registry::new();
 /// Retired nodes per batch: one heavy barrier and one scan per this many `store`s.
 pub const RETIRE_BATCH: usize = if cfg!(miri) { 4 } else { 64 };
 
+/// `RECORD` before this thread registers.
+static UNREGISTERED: Record = Record::placeholder();
 /// `RECORD` after this thread's exit handler ran: later reads take the temporary path.
-fn dead() -> *const Record {
-    NonNull::<Record>::dangling().as_ptr()
+static EXITED: Record = Record::placeholder();
+
+fn is_placeholder(r: &Record) -> bool {
+    ptr::eq(r, &UNREGISTERED) || ptr::eq(r, &EXITED)
 }
 
 thread_local! {
-    /// This thread's record: null before registration, `dead()` after exit. A `const` cell
-    /// with no destructor, so the fast path's access is a plain TLS load.
-    static RECORD: Cell<*const Record> = const { Cell::new(ptr::null()) };
+    /// This thread's record, or a placeholder (`UNREGISTERED`, `EXITED`) whose slots are
+    /// null. A `const` cell with no destructor, so the fast path's access is a TLS load.
+    static RECORD: Cell<&'static Record> = const { Cell::new(&UNREGISTERED) };
     /// Round-robin victim for slot replacement.
     static VICTIM: Cell<usize> = const { Cell::new(0) };
     /// The retire batch; its destructor is the thread-exit hook.
@@ -32,15 +36,13 @@ struct Local {
 
 impl Drop for Local {
     fn drop(&mut self) {
-        let rec = RECORD.with(|c| c.replace(dead()));
+        let rec = RECORD.with(|c| c.replace(&EXITED));
         let mut batch = std::mem::take(&mut *self.batch.borrow_mut());
         // SAFETY: the batch holds retired nodes and one count on each.
         unsafe { raw::reclaim(&REGISTRY, &mut batch) };
-        if rec.is_null() || rec == dead() {
+        if is_placeholder(rec) {
             return;
         }
-        // SAFETY: a registered record lives as long as the static registry.
-        let rec = unsafe { &*rec };
         if (0..SLOTS).all(|i| !rec.pinned(i)) {
             REGISTRY.release(rec);
         }
@@ -49,22 +51,22 @@ impl Drop for Local {
     }
 }
 
-/// This thread's record, if registered and not exited. The fast path.
+/// This thread's record or a placeholder with null slots: the fast path.
 #[inline]
+pub(crate) fn current() -> &'static Record {
+    RECORD.with(Cell::get)
+}
+
+/// This thread's record, if registered and not exited.
 pub(crate) fn record() -> Option<&'static Record> {
-    let r = RECORD.with(|c| c.get());
-    if r.is_null() || r == dead() {
-        None
-    } else {
-        // SAFETY: a registered record lives as long as the static registry.
-        Some(unsafe { &*r })
-    }
+    let r = current();
+    (!is_placeholder(r)).then_some(r)
 }
 
 /// Registers this thread (first read), or `None` during or after its TLS teardown.
 #[cold]
 pub(crate) fn register() -> Option<&'static Record> {
-    if RECORD.with(|c| c.get()) == dead() {
+    if ptr::eq(current(), &EXITED) {
         return None;
     }
     // Touching LOCAL registers its destructor (the exit hook); it fails during teardown.

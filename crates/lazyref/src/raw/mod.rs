@@ -99,7 +99,7 @@ pub fn heavy_barrier() {
 }
 
 /// A deliberate bug, for the loom models to show that they catch it. Only `--cfg loom`
-/// builds can select one ([`set_mutant`]); elsewhere every check is a constant `false`.
+/// builds can select one (`set_mutant`); elsewhere every check is a constant `false`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mutant {
     /// The correct protocol.

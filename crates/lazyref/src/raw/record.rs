@@ -40,11 +40,26 @@ unsafe impl Sync for Record {}
 unsafe impl Send for Record {}
 
 impl Record {
+    /// A record in no registry, whose slots stay null: a thread's placeholder before it
+    /// registers and after it exits, so that the read fast path needs no null check (a
+    /// source pointer never equals a null slot).
+    #[cfg(not(loom))]
+    pub const fn placeholder() -> Record {
+        Record {
+            slots: [const { AtomicPtr::new(ptr::null_mut()) }; SLOTS],
+            drops: [const { AtomicPtr::new(ptr::null_mut()) }; SLOTS],
+            pins: [const { Pins::new() }; SLOTS],
+            tags: [const { Cell::new(0) }; SLOTS],
+            in_use: AtomicBool::new(true),
+            next: ptr::null(),
+        }
+    }
+
     fn new() -> Record {
         Record {
             slots: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
             drops: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
-            pins: std::array::from_fn(|_| Pins::default()),
+            pins: std::array::from_fn(|_| Pins::new()),
             tags: std::array::from_fn(|_| Cell::new(0)),
             in_use: AtomicBool::new(true),
             next: ptr::null(),
@@ -96,7 +111,6 @@ impl Record {
 /// A slot's live-guard count, split so that the common case (one guard at a time) stores
 /// constants: taking and dropping the only guard reads a flag only to branch on it, so
 /// back-to-back reads form no store-to-load dependency chain through the count.
-#[derive(Default)]
 pub struct Pins {
     /// At least one guard.
     held: Cell<bool>,
@@ -105,11 +119,18 @@ pub struct Pins {
 }
 
 impl Pins {
+    const fn new() -> Pins {
+        Pins {
+            held: Cell::new(false),
+            extra: Cell::new(0),
+        }
+    }
+
     /// One more guard.
     #[inline]
     pub fn pin(&self) {
         if self.held.get() {
-            self.extra.set(self.extra.get() + 1);
+            self.pin_nested();
         } else {
             self.held.set(true);
         }
@@ -118,11 +139,25 @@ impl Pins {
     /// One guard fewer (any of them: guards drop in any order).
     #[inline]
     pub fn unpin(&self) {
-        if self.extra.get() == 0 {
-            self.held.set(false);
+        if self.extra.get() != 0 {
+            self.unpin_nested();
         } else {
-            self.extra.set(self.extra.get() - 1);
+            self.held.set(false);
         }
+    }
+
+    // The nested cases are out of line so that the common case's code falls straight through
+    // (taken branches, not loads, bound a back-to-back read loop).
+    #[cold]
+    #[inline(never)]
+    fn pin_nested(&self) {
+        self.extra.set(self.extra.get() + 1);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn unpin_nested(&self) {
+        self.extra.set(self.extra.get() - 1);
     }
 }
 
