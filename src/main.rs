@@ -26,7 +26,7 @@ struct Cli {
 enum Cmd {
     /// Run spec §7 scenarios for every scheme × arch.
     Scenario {
-        /// Run all 27 scenarios (spec §7 and two gated windows).
+        /// Run all 28 scenarios (spec §7 and three gated windows).
         #[arg(long)]
         all: bool,
         /// Run one scenario (name or number).
@@ -70,7 +70,7 @@ enum Cmd {
         /// widening race windows.
         #[arg(long, default_value_t = 1e-4)]
         vcpu_preempt: f64,
-        /// Torture a historical-bug mutant instead (its letter a-j or full name, with its arch
+        /// Torture a historical-bug mutant instead (its letter a-k or full name, with its arch
         /// and knobs).
         #[arg(long, conflicts_with = "scheme")]
         mutant: Option<String>,
@@ -347,7 +347,7 @@ fn torture_cmd(
         else {
             let names: Vec<_> = all.iter().map(|x| x.name).collect();
             eprintln!(
-                "error: --mutant: unknown mutant {m:?}; expected a letter a-j or one of {names:?}"
+                "error: --mutant: unknown mutant {m:?}; expected a letter a-k or one of {names:?}"
             );
             return ExitCode::from(2);
         };

@@ -143,12 +143,17 @@ enum Deliver {
     Nothing,
     Ipi,
     Nmi,
+    /// An IPI for a CPU held at a gate with IRQs on: it takes the interrupt (a slow CPU still
+    /// services interrupts) and stays held at the same point.
+    IpiHeld,
 }
 
 #[derive(Copy, Clone, Debug)]
 struct Yielded {
     at: &'static str,
     waiting: bool,
+    /// Re-yield at the same point after an interrupt taken while held (not a new arrival).
+    again: bool,
 }
 
 struct StepCpu<'y> {
@@ -161,14 +166,22 @@ struct StepCpu<'y> {
 
 impl StepCpu<'_> {
     fn suspend(&self, k: &Kernel, at: &'static str, waiting: bool) {
-        let d = self.yielder.suspend(Yielded { at, waiting });
-        match d {
-            Deliver::Nothing => {}
-            Deliver::Ipi => k.irq_entry(self),
-            Deliver::Nmi => {
-                if !self.in_nmi.replace(true) {
-                    k.nmi_entry(self);
-                    self.in_nmi.set(false);
+        let mut again = false;
+        loop {
+            let d = self.yielder.suspend(Yielded { at, waiting, again });
+            match d {
+                Deliver::Nothing => return,
+                Deliver::Ipi => return k.irq_entry(self),
+                Deliver::IpiHeld => {
+                    k.irq_entry(self);
+                    again = true;
+                }
+                Deliver::Nmi => {
+                    if !self.in_nmi.replace(true) {
+                        k.nmi_entry(self);
+                        self.in_nmi.set(false);
+                    }
+                    return;
                 }
             }
         }
@@ -332,25 +345,27 @@ pub fn run(k: Arc<Kernel>, scripts: Vec<Vec<Step>>, cfg: &StepConfig) -> StepRes
             }
         }
         let gates_hold = gate_stall < 200 * n as u64;
-        let runnable: Vec<CpuId> = (0..n)
-            .filter(|&c| {
-                if !gates_hold {
-                    return true;
-                }
-                let Some(at) = last[c] else { return true };
-                !cfg.gates.iter().any(|g| {
-                    g.cpu == c
-                        && g.at == at
-                        && arrivals.get(&(c, at)).copied() == Some(g.nth)
-                        && !shared.markers.borrow().contains(&g.until)
+        let held = |c: CpuId| {
+            gates_hold
+                && last[c].is_some_and(|at| {
+                    cfg.gates.iter().any(|g| {
+                        g.cpu == c
+                            && g.at == at
+                            && arrivals.get(&(c, at)).copied() == Some(g.nth)
+                            && !shared.markers.borrow().contains(&g.until)
+                    })
                 })
-            })
-            .collect();
+        };
+        let irq_ready = |c: CpuId| k.irqs_enabled(c) && k.cpu_online(c) && k.ipi_pending(c);
+        // A CPU held at a gate still takes interrupts when its IRQs are on.
+        let runnable: Vec<CpuId> = (0..n).filter(|&c| !held(c) || irq_ready(c)).collect();
         if runnable.is_empty() {
             break Stop::Deadlock;
         }
         let cpu = runnable[sched_rng.gen_range(0..runnable.len())];
-        let deliver = if k.irqs_enabled(cpu) && k.cpu_online(cpu) && k.ipi_pending(cpu) {
+        let deliver = if held(cpu) {
+            Deliver::IpiHeld
+        } else if irq_ready(cpu) {
             Deliver::Ipi
         } else if cfg.nmi_prob > 0.0 && k.cpu_online(cpu) && sched_rng.gen_bool(cfg.nmi_prob) {
             Deliver::Nmi
@@ -360,6 +375,10 @@ pub fn run(k: Arc<Kernel>, scripts: Vec<Vec<Step>>, cfg: &StepConfig) -> StepRes
         steps += 1;
         shared.step.set(steps);
         match cos[cpu].resume(deliver) {
+            CoroutineResult::Yield(y) if y.again => {
+                // Back at the gate after an interrupt: not a new arrival.
+                waiting[cpu] = y.waiting;
+            }
             CoroutineResult::Yield(y) => {
                 last[cpu] = Some(y.at);
                 *arrivals.entry((cpu, y.at)).or_insert(0) += 1;

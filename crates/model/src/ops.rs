@@ -350,10 +350,11 @@ impl Kernel {
         // single-threaded process (which stays, holding its own mm, so it is neither a zombie
         // nor a leak). Only if the task table is full and no user task is runnable does it
         // fall back to unlazy_mm_irqs_off.
-        let cur = self.task(self.curr(cpu));
-        let on_user = !cur.is_kthread() && !cur.mm().is_null();
+        // A CPU whose current task has an mm (a user task, or a kthread inside
+        // kthread_use_mm) is not lazy: nothing to unlazy if no switch was possible.
+        let has_mm = !self.task(self.curr(cpu)).mm().is_null();
         let switched = self.quiesce_switch_to_user(c);
-        if !switched && !on_user {
+        if !switched && !has_mm {
             self.local_irq_disable(c);
             self.unlazy_mm_irqs_off(c);
             self.local_irq_enable(c);

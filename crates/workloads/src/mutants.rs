@@ -1,5 +1,5 @@
 //! The thread's historical bugs as scheme variants and era knob flips (issue 2 (a)–(h), the
-//! fidelity pass (i)–(j)), each named after its source and caught by the step engine.
+//! fidelity pass (i)–(k)), each named after its source and caught by the step engine.
 //!
 //! A mutant is a named variant (`lazymm_model::era`) with one change — a scheme field or a
 //! knob flipped back to its historical form — plus the scenario that exposes it and the
@@ -69,7 +69,7 @@ pub struct MutantResult {
 
 fn none(_: &mut Knobs) {}
 
-/// All mutants (a)–(j).
+/// All mutants (a)–(k).
 pub fn all() -> Vec<Mutant> {
     vec![
         Mutant {
@@ -219,6 +219,18 @@ pub fn all() -> Vec<Mutant> {
             expected_kind: ViolationKind::Deadlock,
             expected_at: "hp_scan",
             correct: "hazard-md+fixes",
+        },
+        Mutant {
+            name: "k-exec-flush-ipi-before-activate-mm",
+            source: "d53c3dfb23c4 (2020): ppc before ARCH_WANT_IRQS_OFF_ACTIVATE_MM, §7 #10",
+            base: "shootdown-ppc",
+            scheme: None,
+            arch: ArchId::PpcRadix,
+            knobs: |k| k.irqs_off_activate_mm = false,
+            scenario: "exec-flush-ipi-before-activate-mm",
+            expected_kind: ViolationKind::FreedWhileLoaded,
+            expected_at: "loaded in its MMU",
+            correct: "shootdown-ppc",
         },
     ]
 }

@@ -1,4 +1,4 @@
-//! The 25 scenarios of spec §7 and two gated windows (#26, #27) as data: CPU scripts, gates
+//! The 25 scenarios of spec §7 and three gated windows (#26–#28) as data: CPU scripts, gates
 //! and the subject mm.
 //!
 //! CPUs A, B, C, D are cpu0..cpu3. Each scenario is run for every scheme × arch; the
@@ -676,7 +676,31 @@ fn handoff_after_unlazy(k: &Kernel) -> Built {
     }
 }
 
-/// The catalogue, in §7 order, then the gated windows (#26, #27).
+/// #28 (gated window, §7 #10's second half): a kthread lazy on M execs (kernel_execve) and is
+/// held between `tsk->mm = mm` and `activate_mm`; M's exit flush IPI lands there if IRQs are
+/// on (no ARCH_WANT_IRQS_OFF_ACTIVATE_MM). ppc's `exit_lazy_flush_tlb` then sees neither
+/// `current->mm` nor `current->active_mm` equal to M, trims the CPU from M's mask, and the
+/// final shootdown misses a CPU that still has M loaded (d53c3dfb23c4).
+fn exec_flush_before_activate(k: &Kernel) -> Built {
+    let (m, t) = proc1(k);
+    let kt = k.create_kthread().unwrap();
+    Built {
+        scripts: vec![
+            vec![sw(t), sw(kt), mark("a_lazy"), op(SysOp::Exec)],
+            vec![
+                wait("cpu0@exec_mmap:before_activate_mm"),
+                sw(t),
+                exit(),
+                mark("exited"),
+            ],
+        ],
+        gates: vec![gate(0, "exec_mmap:before_activate_mm", "exited")],
+        subject: m,
+        ..Default::default()
+    }
+}
+
+/// The catalogue, in §7 order, then the gated windows (#26–#28).
 pub fn catalogue() -> Vec<Scenario> {
     macro_rules! s {
         ($num:expr, $name:expr, $n:expr, $k:expr, $b:expr) => {
@@ -728,6 +752,13 @@ pub fn catalogue() -> Vec<Scenario> {
             4,
             none,
             handoff_after_unlazy
+        ),
+        s!(
+            28,
+            "exec-flush-ipi-before-activate-mm",
+            4,
+            none,
+            exec_flush_before_activate
         ),
     ]
 }
