@@ -86,12 +86,9 @@ impl Kernel {
             self.slot(real_prev).pgd.walk();
         }
         self.slot(next).pgd.walk();
-        // Relaxed: loaded_mm is per-CPU; remote flushers read it only as a hint (§1.4). The
-        // model takes the CR3 write as done here, before the mask bookkeeping below, so a
-        // flusher that sees this CPU's bit cleared (x86: acquire, TSO) also sees the switch.
-        // (The kernel clears the bit a few instructions before its CR3 write; the model does
-        // not split that window.)
-        pc.set_loaded_mm(next);
+        // Start receiving flush IPIs for next before using it (the kernel sets the bit, then
+        // reads tlb_gen, then writes CR3): a flusher that sees loaded_mm == next (x86: TSO
+        // acquire) also sees the bit.
         let set = next != self.init_mm
             && self.mask_policy() != MaskPolicy::None
             && !self.mask_test(next, cpu);
@@ -112,6 +109,12 @@ impl Kernel {
             }
             _ => {}
         }
+        // Relaxed: loaded_mm is per-CPU; remote flushers read it only as a hint (§1.4). The
+        // model takes the CR3 write as done here, before it clears its bit for the previous mm
+        // below, so a flusher that sees that bit cleared (x86: acquire, TSO) also sees the
+        // switch. (The kernel clears the bit a few instructions before its CR3 write; the
+        // model does not split that window.)
+        pc.set_loaded_mm(next);
         if self.mask_policy() == MaskPolicy::X86ClearOnSwitch
             && real_prev != self.init_mm
             && self.mm_live(real_prev)
