@@ -149,6 +149,7 @@ fn main() {
     );
     println!("| scheme | writes/s (ratio to lazyref) | retire→free p50 | p99 | p99.9 | max | retired objects freed by the end of the writes | peak live payloads, stalled reader |");
     println!("|---|---|---|---|---|---|---|---|");
+    common::TRACK.store(true, SeqCst);
     // Warm-up, discarded: thread creation, the allocator's arenas, membarrier registration.
     throughput::<common::Lazy>();
     throughput::<common::MutexArc>();

@@ -176,6 +176,9 @@ pub struct PerCpu {
     pub csd: Mutex<VecDeque<Csd>>,
     /// Oracle: `rq->curr` stored and no full barrier since (membarrier, §4.6).
     pub mb_pending: std::sync::atomic::AtomicBool,
+    /// Oracle: MMU switches of this CPU so far (a CPU that switched away and back since a
+    /// flush began reloaded its page tables and re-read `tlb_gen`).
+    pub switch_gen: std::sync::atomic::AtomicU64,
     /// PREEMPT_RT deferred `__mmdrop`s (`call_rcu`), run at the next quiescent point.
     pub rcu_pending: Mutex<Vec<MmRef>>,
 }
@@ -211,6 +214,12 @@ impl PerCpu {
     pub fn mb_pending(&self) -> bool {
         self.mb_pending.load(std::sync::atomic::Ordering::Relaxed)
     }
+    /// Oracle: this CPU's MMU-switch generation. `std` Relaxed: shadow state, read by the
+    /// page-table check as a hint (it only suppresses reports).
+    pub fn switch_gen(&self) -> u64 {
+        self.switch_gen.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Preemption-disable depth. Relaxed: only the owning CPU touches it.
     pub fn preempt_depth(&self) -> u32 {
         self.preempt_depth.load(Relaxed)
@@ -322,6 +331,7 @@ impl Kernel {
                 preempt_depth: AtomicU32::new(0),
                 csd: Mutex::new(VecDeque::new()),
                 mb_pending: Default::default(),
+                switch_gen: Default::default(),
                 rcu_pending: Mutex::new(Vec::new()),
             })
             .collect();

@@ -114,6 +114,11 @@ impl Kernel {
         // below, so a flusher that sees that bit cleared (x86: acquire, TSO) also sees the
         // switch. (The kernel clears the bit a few instructions before its CR3 write; the
         // model does not split that window.)
+        // Oracle shadow (std Relaxed, observation only; see PerCpu::switch_gen), bumped before
+        // loaded_mm so an observer that sees the new loaded_mm sees the new generation (on
+        // the threads engine's x86 host, stores are seen in order).
+        pc.switch_gen
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         pc.set_loaded_mm(next);
         if self.mask_policy() == MaskPolicy::X86ClearOnSwitch
             && real_prev != self.init_mm
@@ -161,11 +166,17 @@ impl Kernel {
         };
         match kind {
             FlushKind::Ipi => {
+                // (loaded, switch generation) of every CPU as the flush begins, read before the
+                // mask: a CPU seen on the mm set its bit before (x86 TSO), so the mask has it.
+                // (Generation first: a CPU seen on the mm is then seen no older than that.)
+                let loaded_before: Vec<(bool, u64)> = (0..self.ncpus())
+                    .map(|t| {
+                        let gen = self.cpu(t).switch_gen();
+                        (self.cpu(t).loaded_mm() == mm, gen)
+                    })
+                    .collect();
                 let trim = !freed_tables && self.should_trim_cpumask(c, mm);
                 let mask = self.mm_cpumask(mm);
-                let loaded_before: Vec<bool> = (0..self.ncpus())
-                    .map(|t| self.cpu(t).loaded_mm() == mm)
-                    .collect();
                 let mut targets = CpuSet::with_cpus(self.ncpus());
                 for t in mask.iter() {
                     let pc = self.cpu(t);
@@ -217,15 +228,24 @@ impl Kernel {
     }
 
     /// Page tables as objects: after a freeing flush returned, a CPU that had the mm loaded
-    /// before the flush, still has it, and was not flushed may walk the freed tables.
-    fn check_pgtables_flushed(&self, c: &dyn Cpu, mm: MmRef, before: &[bool], flushed: &CpuSet) {
-        for (t, &was) in before.iter().enumerate() {
+    /// before the flush, still has it without having switched since (a CPU that switched
+    /// away and back re-read `tlb_gen` and flushed itself), and was not flushed may walk the
+    /// freed tables.
+    fn check_pgtables_flushed(
+        &self,
+        c: &dyn Cpu,
+        mm: MmRef,
+        before: &[(bool, u64)],
+        flushed: &CpuSet,
+    ) {
+        for (t, &(was, gen)) in before.iter().enumerate() {
             // A preempted vCPU that a PV flush skipped flushes at its next VM entry.
             if !was
                 || flushed.contains(t)
                 || self.cfg.knobs.pv_flush_skips.contains(&t)
                 || !self.cpu_online(t)
                 || self.cpu(t).loaded_mm() != mm
+                || self.cpu(t).switch_gen() != gen
             {
                 continue;
             }

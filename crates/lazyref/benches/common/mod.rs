@@ -6,15 +6,25 @@
 use arc_swap::{ArcSwap, Cache};
 use crossbeam_epoch as epoch;
 use lazyref::LazyArc;
-use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Instant;
 
+/// Whether payloads count themselves and record retire times (the reclamation bench); off
+/// for the throughput bench, where shared counters and clock reads would dominate writes.
+pub static TRACK: AtomicBool = AtomicBool::new(false);
 /// Only payloads of the current run count (deferred frees of an earlier run arrive late).
 pub static RUN: AtomicUsize = AtomicUsize::new(0);
 pub static CREATED: AtomicUsize = AtomicUsize::new(0);
 pub static DROPPED: AtomicUsize = AtomicUsize::new(0);
 pub static LATENCY: [AtomicU64; 48] = [const { AtomicU64::new(0) }; 48];
+
+/// Stamps a just-retired payload with the time (when tracking).
+pub fn stamp(retired_at: &AtomicU64) {
+    if TRACK.load(Relaxed) {
+        retired_at.store(now_ns(), Relaxed);
+    }
+}
 
 pub fn now_ns() -> u64 {
     static START: OnceLock<Instant> = OnceLock::new();
@@ -31,7 +41,9 @@ pub struct Payload {
 
 impl Payload {
     pub fn new(v: u64) -> Payload {
-        CREATED.fetch_add(1, Relaxed);
+        if TRACK.load(Relaxed) {
+            CREATED.fetch_add(1, Relaxed);
+        }
         Payload {
             v,
             run: RUN.load(Relaxed),
@@ -43,7 +55,7 @@ impl Payload {
 
 impl Drop for Payload {
     fn drop(&mut self) {
-        if self.run != RUN.load(Relaxed) {
+        if !TRACK.load(Relaxed) || self.run != RUN.load(Relaxed) {
             return;
         }
         let r = self.retired_at.load(Relaxed);
@@ -90,8 +102,12 @@ impl Scheme for Lazy {
         self.0.load().v
     }
     fn write(&self, _: &mut (), v: u64) {
-        let old = self.0.swap(Arc::new(Payload::new(v)));
-        old.retired_at.store(now_ns(), Relaxed);
+        if TRACK.load(Relaxed) {
+            let old = self.0.swap(Arc::new(Payload::new(v)));
+            stamp(&old.retired_at);
+        } else {
+            self.0.store(Arc::new(Payload::new(v)));
+        }
     }
     fn hold(&self, _: &mut (), f: &mut dyn FnMut()) {
         let _g = self.0.load();
@@ -107,8 +123,12 @@ pub struct ArcSwapFull(Arc<ArcSwap<Payload>>);
 pub struct ArcSwapCache(Arc<ArcSwap<Payload>>);
 
 fn arcswap_write(s: &ArcSwap<Payload>, v: u64) {
-    let old = s.swap(Arc::new(Payload::new(v)));
-    old.retired_at.store(now_ns(), Relaxed);
+    if TRACK.load(Relaxed) {
+        let old = s.swap(Arc::new(Payload::new(v)));
+        stamp(&old.retired_at);
+    } else {
+        s.store(Arc::new(Payload::new(v)));
+    }
 }
 
 impl Scheme for ArcSwapLoad {
@@ -187,7 +207,7 @@ impl Scheme for Haphazard {
         let old = self.0.swap(Box::new(Payload::new(v))).expect("non-null");
         // SAFETY: swapped out by us and not yet retired: still live. Then retired once.
         unsafe {
-            (*old.as_ptr()).retired_at.store(now_ns(), Relaxed);
+            stamp(&(*old.as_ptr()).retired_at);
             old.retire();
         }
     }
@@ -215,7 +235,7 @@ impl Scheme for Epoch {
         let old = self.0.swap(epoch::Owned::new(Payload::new(v)), AcqRel, &g);
         // SAFETY: swapped out and never null; destroyed once, after every pin ends.
         unsafe {
-            old.deref().retired_at.store(now_ns(), Relaxed);
+            stamp(&old.deref().retired_at);
             g.defer_destroy(old);
         }
     }
@@ -261,7 +281,7 @@ impl Scheme for Seize {
             .swap(Box::into_raw(Box::new(Payload::new(v))), AcqRel);
         // SAFETY: swapped out, from `Box::into_raw`, retired once.
         unsafe {
-            (*old).retired_at.store(now_ns(), Relaxed);
+            stamp(&(*old).retired_at);
             self.c.retire(old, seize::reclaim::boxed);
         }
     }
@@ -291,7 +311,7 @@ impl Scheme for RwLockArc {
     }
     fn write(&self, _: &mut (), v: u64) {
         let old = std::mem::replace(&mut *self.0.write().unwrap(), Arc::new(Payload::new(v)));
-        old.retired_at.store(now_ns(), Relaxed);
+        stamp(&old.retired_at);
     }
     fn hold(&self, _: &mut (), f: &mut dyn FnMut()) {
         let _a = self.0.read().unwrap().clone(); // a held read guard would block writers
@@ -312,7 +332,7 @@ impl Scheme for MutexArc {
     }
     fn write(&self, _: &mut (), v: u64) {
         let old = std::mem::replace(&mut *self.0.lock().unwrap(), Arc::new(Payload::new(v)));
-        old.retired_at.store(now_ns(), Relaxed);
+        stamp(&old.retired_at);
     }
     fn hold(&self, _: &mut (), f: &mut dyn FnMut()) {
         let _a = self.0.lock().unwrap().clone(); // a held lock would block writers

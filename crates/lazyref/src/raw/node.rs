@@ -31,7 +31,7 @@ pub struct Node<T> {
 impl<T> Node<T> {
     /// Allocates a node holding `arc`, with one count (the caller's), as a header pointer.
     pub fn alloc(arc: Arc<T>) -> *mut Header {
-        let node = Box::new(Node {
+        let node = Node {
             header: Header {
                 refs: AtomicUsize::new(1),
                 free: free_node::<T>,
@@ -39,8 +39,16 @@ impl<T> Node<T> {
                 alive: loom::cell::UnsafeCell::new(true),
             },
             arc,
-        });
-        Box::into_raw(node).cast::<Header>()
+        };
+        #[cfg(not(loom))]
+        {
+            let block = blocks::take::<T>();
+            // SAFETY: `take` returns memory with `Node<T>`'s layout, owned by us.
+            unsafe { block.write(node) };
+            block.cast::<Header>()
+        }
+        #[cfg(loom)]
+        Box::into_raw(Box::new(node)).cast::<Header>()
     }
 
     /// The node's `Arc`.
@@ -75,8 +83,90 @@ unsafe fn free_node<T>(h: *mut Header) {
         }
     }
     #[cfg(not(loom))]
-    // SAFETY: allocated by `Box::new` in `alloc`; the count is zero, so nobody else holds it.
-    drop(unsafe { Box::from_raw(node) });
+    // SAFETY: the count is zero: nobody else holds the node; `alloc` wrote it into a block
+    // from `blocks::take`, which we return after dropping the node in place.
+    unsafe {
+        std::ptr::drop_in_place(node);
+        blocks::give::<T>(node);
+    }
+}
+
+/// A per-thread cache of node-sized blocks. Every `Node<T>` has the same layout (a header and
+/// one thin pointer), so one cache serves every `T`: a store reuses the memory of the nodes
+/// its thread's reclaims freed, instead of a `malloc` / `free` pair per store.
+#[cfg(not(loom))]
+mod blocks {
+    use super::Node;
+    use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+    use std::cell::RefCell;
+
+    /// Blocks kept per thread; the rest go back to the allocator.
+    const KEEP: usize = 128;
+
+    struct Blocks(RefCell<Vec<*mut u8>>);
+
+    impl Drop for Blocks {
+        fn drop(&mut self) {
+            for b in self.0.get_mut().drain(..) {
+                // SAFETY: every cached block came from `alloc(LAYOUT)` and is unused.
+                unsafe { dealloc(b, layout()) };
+            }
+        }
+    }
+
+    thread_local! {
+        static CACHE: Blocks = const { Blocks(RefCell::new(Vec::new())) };
+    }
+
+    fn layout() -> Layout {
+        Layout::new::<Node<()>>()
+    }
+
+    const fn same_layout<T>() {
+        assert!(
+            std::mem::size_of::<Node<T>>() == std::mem::size_of::<Node<()>>()
+                && std::mem::align_of::<Node<T>>() == std::mem::align_of::<Node<()>>()
+        );
+    }
+
+    /// A block for a `Node<T>`.
+    pub(super) fn take<T>() -> *mut Node<T> {
+        const { same_layout::<T>() };
+        let cached = CACHE
+            .try_with(|c| c.0.try_borrow_mut().ok().and_then(|mut v| v.pop()))
+            .ok()
+            .flatten();
+        let b = cached.unwrap_or_else(|| {
+            // SAFETY: the layout has a non-zero size.
+            let b = unsafe { alloc(layout()) };
+            if b.is_null() {
+                handle_alloc_error(layout());
+            }
+            b
+        });
+        b.cast()
+    }
+
+    /// Returns the block of a dropped `Node<T>`.
+    ///
+    /// # Safety
+    /// `node` came from `take` and its contents were dropped.
+    pub(super) unsafe fn give<T>(node: *mut Node<T>) {
+        let b = node.cast::<u8>();
+        let kept = CACHE
+            .try_with(|c| match c.0.try_borrow_mut() {
+                Ok(mut v) if v.len() < KEEP => {
+                    v.push(b);
+                    true
+                }
+                _ => false,
+            })
+            .unwrap_or(false);
+        if !kept {
+            // SAFETY: from `alloc(layout())` in `take`, no longer used.
+            unsafe { dealloc(b, layout()) };
+        }
+    }
 }
 
 impl Header {
