@@ -153,6 +153,10 @@ mod blocks {
     /// `node` came from `take` and its contents were dropped.
     pub(super) unsafe fn give<T>(node: *mut Node<T>) {
         let b = node.cast::<u8>();
+        // Poison the dead node (24 bytes), as a poisoning allocator would: a late reader then
+        // fails loudly (tests/stress.rs) instead of reading a plausible stale node.
+        // SAFETY: the block is ours and `layout().size()` bytes long.
+        unsafe { b.write_bytes(0xA5, layout().size()) };
         let kept = CACHE
             .try_with(|c| match c.0.try_borrow_mut() {
                 Ok(mut v) if v.len() < KEEP => {
