@@ -381,12 +381,12 @@ fn torture_cmd(
             let note = if run_on == a {
                 String::new()
             } else {
-                format!(
-                    "{} cannot run on {}; ran on {}",
-                    id.name(),
-                    a.name(),
-                    run_on.name()
-                )
+                let why = if s.infeasible(&lazymm_model::Arch::profile(a)).is_some() {
+                    "cannot run on"
+                } else {
+                    "is not a clean variant (never ported there: a catalogue finding) on"
+                };
+                format!("{} {why} {}; ran on {}", v.name, a.name(), run_on.name())
             };
             jobs.push((s, run_on, v.knobs(run_on), note));
         }
