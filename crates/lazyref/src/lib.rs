@@ -40,10 +40,12 @@
 //!
 //! # The memory bound, and the idle reader
 //!
-//! Unreclaimed objects are bounded: at most [`SLOTS`](raw::SLOTS) objects per thread
-//! (one per slot: the object it last read through that slot, which it may use again for free),
-//! plus each writer thread's pending batch (fewer than [`RETIRE_BATCH`]). Epoch schemes have no
-//! such bound: one stalled reader there keeps *every* later retirement alive.
+//! Unreclaimed objects are bounded: at most [`SLOTS`](raw::SLOTS) objects per thread in its
+//! slots (the objects it last read, one per slot, which it may read again for free), plus at
+//! most one per slot handed to it but already left, waiting in its drop cell for the freer's
+//! next reclaim, `flush` or exit — so at most 2 × `SLOTS` per thread — plus each writer
+//! thread's pending batch (fewer than [`RETIRE_BATCH`]). Epoch schemes have no such bound:
+//! one stalled reader there keeps *every* later retirement alive.
 //!
 //! The price of laziness is the idle reader — the user-space analogue of a CPU lazily
 //! holding a dead process's `mm` ("zombie mm"): a thread that read an object and then never

@@ -1,7 +1,7 @@
 //! Thread registration, the per-thread retire batch, and thread exit (TLS teardown).
 
 use crate::barrier;
-use crate::raw::{self, Header, Record, Registry, SLOTS};
+use crate::raw::{self, Header, Record, Registry, Retired, SLOTS};
 use std::cell::{Cell, RefCell};
 use std::ptr;
 
@@ -26,20 +26,26 @@ thread_local! {
     static RECORD: Cell<&'static Record> = const { Cell::new(&UNREGISTERED) };
     /// Round-robin victim for slot replacement.
     static VICTIM: Cell<usize> = const { Cell::new(0) };
-    /// The retire batch; its destructor is the thread-exit hook.
-    static LOCAL: Local = const { Local { batch: RefCell::new(Vec::new()) } };
+    /// The retire batch and pending re-checks; its destructor is the thread-exit hook.
+    static LOCAL: Local = const { Local { retired: RefCell::new(Retired::new()) } };
 }
 
 struct Local {
-    batch: RefCell<Vec<*mut Header>>,
+    retired: RefCell<Retired<'static>>,
+}
+
+/// Reclaims `r` fully: the batch, then a barrier for the hand-offs still to re-check.
+fn reclaim_now(r: &mut Retired<'static>) {
+    // SAFETY: `Retired` batches hold retired nodes with one count each (`retire`).
+    unsafe { raw::reclaim(&REGISTRY, r) };
+    raw::settle(r);
 }
 
 impl Drop for Local {
     fn drop(&mut self) {
         let rec = RECORD.with(|c| c.replace(&EXITED));
-        let mut batch = std::mem::take(&mut *self.batch.borrow_mut());
-        // SAFETY: the batch holds retired nodes and one count on each.
-        unsafe { raw::reclaim(&REGISTRY, &mut batch) };
+        let mut r = std::mem::take(&mut *self.retired.borrow_mut());
+        reclaim_now(&mut r);
         if is_placeholder(rec) {
             return;
         }
@@ -111,28 +117,29 @@ pub(crate) fn victim(rec: &Record, tag: usize, home: usize) -> Option<usize> {
 /// `n` was just swapped out of its source, and the caller gives up the source's count.
 pub(crate) unsafe fn retire(n: *mut Header) {
     let full = LOCAL.try_with(|l| {
-        let mut b = l.batch.borrow_mut();
-        b.push(n);
-        (b.len() >= RETIRE_BATCH).then(|| std::mem::take(&mut *b))
+        let mut r = l.retired.borrow_mut();
+        r.batch.push(n);
+        (r.batch.len() >= RETIRE_BATCH).then(|| std::mem::take(&mut *r))
     });
     match full {
         Ok(None) => {}
-        Ok(Some(mut batch)) => {
+        Ok(Some(mut r)) => {
             // Outside the RefCell borrow: frees run user `Drop`s, which may retire again.
             // SAFETY: retired nodes, one count each.
-            unsafe { raw::reclaim(&REGISTRY, &mut batch) };
-            let _ = LOCAL.try_with(|l| {
-                let mut b = l.batch.borrow_mut();
-                if b.capacity() == 0 {
-                    *b = batch; // keep the allocation
-                }
-            });
+            unsafe { raw::reclaim(&REGISTRY, &mut r) };
+            // This reclaim's hand-offs are re-checked at the next one (or flush, or exit).
+            if LOCAL
+                .try_with(|l| l.retired.borrow_mut().absorb(&mut r))
+                .is_err()
+            {
+                reclaim_now(&mut r);
+            }
         }
         Err(_) => {
             // During TLS teardown: reclaim alone.
-            let mut one = vec![n];
-            // SAFETY: as above.
-            unsafe { raw::reclaim(&REGISTRY, &mut one) };
+            let mut r = Retired::new();
+            r.batch.push(n);
+            reclaim_now(&mut r);
         }
     }
 }
@@ -140,8 +147,8 @@ pub(crate) unsafe fn retire(n: *mut Header) {
 /// Drops what this thread holds lazily and reclaims its retire batch.
 ///
 /// Clears every slot that no live [`Guard`](crate::Guard) uses, drops any object handed to
-/// it, then runs the heavy barrier and scan for the pending retire batch, so everything this
-/// thread retired and nobody else holds is freed now. Call it from a thread that is about to
+/// it, then runs the heavy barrier and scan for the pending retire batch and re-checks its
+/// earlier hand-offs, so everything this thread retired and nobody else holds is freed now. Call it from a thread that is about to
 /// stop reading for a long time (a parked worker) — that is the cure for the bound described
 /// in the crate docs — or before checking that memory was released.
 pub fn flush() {
@@ -152,9 +159,8 @@ pub fn flush() {
             }
         }
     }
-    if let Ok(mut batch) = LOCAL.try_with(|l| std::mem::take(&mut *l.batch.borrow_mut())) {
-        // SAFETY: retired nodes, one count each.
-        unsafe { raw::reclaim(&REGISTRY, &mut batch) };
+    if let Ok(mut r) = LOCAL.try_with(|l| std::mem::take(&mut *l.retired.borrow_mut())) {
+        reclaim_now(&mut r);
     }
 }
 

@@ -15,7 +15,7 @@
 //! | `thread_exit_vs_scan` | record release (clear, barrier, drain) vs hand-off | no barrier in unpublish |
 #![cfg(loom)]
 
-use lazyref::raw::{self, set_mutant, Header, Mutant, Node, Record, Registry};
+use lazyref::raw::{self, set_mutant, Header, Mutant, Node, Record, Registry, Retired};
 use loom::sync::atomic::{AtomicPtr, AtomicUsize as LoomUsize};
 use loom::thread;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -68,12 +68,16 @@ impl World {
         }
     }
 
-    /// A writer's `store` followed by the reclaim of a batch of one.
+    /// A writer's `store`, the reclaim of a batch of one, and the writer's `flush` (the heavy
+    /// barrier after which it re-checks its hand-offs).
     fn replace_and_reclaim(&self, src: usize) {
         let new = Node::alloc(Arc::new(Tracked(self.frees.clone())));
         let old = self.srcs[src].swap(new, AcqRel);
+        let mut r = Retired::new();
+        r.batch.push(old);
         // SAFETY: swapped out; the batch takes the source's count.
-        unsafe { raw::reclaim(&self.reg, &mut vec![old]) };
+        unsafe { raw::reclaim(&self.reg, &mut r) };
+        raw::settle(&mut r);
     }
 
     /// After every model thread joined: release records, retire the current nodes, and
@@ -84,9 +88,11 @@ impl World {
             self.reg.release(rec_ref(r));
         }
         for s in &self.srcs {
-            let old = s.swap(std::ptr::null_mut(), AcqRel);
+            let mut r = Retired::new();
+            r.batch.push(s.swap(std::ptr::null_mut(), AcqRel));
             // SAFETY: as in `replace_and_reclaim`.
-            unsafe { raw::reclaim(&self.reg, &mut vec![old]) };
+            unsafe { raw::reclaim(&self.reg, &mut r) };
+            raw::settle(&mut r);
         }
         before
     }

@@ -216,10 +216,11 @@ fn readers_writers_churn_and_stalled_readers_stay_bounded_with_no_use_after_free
     }
     let elapsed = start.elapsed();
     let records = lazyref::record_count();
-    // The bound: each record holds at most SLOTS objects; each writer has at most a full
-    // batch in flight plus the `Arc` returned by its swap; readers hold an upgraded Arc each;
-    // plus the two current values.
-    let bound = records * lazyref::raw::SLOTS + writers * (RETIRE_BATCH + 1) + readers + 2;
+    // The documented bound: each record holds at most SLOTS objects in its slots plus at most
+    // one per slot in its drop cells awaiting a freer's re-check; each writer has at most a
+    // full batch in flight plus the `Arc` returned by its swap; readers hold an upgraded Arc
+    // each; plus the two current values.
+    let bound = records * 2 * lazyref::raw::SLOTS + writers * (RETIRE_BATCH + 1) + readers + 2;
     let peak = LIVE_PEAK.load(Relaxed);
     drop(Arc::try_unwrap(srcs).ok().expect("all threads joined"));
     flush();

@@ -26,9 +26,10 @@
 //!    slot[i].store(cur, Release) ─┐            for every slot j:     │ running R (IPI), or
 //!    LIGHT()  (compiler fence) ───┼────────────  s = r.slot[j].load(Acquire)
 //!    again = src.load(Acquire)    │              if s in batch: refs += 1; hand_off(r, j, s)
-//!    retry if again != cur        │            if any hand-off: HEAVY(); re-check those slots,
-//!    drain(drop[i])  ─────────────┘              take back what the holder already left
-//!    use cur                                   for n in batch: release(n)   (last count frees)
+//!    retry if again != cur        │            for n in batch: release(n)   (last count frees)
+//!    drain(drop[i])  ─────────────┘            after the NEXT heavy barrier (next batch,
+//!    use cur                                     flush, exit): re-check the hand-offs, take
+//!                                                back what the holder already left
 //!
 //!  hand_off(r, j, n)                           drain(r, i)  (owner, after a slot change)
 //!  ─────────────────                           ───────────
@@ -77,20 +78,23 @@
 //! # Why nothing lingers in a drop cell the holder has left
 //!
 //! A hand-off can race with the holder moving away: the freer's CAS into `drop[j]` and the
-//! holder's slot store + `drain` load are the store-buffer shape again. So after its
-//! hand-offs the freer issues a second heavy barrier (only when it handed something off) and
-//! re-loads each slot it handed to; where the slot moved on, it takes the object back. Either
-//! the holder's `drain` (after its light barrier) sees the hand-off, or the freer's re-check
-//! sees the slot move; both may, and the CAS makes exactly one of them release it. Thread
-//! exit is the same shape (slot cleared, light barrier, drain), so an exiting thread leaves
-//! nothing behind.
+//! holder's slot store + `drain` load are the store-buffer shape again. So the freer keeps
+//! its hand-offs and, after its *next* heavy barrier (its next reclaim's, which it pays
+//! anyway, or the one `flush` and thread exit issue for this), re-loads each slot it handed
+//! to; where the slot moved on, it takes the object back. Either the holder's `drain` (after
+//! its light barrier) sees the hand-off, or the freer's re-check sees the slot move; both may,
+//! and the CAS makes exactly one of them release it. Thread exit is the same shape (slot
+//! cleared, light barrier, drain), so an exiting thread leaves nothing behind. Deferring the
+//! re-check to the next barrier costs one heavy barrier per batch instead of two; the price is
+//! that a handed-off object the holder has already left can wait in its drop cell until the
+//! freer's next reclaim, `flush` or exit (at most one such object per slot).
 
 mod node;
 mod reclaim;
 mod record;
 
 pub use node::{Header, Node};
-pub use reclaim::{drain, hand_off, reclaim, HandOff};
+pub use reclaim::{drain, hand_off, reclaim, settle, HandOff, Retired};
 pub use record::{protect, unpublish, Pins, Record, Registry, SLOTS};
 
 /// The freer's heavy barrier on its own (membarrier or `fence(SeqCst)`): to measure its cost.

@@ -83,55 +83,117 @@ pub fn drain(rec: &Record, i: usize) {
     }
 }
 
-/// Frees or hands off every node in `batch` (each carrying one count the batch owns), then
-/// empties it. One heavy barrier, one scan of every slot, and a second heavy barrier only if
-/// some node was handed off.
+/// A freer's retire state: the batch of retired nodes (one count each), and the hand-offs
+/// of its earlier reclaims still to re-check after its next heavy barrier.
+pub struct Retired<'r> {
+    /// Retired nodes; the batch owns one count on each.
+    pub batch: Vec<*mut Header>,
+    rechecks: Vec<(&'r Record, usize, *mut Header)>,
+}
+
+impl Default for Retired<'_> {
+    fn default() -> Self {
+        Retired::new()
+    }
+}
+
+impl<'r> Retired<'r> {
+    /// Empty.
+    pub const fn new() -> Self {
+        Retired {
+            batch: Vec::new(),
+            rechecks: Vec::new(),
+        }
+    }
+
+    /// Moves `other`'s nodes and pending re-checks into `self`.
+    pub fn absorb(&mut self, other: &mut Retired<'r>) {
+        if self.batch.is_empty() && self.batch.capacity() == 0 {
+            std::mem::swap(&mut self.batch, &mut other.batch); // keep the allocation
+        }
+        self.batch.append(&mut other.batch);
+        self.rechecks.append(&mut other.rechecks);
+    }
+
+    /// Nothing to reclaim or re-check.
+    pub fn is_empty(&self) -> bool {
+        self.batch.is_empty() && self.rechecks.is_empty()
+    }
+}
+
+/// Frees or hands off every node in `r.batch`, then empties it: one heavy barrier, one scan
+/// of every slot. The same barrier also serves the re-check of the previous reclaims'
+/// hand-offs (module doc, "Why nothing lingers"); this reclaim's hand-offs wait for the next
+/// one, or for [`settle`].
 ///
 /// # Safety
-/// Every node in `batch` is retired (no source points to it) and the batch owns one count on
-/// each.
-pub unsafe fn reclaim(reg: &Registry, batch: &mut Vec<*mut Header>) {
-    if batch.is_empty() {
+/// Every node in `r.batch` is retired (no source points to it) and the batch owns one count
+/// on each.
+pub unsafe fn reclaim<'r>(reg: &'r Registry, r: &mut Retired<'r>) {
+    if r.is_empty() {
         return;
     }
     // Pairs with `barrier::light` in `protect`: a reader either published its slot before
     // this point (the scan below sees it) or re-loads its source after it (and sees the swap).
+    // For the re-checks it pairs with the light barrier before the holder's `drain`.
     barrier::heavy();
-    batch.sort_unstable();
-    let mut installed: Vec<(&Record, usize, *mut Header)> = Vec::new();
+    recheck(&mut r.rechecks);
+    if r.batch.is_empty() {
+        return;
+    }
+    r.batch.sort_unstable();
     for rec in reg.iter() {
         for i in 0..SLOTS {
             let s = rec.slot_acquire(i);
-            if s.is_null() || batch.binary_search(&s).is_err() {
+            if s.is_null() || r.batch.binary_search(&s).is_err() {
                 continue;
             }
             // SAFETY: the batch holds a count on `s`; the new count goes to `hand_off`.
             unsafe { Header::acquire(s) };
             // SAFETY: we give `hand_off` the count just taken; `s` is retired.
             if unsafe { hand_off(rec, i, s, s) } == HandOff::Installed {
-                installed.push((rec, i, s));
+                r.rechecks.push((rec, i, s));
             }
         }
     }
-    if !installed.is_empty() && !mutant(Mutant::NoRecheck) {
-        // Pairs with `barrier::light` in `protect` / `unpublish` before the holder's `drain`:
-        // either the holder's drain sees our hand-off or we see its slot move on.
-        barrier::heavy();
-        for (rec, i, n) in installed {
-            if rec.slot_acquire(i) != n
-                // Acquire: the take-back gets the count we installed (our own Release).
-                && rec
-                    .drop_cell(i)
-                    .compare_exchange(n, ptr::null_mut(), Ordering::Acquire, Ordering::Relaxed)
-                    .is_ok()
-            {
-                // SAFETY: taken back: ours again; the holder left `n` (slot_acquire above).
-                unsafe { Header::release(n) };
-            }
-        }
-    }
-    for n in batch.drain(..) {
+    for n in r.batch.drain(..) {
         // SAFETY: the batch's own count.
         unsafe { Header::release(n) };
+    }
+}
+
+/// Re-checks the pending hand-offs now (a heavy barrier if there are any): `flush` and
+/// thread exit, so that a freer that stops leaves nothing lingering behind it.
+pub fn settle(r: &mut Retired<'_>) {
+    if !r.rechecks.is_empty() {
+        // Pairs with the light barrier before the holders' `drain`, as in `reclaim`.
+        barrier::heavy();
+        recheck(&mut r.rechecks);
+    }
+}
+
+/// After a heavy barrier that follows the hand-offs: where the holder's slot has moved off
+/// the object it was handed, take the count back out of the drop cell and drop it. Either the
+/// holder's `drain` (after its light barrier) saw the hand-off, or this sees the slot move;
+/// the CAS makes exactly one of them drop it. The count in a cell is fungible: if the cell
+/// holds an object at this address the holder no longer uses, dropping that count is right
+/// whoever installed it.
+fn recheck(rechecks: &mut Vec<(&Record, usize, *mut Header)>) {
+    if mutant(Mutant::NoRecheck) {
+        rechecks.clear();
+        return;
+    }
+    for (rec, i, n) in rechecks.drain(..) {
+        if rec.slot_acquire(i) != n
+            // Acquire: pairs with the installing CAS's Release, so the count is ours.
+            && rec
+                .drop_cell(i)
+                .compare_exchange(n, ptr::null_mut(), Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        {
+            // SAFETY: the CAS moved the count to us; the holder left `n` (`slot_acquire`
+            // read a later slot value, ordering its uses of `n` before us).
+            unsafe { Header::release(n) };
+        }
     }
 }
