@@ -1,7 +1,7 @@
 //! Reclamation, every scheme in one run: `cargo bench -p lazyref --bench reclaim`.
 //!
 //! 1. Throughput and retire-to-free latency: one writer replaces the value `WRITES` times
-//!    as fast as it can while one reader reads it in a loop (median of `REPS` runs); prints
+//!    as fast as it can while one reader reads it in a loop (median of `REPS` runs, interleaved across schemes); prints
 //!    writes/s and the
 //!    retire-to-free latency percentiles (log2 buckets: upper edges) of every payload
 //!    retired during the run, including those freed by the final flush.
@@ -20,7 +20,7 @@ use std::time::Instant;
 
 const WRITES: u64 = 500_000;
 /// Throughput runs per scheme; the table shows the median.
-const REPS: usize = 3;
+const REPS: usize = 5;
 const STALL_WRITES: u64 = 100_000;
 
 fn live() -> usize {
@@ -153,29 +153,51 @@ fn main() {
     // Warm-up, discarded: thread creation, the allocator's arenas, membarrier registration.
     throughput::<common::Lazy>();
     throughput::<common::MutexArc>();
-    let mut base = 0.0;
     // `RECLAIM_ONLY=name` measures one scheme (for profiling).
     let only = std::env::var("RECLAIM_ONLY").ok();
-    macro_rules! one {
-        ($t:ty, $n:expr) => {{
-            if only.as_deref().map_or(true, |o| o == $n) {
-                let mut runs: Vec<(f64, String)> = (0..REPS).map(|_| throughput::<$t>()).collect();
-                runs.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
-                let (wps, row) = runs.swap_remove(REPS / 2);
-                let peak = stalled::<$t>();
-                if base == 0.0 {
-                    base = wps;
+    let wanted = |n: &str| only.as_deref().map_or(true, |o| o == n);
+    // Repetitions interleave the schemes (rep 1 of every scheme, then rep 2, ...), so a noisy
+    // phase of the machine hits every scheme alike; the table shows each scheme's median.
+    let mut runs: Vec<(&'static str, Vec<(f64, String)>)> = Vec::new();
+    for _ in 0..REPS {
+        let mut k = 0;
+        macro_rules! rep {
+            ($t:ty, $n:expr) => {{
+                if wanted($n) {
+                    if runs.len() <= k {
+                        runs.push(($n, Vec::new()));
+                    }
+                    runs[k].1.push(throughput::<$t>());
+                    k += 1;
                 }
-                println!(
-                    "| {} | {:.2} M ({:.2}×) | {} | {} |",
-                    $n,
-                    wps / 1e6,
-                    wps / base,
-                    row,
-                    peak
-                );
+            }};
+        }
+        for_each_scheme!(rep);
+        let _ = k; // the last scheme's increment is not read
+    }
+    let mut peaks = Vec::new();
+    macro_rules! stall {
+        ($t:ty, $n:expr) => {{
+            if wanted($n) {
+                peaks.push(stalled::<$t>());
             }
         }};
     }
-    for_each_scheme!(one);
+    for_each_scheme!(stall);
+    let mut base = 0.0;
+    for ((name, mut reps), peak) in runs.into_iter().zip(peaks) {
+        reps.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
+        let (wps, row) = reps.swap_remove(REPS / 2);
+        if base == 0.0 {
+            base = wps;
+        }
+        println!(
+            "| {} | {:.2} M ({:.2}×) | {} | {} |",
+            name,
+            wps / 1e6,
+            wps / base,
+            row,
+            peak
+        );
+    }
 }
