@@ -331,11 +331,12 @@ fn torture_cmd(
         max_ops_per_cpu: None,
         vcpu_preempt,
     };
-    // (scheme, arch, knobs, note)
+    // (scheme, arch, knobs, note, row name: the variant's or the mutant's)
     type Job = (
         Box<dyn lazymm_model::Scheme>,
         ArchId,
         lazymm_model::Knobs,
+        String,
         String,
     );
     let mut jobs: Vec<Job> = Vec::new();
@@ -356,6 +357,7 @@ fn torture_cmd(
             mu.arch,
             mu.knob_set(),
             format!("mutant {}", mu.name),
+            mu.name.to_string(),
         ));
     } else {
         let ids: Vec<SchemeId> = if scheme == "all" {
@@ -388,16 +390,17 @@ fn torture_cmd(
                 };
                 format!("{} {why} {}; ran on {}", v.name, a.name(), run_on.name())
             };
-            jobs.push((s, run_on, v.knobs(run_on), note));
+            jobs.push((s, run_on, v.knobs(run_on), note, v.name.to_string()));
         }
     }
     let mut reports = Vec::new();
     let mut bad = false;
-    for (s, on, knobs, note) in jobs {
+    for (s, on, knobs, note, name) in jobs {
         if !json && !note.is_empty() {
             println!("# {note}");
         }
-        let r = torture(s, on, knobs, &cfg);
+        let mut r = torture(s, on, knobs, &cfg);
+        r.scheme = name;
         bad |= !r.violations.is_empty() || r.deadlock;
         if !json {
             println!(
