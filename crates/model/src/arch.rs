@@ -188,7 +188,7 @@ pub struct Knobs {
     /// `tsk->mm`/`active_mm`.
     pub exec_irqs_off: bool,
     /// `ARCH_WANT_IRQS_OFF_ACTIVATE_MM`: IRQs stay off across `activate_mm()` too (ppc since
-    /// 2020, x86 since 2025 [MINGO-2025-7]; not arm64). Without it a flush IPI can land between
+    /// 2020, x86 since 2025 \[MINGO-2025-7\]; not arm64). Without it a flush IPI can land between
     /// `tsk->mm = mm` and the MMU switch (§7 #10's second half).
     pub irqs_off_activate_mm: bool,
     /// x86 `mm_cpumask` policy (ignored on other arches).

@@ -3,7 +3,7 @@
 //! With `Knobs::exec_irqs_off` (d53c3dfb23c4, ARCH_WANT_IRQS_OFF_ACTIVATE_MM) IRQs stay off
 //! from reading `active_mm` to `activate_mm`; without it the task can be preempted in between,
 //! the scheduler drops the lazy reference, and exec drops it again — "a double free of the old
-//! active_mm, and a missing free of the new one" [N-EXEC-2020] (mutant e, scenario 10).
+//! active_mm, and a missing free of the new one" \[N-EXEC-2020\] (mutant e, scenario 10).
 
 use crate::ids::MmRef;
 use crate::machine::Cpu;

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!  dying CPU (AP states)                              control CPU
-//!  [Mainline2024] sched_cpu_wait_empty → sched_force_init_mm (GRAB init_mm, switch, DROP mm)
+//!  \[Mainline2024\] sched_cpu_wait_empty → sched_force_init_mm (GRAB init_mm, switch, DROP mm)
 //!  __cpu_disable: offline; ppc clears the CPU from every mm_cpumask
 //!  ----- window: Legacy / AsPostedDoIdle still run on the lazy mm, out of the online mask
 //!        (and, on ppc, out of every mask) -----

@@ -99,7 +99,7 @@ pub struct Task {
 
 impl Task {
     /// `READ_ONCE(tsk->mm)`. Relaxed: `->mm` is written only by the task itself (exit_mm,
-    /// exec_mmap, kthread_[un]use_mm, with WRITE_ONCE); the remote readers (membarrier, the
+    /// exec_mmap, `kthread_[un]use_mm`, with WRITE_ONCE); the remote readers (membarrier, the
     /// flush handlers running on the task's own CPU, the oracle) tolerate a stale value, and
     /// a task that migrates is ordered by the on_cpu release/acquire hand-off in sched.rs.
     pub fn mm(&self) -> MmRef {

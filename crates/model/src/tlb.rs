@@ -297,7 +297,7 @@ impl Kernel {
         // Otherwise: local flush of mm's entries (nothing to model).
     }
 
-    /// powerpc radix `exit_lazy_flush_tlb(mm)` (also L's exit-flush unlazy) [PPC-TRIM].
+    /// powerpc radix `exit_lazy_flush_tlb(mm)` (also L's exit-flush unlazy) \[PPC-TRIM\].
     pub fn exit_lazy_flush_tlb(&self, c: &dyn Cpu, mm: MmRef) {
         let _t = c.trace().enter("exit_lazy_flush_tlb");
         let cpu = c.id();

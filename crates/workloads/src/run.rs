@@ -52,7 +52,7 @@ pub struct Row {
     /// Whether the workload freed the subject mm (frees done by the end-of-run quiesce do not
     /// count).
     pub freed: bool,
-    /// Where: "cpuN <function> (step K)"; for an mm the workload left pinned by lazy CPUs,
+    /// Where: "cpuN `function` (step K)"; for an mm the workload left pinned by lazy CPUs,
     /// "zombie: pinned by …"; otherwise "not freed".
     pub freed_at: String,
     /// Why this scheme cannot run on this arch (spec reason), or null.

@@ -18,7 +18,7 @@ pub struct Scenario {
     pub name: &'static str,
     /// CPUs.
     pub ncpus: usize,
-    /// Knob changes (on top of [`Knobs::fixed`]).
+    /// Knob changes (on top of the variant's era knobs, `Variant::knobs`).
     pub knobs: fn(&mut Knobs),
     /// Builds the scripts on a booted kernel.
     pub build: fn(&Kernel) -> Built,

@@ -1,9 +1,9 @@
 //! H-x86 — H with x86's `for_each_possible_lazymm_cpu` = `for_each_cpu(cpu, mm_cpumask(mm))`
 //! (patch 22, spec §3.c).
 //!
-//! Valid only together with patches 20–21 and 18–19: otherwise x86 "switch[es] away from a
-//! lazy mm behind the scheduler's back and thus clear[s] a CPU from mm_cpumask() that the
-//! scheduler thinks is lazy" [A22]. The model's x86 paths route every such switch through
+//! Valid only together with patches 20–21 and 18–19: otherwise x86 "switch\[es\] away from a
+//! lazy mm behind the scheduler's back and thus clear\[s\] a CPU from mm_cpumask() that the
+//! scheduler thinks is lazy" \[A22\]. The model's x86 paths route every such switch through
 //! `unlazy_mm_irqs_off` (`LazyFlush::Unlazy`, `cpuidle_leave_mm`, `use_temporary_mm`);
 //! mutant (g) restores the pre-patch-20 `leave_mm()` and is caught.
 //!

@@ -1,11 +1,11 @@
 //! L — Linus's "drop lazies at last mmput" (spec §3.d).
 //!
-//! Rules [L-0811]: a lazy reference requires `mm_users > 0`; the last `mmput` (`__mmput` →
+//! Rules \[L-0811\]: a lazy reference requires `mm_users > 0`; the last `mmput` (`__mmput` →
 //! `exit_mmap`) forces a TLB flush that must leave no lazy users. No counter ops on the hot
 //! path.
 //!
 //! **Exit flush.** x86: the freed_tables flush IPIs already reach every CPU in
-//! `mm_cpumask` — "exactly zero extra IPI's" [L-0951]. Their handler, for the exit flush,
+//! `mm_cpumask` — "exactly zero extra IPI's" \[L-0951\]. Their handler, for the exit flush,
 //! runs `exit_lazy_flush_tlb`: switch to init_mm, set `current->active_mm = &init_mm`, clear
 //! the CPU from the mask. ppc-radix: the combined flush (`exit_flush_lazy_tlbs`), of which
 //! Nick's powerpc patch is "the concrete instance".

@@ -10,7 +10,7 @@
 //! ```
 //! Invariant: `mm_count` = 1 (if mm_users > 0) + lazy chains + explicit pins. No IPIs. The
 //! cost is two contended RMWs per user→kernel→user round trip, and freeing is delayed until
-//! the last lazy CPU runs a user task (possibly never: a "zombie" mm, [DOC-active]).
+//! the last lazy CPU runs a user task (possibly never: a "zombie" mm, \[DOC-active\]).
 
 use crate::ids::MmRef;
 use crate::machine::Cpu;
