@@ -86,6 +86,9 @@ pub struct StepConfig {
     pub gates: Vec<Gate>,
     /// Directed preemptions.
     pub preempts: Vec<Preempt>,
+    /// Engine steps per kernel jiffy for `Cpu::jiffies` (0: jiffies stay 0, the default — a
+    /// scenario lasts microseconds of kernel time). Tests of once-a-second events set it.
+    pub steps_per_jiffy: u64,
 }
 
 impl Default for StepConfig {
@@ -97,6 +100,7 @@ impl Default for StepConfig {
             preempt_prob: 0.0,
             gates: Vec::new(),
             preempts: Vec::new(),
+            steps_per_jiffy: 0,
         }
     }
 }
@@ -130,6 +134,7 @@ struct Shared {
     step: Cell<u64>,
     rng: RefCell<Option<ChaCha8Rng>>,
     preempt_prob: f64,
+    steps_per_jiffy: u64,
     preempts: RefCell<Vec<Option<Preempt>>>,
     quiesce: Cell<bool>,
     stop: Cell<bool>,
@@ -224,6 +229,12 @@ impl Cpu for StepCpu<'_> {
     fn now(&self) -> u64 {
         self.shared.step.get()
     }
+    fn jiffies(&self) -> u64 {
+        match self.shared.steps_per_jiffy {
+            0 => 0,
+            n => self.shared.step.get() / n,
+        }
+    }
     fn trace(&self) -> &Trace {
         &self.trace
     }
@@ -257,6 +268,7 @@ pub fn run(k: Arc<Kernel>, scripts: Vec<Vec<Step>>, cfg: &StepConfig) -> StepRes
         watched,
         rng: RefCell::new(Some(ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5eed_1a2f))),
         preempt_prob: cfg.preempt_prob,
+        steps_per_jiffy: cfg.steps_per_jiffy,
         preempts: RefCell::new(cfg.preempts.iter().cloned().map(Some).collect()),
         idle: RefCell::new(vec![false; n]),
         quiesced: RefCell::new(vec![false; n]),
