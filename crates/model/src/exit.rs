@@ -40,8 +40,29 @@ impl Kernel {
         let _t = c.trace().enter("do_exit");
         self.exit_mm(c);
         // Preemptible until the final __schedule(): exit_mm left the task lazy on its own mm
-        // (current->mm == NULL), so a preemption here switches it out like a kthread.
-        self.preempt_point(c, "do_exit:after_exit_mm");
+        // (current->mm == NULL), so a preemption here switches it out like a kthread — and,
+        // unpinned, it may finish its exit on another CPU (`finish_exit`).
+        c.point(self, "do_exit:after_exit_mm");
+        if self.irqs_enabled(c.id()) {
+            if let Some(plan) = c.preempt("do_exit:after_exit_mm") {
+                let _p = c.trace().enter("preempt_schedule");
+                // Relaxed: published to the next CPU by the state/on_cpu hand-off below.
+                t.exiting.store(true, Relaxed);
+                let next = plan.first().copied().unwrap_or(TaskRef::Idle);
+                if self.schedule(c, next) || self.schedule(c, TaskRef::Idle) {
+                    return true;
+                }
+                t.exiting.store(false, Relaxed);
+            }
+        }
+        self.finish_exit(c, then);
+        true
+    }
+
+    /// The tail of `do_exit` on whatever CPU runs the dying task: TASK_DEAD and the final
+    /// `__schedule()` to `then` (or the idle task).
+    pub(crate) fn finish_exit(&self, c: &dyn Cpu, then: TaskRef) {
+        let t = self.task(self.curr(c.id()));
         // Relaxed: only this CPU runs t; nobody claims a DEAD task (the claim CAS expects
         // SLEEPING), and the final switch's on_cpu release orders the rest.
         t.state.store(task_state::DEAD, Relaxed);
@@ -51,6 +72,5 @@ impl Kernel {
         if !self.schedule(c, then) {
             self.schedule(c, TaskRef::Idle);
         }
-        true
     }
 }

@@ -95,6 +95,9 @@ pub struct Task {
     pub active_mm: AtomicU64,
     /// `->on_cpu`.
     pub on_cpu: AtomicBool,
+    /// Preempted inside `do_exit` after `exit_mm`: whichever CPU runs it next finishes the
+    /// exit there (its final `schedule()`), so the dying task can migrate.
+    pub exiting: AtomicBool,
 }
 
 impl Task {
@@ -313,6 +316,7 @@ impl Kernel {
                 mm: AtomicU64::new(0),
                 active_mm: AtomicU64::new(0),
                 on_cpu: AtomicBool::new(false),
+                exiting: AtomicBool::new(false),
             })
             .collect();
         let cpus = (0..cfg.ncpus)
