@@ -8,10 +8,10 @@
 //!
 //! | variant | era | base kernel | what differs from mainline's common paths |
 //! |---|---|---|---|
-//! | `refcount`, `shootdown`, `shootdown-ppc` | mainline | v6.15+ | — |
-//! | `mmput-flush` | mainline | v6.15+ (L was never posted) | L's own exit flush and flush unlazy |
+//! | `refcount`, `shootdown`, `shootdown-ppc` | mainline | v6.16+ | — |
+//! | `mmput-flush` | mainline | v6.16+ (L was never posted) | L's own exit flush and flush unlazy |
 //! | `hazard`, `hazard-x86` | as-posted | v5.16 + Andy's 23 patches | patch 10 NMI, 12 hotplug in `do_idle`, 14 exec switch with IRQs off, 15 no kthread ref, 18–22 x86 unlazy; v5.16 mask cleared on switch-out |
-//! | `hazard+fixes`, `hazard-x86+fixes` | as-posted + fixes | same | `kthread_use_mm` enforces `mmget_not_zero`; 2024 hotplug order; `mmdrop_sched` for `drop_mm` on RT |
+//! | `hazard+fixes`, `hazard-x86+fixes` | as-posted + fixes | same | `exit_mm`'s grab publishes `lazy_mm` (as posted it is a real `mmgrab` nothing releases); `kthread_use_mm` enforces `mmget_not_zero`; 2024 hotplug order; `mmdrop_sched` for `drop_mm` on RT |
 //! | `hazard-md` | as-posted | v6.11.1 + Mathieu's RFC v2 | v6.11 hotplug (`finish_cpu` drop on the control CPU), init_mm published, old EFI, pre-patch-10 NMI reader, mask cleared on switch-out |
 //! | `hazard-md+fixes` | as-posted + fixes | same | 2024 hotplug order; init_mm never published or cleared; EFI via temporary mm (e7021e2fe0b4) |
 
@@ -23,7 +23,7 @@ use serde::Serialize;
 /// Which kernel a row runs.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Era {
-    /// Today's mainline (v6.15+: Rik's lazy `mm_cpumask` with once-a-second trimming, EFI
+    /// Today's mainline (v6.16+: Rik's lazy `mm_cpumask` with once-a-second trimming, EFI
     /// through the temporary-mm machinery, the 2024 hotplug order, x86
     /// `ARCH_WANT_IRQS_OFF_ACTIVATE_MM`; x86 `use_temporary_mm` and cpuidle `leave_mm()`).
     Mainline,
@@ -150,6 +150,7 @@ impl Variant {
 fn hazard_fixed() -> Box<dyn Scheme> {
     Box::new(Hazard {
         kthread_ref: KthreadRef::MmUsers,
+        exit_mm_grabs: false,
         rt_mmdrop_sched: true,
         ..Hazard::default()
     })
@@ -157,6 +158,7 @@ fn hazard_fixed() -> Box<dyn Scheme> {
 fn hazard_x86_fixed() -> Box<dyn Scheme> {
     Box::new(Hazard {
         kthread_ref: KthreadRef::MmUsers,
+        exit_mm_grabs: false,
         rt_mmdrop_sched: true,
         ..hazard_x86()
     })
@@ -197,7 +199,7 @@ fn md_fixed_knobs(arch: ArchId) -> Knobs {
 
 /// Every variant, in table order.
 pub fn variants() -> Vec<Variant> {
-    const V619: &str = "mainline (v6.15+)";
+    const V619: &str = "mainline (v6.16+)";
     const V516: &str = "v5.16 + luto sched/lazymm (Jan 2022)";
     const V611: &str = "v6.11.1 + hp RFC v2 (Oct 2024)";
     let v = |name, scheme, era, base, clean, build, knobs| Variant {

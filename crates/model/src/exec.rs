@@ -30,7 +30,13 @@ impl Kernel {
             self.local_irq_disable(c);
         }
         let active_mm = tsk.active_mm();
-        self.preempt_point(c, "exec_mmap:after_read_active_mm");
+        if k.preempt_rt {
+            // task_lock() is a spinlock: preemption is off here unless PREEMPT_RT makes it a
+            // sleeping lock — where d53c3dfb23c4's missing IRQs-off window let the scheduler in.
+            self.preempt_point(c, "exec_mmap:after_read_active_mm");
+        } else {
+            c.point(self, "exec_mmap:after_read_active_mm");
+        }
         tsk.set_active_mm(mm);
         // WRITE_ONCE(tsk->mm, mm)
         tsk.set_mm(mm);

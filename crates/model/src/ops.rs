@@ -5,6 +5,7 @@
 //! already running elsewhere, …) is skipped and reported as not applied, so random workloads
 //! can be generated without knowing the interleaving.
 
+use crate::arch::ArchId;
 use crate::ids::{CpuId, MmRef, TaskRef};
 use crate::kernel::task_state;
 use crate::machine::Cpu;
@@ -270,6 +271,11 @@ impl Kernel {
             SysOp::SpawnKthread => self.create_kthread().is_some(),
             SysOp::Spawn { threads } => self.create_process((*threads).max(1) as usize).is_some(),
             SysOp::TextPoke => {
+                // x86 text_poke and ppc radix's patch_instruction switch to a temporary mm
+                // with IRQs off; arm64 (fixmap) and ppc hash switch no mm.
+                if !matches!(self.cfg.arch.id, ArchId::X86 | ArchId::PpcRadix) {
+                    return false;
+                }
                 self.text_poke(c);
                 true
             }
@@ -279,7 +285,8 @@ impl Kernel {
                 true
             }
             SysOp::IdleLeaveMm => {
-                if self.curr(cpu) != self.cpu(cpu).idle {
+                // cpuidle's leave_mm() (CPUIDLE_FLAG_TLB_FLUSHED, intel_idle, Xen) is x86 only.
+                if self.curr(cpu) != self.cpu(cpu).idle || self.cfg.arch.id != ArchId::X86 {
                     return false;
                 }
                 self.cpuidle_leave_mm(c);

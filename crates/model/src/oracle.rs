@@ -15,7 +15,7 @@
 //! - **grab of a dead mm** (`mmgrab` at `mm_count == 0`); **page tables freed while walked**
 //!   (a freeing flush that skipped a CPU with the mm loaded); **sleep in atomic** (PREEMPT_RT
 //!   `__mmdrop` from `finish_task_switch` or with preemption off); **hazard invariant** (H's
-//!   per-rq `lazy_mm`/`drop_mm` rules at each point the kernel relies on them);
+//!   per-rq `lazy_mm` cleared by every unlazy);
 //! - **membarrier**: a CPU returned to a membarrier-registered user mm after storing `rq->curr`
 //!   without a full barrier in between (§4.6, scenario 12);
 //! - **kernel BUG/WARN** the kernel itself would hit (e.g. `WARN_ON_ONCE(mm == current->mm)`).
@@ -57,8 +57,8 @@ pub enum ViolationKind {
     /// A path that may sleep ran in atomic context (PREEMPT_RT `__mmdrop` from the scheduler
     /// tail or with preemption off), as `might_sleep()`/lockdep would report.
     SleepInAtomic,
-    /// H's per-rq invariant (`drop_mm` is NULL or differs from `lazy_mm` after
-    /// `mmdrop_lazy`; `lazy_mm` NULL after an unlazy) broken where the kernel relies on it.
+    /// H's per-rq invariant broken where the kernel relies on it: `rq->lazy_mm` still set
+    /// after `unlazy_mm_irqs_off` (an unlazied rq must publish nothing).
     HazardInvariant,
 }
 

@@ -63,8 +63,9 @@ impl Kernel {
                     }
                 }
                 if x86 && was_lazy {
-                    // smp_mb(); atomic64_read(&next->context.tlb_gen): pairs with the
-                    // tlb_gen increment of a concurrent flush (flush_tlb_mm_range).
+                    // smp_mb(); atomic64_read(&next->context.tlb_gen). In the kernel it pairs
+                    // with flush_tlb_mm_range's fully ordered tlb_gen increment; the model
+                    // carries no tlb_gen, so here it is counted (a path barrier), not paired.
                     self.smp_mb_path(c);
                 }
             }
@@ -99,7 +100,9 @@ impl Kernel {
             MaskPolicy::X86Lazy if !set => {
                 // 83b0177a6c48: "Rely on the smp_mb() implied by cpumask_set_cpu()'s atomic
                 // operation, or explicitly provide one" between the loaded_mm store and the
-                // tlb_gen load; pairs with flush_tlb_mm_range's fully ordered tlb_gen increment.
+                // tlb_gen load. In the kernel it pairs with flush_tlb_mm_range's fully ordered
+                // tlb_gen increment; the model has no tlb_gen, so it is counted, not paired
+                // (and the set_bit's AcqRel is not a full barrier in C11: nothing here needs one).
                 self.smp_mb_path(c);
             }
             MaskPolicy::Sticky if set => {

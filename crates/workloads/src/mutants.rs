@@ -80,6 +80,7 @@ pub fn all() -> Vec<Mutant> {
                 Box::new(Hazard {
                     reload_lazy_mm: false,
                     kthread_ref: KthreadRef::MmUsers,
+                    exit_mm_grabs: false,
                     mutant: Some("hazard-dec2020-mockup"),
                     ..Hazard::default()
                 })
@@ -133,13 +134,15 @@ pub fn all() -> Vec<Mutant> {
         },
         Mutant {
             name: "e-exec-without-irqs-off",
-            source: "§2.6, §4.5, N-EXEC-2020 (fixed by d53c3dfb23c4)",
+            source: "§2.6, §4.5, N-EXEC-2020 (fixed by d53c3dfb23c4); preemptible under task_lock on PREEMPT_RT",
             base: "refcount",
             scheme: None,
             arch: ArchId::X86,
+            // PREEMPT_RT: only there is exec_mmap preemptible under task_lock.
             knobs: |k| {
                 k.exec_irqs_off = false;
                 k.irqs_off_activate_mm = false;
+                k.preempt_rt = true;
             },
             scenario: "exec-kthread-preempt",
             expected_kind: ViolationKind::DoubleFree,
@@ -149,8 +152,15 @@ pub fn all() -> Vec<Mutant> {
         Mutant {
             name: "f-hazard-kthread-mm-count-only",
             source: "A15 as posted (no kthread_use_mm reference), §4.3, §7 #8",
-            base: "hazard",
-            scheme: None,
+            base: "hazard+fixes",
+            scheme: Some(|| {
+                Box::new(Hazard {
+                    kthread_ref: KthreadRef::None,
+                    exit_mm_grabs: false,
+                    mutant: Some("hazard-kthread-count-only"),
+                    ..Hazard::default()
+                })
+            }),
             arch: ArchId::X86,
             knobs: none,
             scenario: "kthread-use-mm-count-only",
@@ -165,6 +175,7 @@ pub fn all() -> Vec<Mutant> {
             scheme: Some(|| {
                 Box::new(Hazard {
                     kthread_ref: KthreadRef::MmUsers,
+                    exit_mm_grabs: false,
                     mutant: Some("hazard-x86-with-leave_mm"),
                     ..hazard_x86()
                 })
@@ -195,13 +206,13 @@ pub fn all() -> Vec<Mutant> {
             name: "i-hazard-patch12-hot-unplug",
             source:
                 "A12 do_idle placement + A16 generic iterator (Andy's \"XXX ... hot-unplugging\")",
-            base: "hazard",
+            base: "hazard+fixes",
             scheme: None,
             // x86: the local exit flush unlazies the exiting CPU (A21), so nothing else keeps
             // M alive while the offline CPU is still on it (on arm64 the exiting CPU's own
             // lazy_mm hand-off delays the free past the window).
             arch: ArchId::X86,
-            knobs: none,
+            knobs: |k| k.hotplug = HotplugOrder::AsPostedDoIdle,
             scenario: "cpu-offline-while-lazy",
             expected_kind: ViolationKind::FreedWhileLoaded,
             expected_at: "loaded in its MMU",
@@ -222,7 +233,7 @@ pub fn all() -> Vec<Mutant> {
         },
         Mutant {
             name: "k-exec-flush-ipi-before-activate-mm",
-            source: "d53c3dfb23c4 (2020): ppc before ARCH_WANT_IRQS_OFF_ACTIVATE_MM, §7 #10",
+            source: "d53c3dfb23c4 (2020), §7 #10: a hybrid — today's S-ppc with only ARCH_WANT_IRQS_OFF_ACTIVATE_MM turned off",
             base: "shootdown-ppc",
             scheme: None,
             arch: ArchId::PpcRadix,

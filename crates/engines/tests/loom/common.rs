@@ -23,6 +23,7 @@ fn builder(min_bound: usize) -> loom::model::Builder {
 pub fn h() -> lazymm_model::schemes::hazard::Hazard {
     lazymm_model::schemes::hazard::Hazard {
         kthread_ref: lazymm_model::scheme::KthreadRef::MmUsers,
+        exit_mm_grabs: false,
         rt_mmdrop_sched: true,
         ..lazymm_model::schemes::hazard::Hazard::default()
     }

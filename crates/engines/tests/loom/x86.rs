@@ -28,6 +28,7 @@ fn mask_scan_vs_flush_unlazy(knobs: Knobs, idle_through_exit: bool) {
     let h = Hazard {
         mutant: (knobs.x86_lazy_flush == LazyFlush::LeaveMm).then_some("hazard-x86-flush-leave_mm"),
         kthread_ref: lazymm_model::scheme::KthreadRef::MmUsers,
+        exit_mm_grabs: false,
         ..hazard_x86()
     };
     let k = Arc::new(boot(Box::new(h), ArchId::X86, 2, knobs));

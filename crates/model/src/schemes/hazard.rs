@@ -27,14 +27,14 @@
 //!   atomic_sub(unused part of the batch)         ⇒ ≤ 2 atomics on mm_count, no IPIs
 //! ```
 //!
-//! **Decision — who releases `exit_mm`'s grab (§3.c open question).** `exit_mm` calls
-//! `mmgrab_lazy_tlb`, which under H *is* the hazard-pointer publication: the dying task's lazy
-//! window is an ordinary lazy use, `rq->lazy_mm = mm` on the exiting CPU, found by the scan in
-//! the `__mmput` that the same `exit_mm` may run. Reason: patch 16 deletes the `rq->prev_mm` →
-//! `mmdrop` path, so a real `mmgrab` there would have no release (a leak the oracle reports);
-//! treating it as the hazard pointer needs no new path and is what "lazy" means. Scenario 1
-//! checks the consequence: under H the mm is freed on the exiting CPU at its next switch to a
-//! user task, by `mmdrop_lazy` in `finish_task_switch`.
+//! **`exit_mm`'s grab (§3.c open question).** As posted, `exit_mm()` still takes a real
+//! `mmgrab(mm)` (patch 05 only changes the `->mm` store), while patch 16 deletes the
+//! `rq->prev_mm` → `mmdrop` path that used to pay it back, and sets no `lazy_mm` for the dying
+//! task: nothing releases that reference, so every exited mm leaks (`exit_mm_grabs`, the
+//! as-posted rows; the oracle reports the leak). The `+fixes` variants make the grab what
+//! "lazy" means under H — the hazard-pointer publication, `rq->lazy_mm = mm` on the exiting
+//! CPU, found by the scan of the `__mmput` the same `exit_mm` may run — so the mm is freed by
+//! the exiting CPU's `mmdrop_lazy` at its next switch (scenario 1).
 //!
 //! **Decision — kthread_use_mm callers holding only mm_count (§4.3, §7 #8).** Patch 15 makes
 //! "caller holds mm_users" the rule. The correct scheme enforces it inside the API:
@@ -75,6 +75,9 @@ pub struct Hazard {
     /// `smp_load_acquire`), or `Relaxed` for the loom mutant "a relaxed where an acquire is
     /// needed".
     pub lazy_load: Ordering,
+    /// As posted: `exit_mm`'s GRAB is a real `mmgrab` that nothing releases (see the module
+    /// doc); false: it publishes `rq->lazy_mm` (the `+fixes` variants).
+    pub exit_mm_grabs: bool,
     /// On PREEMPT_RT, release `drop_mm` with `mmdrop_sched` (deferred through `call_rcu`, as
     /// mainline does in `finish_task_switch`) rather than patch 16's plain `mmdrop` (§7 #24).
     pub rt_mmdrop_sched: bool,
@@ -94,6 +97,7 @@ impl Default for Hazard {
             // As posted: patch 15 takes no reference (the caller must hold mm_users).
             kthread_ref: KthreadRef::None,
             lazy_load: Acquire,
+            exit_mm_grabs: true,
             rt_mmdrop_sched: false,
             unlazy_store: Release,
             mutant: None,
@@ -238,9 +242,14 @@ impl Scheme for Hazard {
         }
     }
 
-    fn mmgrab_lazy_tlb(&self, k: &Kernel, c: &dyn Cpu, mm: MmRef, _site: Site) {
+    fn mmgrab_lazy_tlb(&self, k: &Kernel, c: &dyn Cpu, mm: MmRef, site: Site) {
         if mm == k.init_mm || mm.is_null() {
             // init_mm is never freed: no hazard pointer.
+            return;
+        }
+        if site == Site::ExitMm && self.exit_mm_grabs {
+            // As posted: exit_mm()'s mmgrab(mm), and no lazy_mm for the dying task.
+            k.mmgrab(c, mm);
             return;
         }
         let rq = k.cpu(c.id());
