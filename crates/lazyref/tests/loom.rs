@@ -13,6 +13,7 @@
 //! | `hand_off_vs_holders_next_read` | hand-off CAS vs the holder's slot change and drain | Relaxed slot store; no re-check |
 //! | `steal_race_aba_spec_7_18` | two freers hand off to one holder that moved on | no slot re-load (Dec-2020 mockup) |
 //! | `thread_exit_vs_scan` | record release (clear, barrier, drain) vs hand-off | no barrier in unpublish |
+//! | `recheck_at_next_reclaim` | a hand-off re-checked by the freer's next reclaim | no re-check |
 #![cfg(loom)]
 
 use lazyref::raw::{self, set_mutant, Header, Mutant, Node, Record, Registry, Retired};
@@ -223,6 +224,52 @@ fn hand_off_without_recheck_is_caught() {
         explore(Mutant::NoRecheck, hand_off_vs_holders_next_read),
         LINGER,
     );
+}
+
+/// The re-check rides on the freer's next reclaim: the writer retires source 0's node (a
+/// hand-off to the holder, maybe), then source 1's with the same retire state — that second
+/// reclaim's heavy barrier re-checks the first one's hand-offs — and never settles. The
+/// holder meanwhile moves its slot from source 0 to source 2, which nobody replaces (so no
+/// later hand-off to that slot can steal, and free, what lingers). Source 0's and source 1's
+/// old nodes must both be freed by the time both are done.
+fn recheck_at_next_reclaim() {
+    let w = World::new(3);
+    let rec = w.record();
+    let w2 = w.clone();
+    let writer = thread::spawn(move || {
+        let mut r = Retired::new();
+        for src in 0..2 {
+            let new = Node::alloc(Arc::new(Tracked(w2.frees.clone())));
+            r.batch.push(w2.srcs[src].swap(new, AcqRel));
+            // SAFETY: swapped out; the batch takes the source's count.
+            unsafe { raw::reclaim(&w2.reg, &mut r) };
+        }
+        // Deliberately no `settle`: the second reclaim's barrier did the first's re-check.
+        assert!(
+            r.is_empty(),
+            "no hand-off in the second reclaim: nothing left to re-check"
+        );
+    });
+    use_node(w.read(rec, 0, 0));
+    use_node(w.read(rec, 0, 2));
+    writer.join().unwrap();
+    assert_eq!(
+        w.frees.load(SeqCst),
+        2,
+        "source 0's old node lingers after the holder moved on"
+    );
+    w.settle(&[rec]);
+    assert_eq!(w.frees.load(SeqCst), 5);
+}
+
+#[test]
+fn recheck_at_next_reclaim_is_safe() {
+    explore(Mutant::None, recheck_at_next_reclaim).unwrap();
+}
+
+#[test]
+fn recheck_at_next_reclaim_without_recheck_is_caught() {
+    assert_caught(explore(Mutant::NoRecheck, recheck_at_next_reclaim), LINGER);
 }
 
 /// Spec §7 #18: holder A uses M1 (source 0), F1 starts retiring M1 and scans `slot == M1`;
