@@ -1,9 +1,9 @@
 //! Hot-reloaded configuration read by every request.
 //!
 //! Every request reads the current configuration with `CONFIG.load()`: while the
-//! configuration is unchanged that is two loads and a compare. A reloader replaces it now and
-//! then; requests in flight keep the version they started with; old versions are freed once
-//! no worker holds them. `cargo run --release -p lazyref --example hot_config`
+//! configuration is unchanged that is two loads, a compare and a thread-local flag store. A
+//! reloader replaces it now and then; requests in flight keep the version they started with;
+//! old versions are freed once no worker holds them. `cargo run --release -p lazyref --example hot_config`
 
 use lazyref::LazyArc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -11,9 +11,10 @@ use std::sync::Arc;
 
 /// A shared, atomically replaceable `Arc<T>` with lazy hazard-slot readers.
 ///
-/// [`load`](Self::load) costs, when this thread read the same object last time, two loads
-/// and a compare — no store, no barrier, no read-modify-write; otherwise one plain store of
-/// a per-thread slot and a compiler fence (a `fence(SeqCst)` where membarrier is missing).
+/// [`load`](Self::load) costs, when this thread read the same object last time, two loads,
+/// a compare and a guard flag in the thread's own record — no shared store, no barrier, no
+/// read-modify-write; otherwise one plain store of a per-thread slot and a compiler fence (a
+/// `fence(SeqCst)` where membarrier is missing).
 /// [`store`](Self::store) swaps and retires; every [`RETIRE_BATCH`](crate::RETIRE_BATCH)
 /// retirements on a thread pay one heavy barrier and one scan of every thread's slots.
 pub struct LazyArc<T> {

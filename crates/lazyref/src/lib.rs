@@ -8,7 +8,7 @@
 //!
 //! let config = LazyArc::from_pointee(String::from("v1"));
 //! assert_eq!(*config.load(), "v1"); // first read on this thread: one slot store
-//! assert_eq!(*config.load(), "v1"); // same object again: two loads and a compare
+//! assert_eq!(*config.load(), "v1"); // same object again: no store to shared memory, no barrier
 //! config.store(Arc::new(String::from("v2")));
 //! let held: Arc<String> = lazyref::Guard::into_arc(config.load()); // long hold
 //! assert_eq!(*held, "v2");

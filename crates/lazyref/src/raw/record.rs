@@ -172,6 +172,7 @@ pub fn protect(
 ) -> *mut Header {
     loop {
         let order = if mutant(Mutant::SlotStoreRelaxed) {
+            // The mutant: nothing orders our uses of the old object before a scanner.
             Ordering::Relaxed
         } else {
             // Release: our uses of the object this slot held before happen-before a scanner
