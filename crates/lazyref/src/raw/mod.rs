@@ -12,7 +12,7 @@
 //! - Per thread, a [`Record`] with [`SLOTS`] pairs `(slot[i], drop[i])` — the kernel's
 //!   `(rq->lazy_mm, rq->drop_mm)`. `slot[i]` is written only by the owner thread; `drop[i]` is
 //!   set by freers (compare-exchange) and emptied by the owner or by a stealing freer.
-//! - Per thread, a retire batch (owner only).
+//! - Per thread, a retire batch and the hand-offs still to re-check (owner only).
 //!
 //! # Sequence sketch
 //!
@@ -21,9 +21,10 @@
 //!  ───────────────────                         ───────────────────
 //!  cur = src.load(Acquire)                     old = src.swap(new, AcqRel)     (n == old)
 //!  if slot[i] == cur: use cur  ── fast path:   batch.push(n); if batch full:
-//!     no store, no barrier                     HEAVY()  ─────────────┐ membarrier: a full
-//!  else:                                       for every record r,   │ barrier on every CPU
-//!    slot[i].store(cur, Release) ─┐            for every slot j:     │ running R (IPI), or
+//!     no shared store, no barrier              HEAVY()  ─────────────┐ membarrier: a full
+//!  else:                                       for every record r,   │ barrier on R's CPU if
+//!    slot[i].store(cur, Release) ─┐            for every slot j:     │ R runs (IPI), else R's
+//!                                 │                                  │ context switch
 //!    LIGHT()  (compiler fence) ───┼────────────  s = r.slot[j].load(Acquire)
 //!    again = src.load(Acquire)    │              if s in batch: refs += 1; hand_off(r, j, s)
 //!    retry if again != cur        │            for n in batch: release(n)   (last count frees)
