@@ -417,21 +417,27 @@ fn online_cycles(k: &Kernel) -> Built {
     }
 }
 
+/// The marker of cpu1's exit reaching the point where H's scan matched a lazy CPU, and
+/// whether the scenario can gate there: only H, and not on x86, whose exit flush IPI unlazies
+/// the lazy CPU first (patch 21) so the scan never matches it. Elsewhere the scenario runs
+/// unpinned, waiting on cpu1's exit instead.
+fn cpu1_scan_match(k: &Kernel) -> (bool, &'static str) {
+    let hazard = matches!(k.scheme.id(), SchemeId::Hazard | SchemeId::HazardX86)
+        && k.cfg.arch.id != ArchId::X86;
+    if hazard {
+        (true, "cpu1@mm_unlazy_mm_count:matched")
+    } else {
+        (false, "cpu1@exit_mm:before_mmput")
+    }
+}
+
 /// #18: H drop_mm steal race: F1 (cpu1) scans A lazy on M1; A moves to M2; F2 (cpu2) hands
 /// A its M2 reference; F1 continues.
 fn steal_race(k: &Kernel) -> Built {
     let (_, t1) = proc1(k);
     let (m2, t2) = proc1(k);
     let (_, u) = proc1(k);
-    // On x86 the exit flush IPI unlazies A first (patch 21), so F1's scan never matches A and
-    // the race cannot arise: there the scenario runs unpinned.
-    let hazard = matches!(k.scheme.id(), SchemeId::Hazard | SchemeId::HazardX86)
-        && k.cfg.arch.id != ArchId::X86;
-    let f1_loaded = if hazard {
-        "cpu1@mm_unlazy_mm_count:matched"
-    } else {
-        "cpu1@exit_mm:before_mmput"
-    };
+    let (hazard, f1_loaded) = cpu1_scan_match(k);
     Built {
         scripts: vec![
             vec![
@@ -638,13 +644,7 @@ fn handoff_after_unlazy(k: &Kernel) -> Built {
     let (m, t) = proc1(k);
     let (_, u) = proc1(k);
     let (_, u2) = proc1(k);
-    let hazard = matches!(k.scheme.id(), SchemeId::Hazard | SchemeId::HazardX86)
-        && k.cfg.arch.id != ArchId::X86;
-    let matched = if hazard {
-        "cpu1@mm_unlazy_mm_count:matched"
-    } else {
-        "cpu1@exit_mm:before_mmput"
-    };
+    let (hazard, matched) = cpu1_scan_match(k);
     Built {
         scripts: vec![
             vec![
