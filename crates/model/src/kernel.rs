@@ -493,27 +493,24 @@ impl Kernel {
             .and_then(|s| s.freed)
             .map(|f| format!(" (freed on cpu{} by {} at step {})", f.cpu, f.via, f.step))
             .unwrap_or_default();
-        self.oracle.report(
+        self.violation(
+            c,
             ViolationKind::UseAfterFree,
-            c.id(),
-            c.trace().path(),
             mm,
-            c.now(),
             format!("{what} dereferences a freed mm{freed}"),
         );
         false
     }
 
+    /// Reports a violation of `kind` found on `c`, naming its CPU, path and step.
+    pub fn violation(&self, c: &dyn Cpu, kind: ViolationKind, mm: MmRef, detail: String) {
+        self.oracle
+            .report(kind, c.id(), c.trace().path(), mm, c.now(), detail);
+    }
+
     /// Reports a kernel WARN/BUG the model reproduces.
     pub fn warn(&self, c: &dyn Cpu, mm: MmRef, what: &str) {
-        self.oracle.report(
-            ViolationKind::KernelWarn,
-            c.id(),
-            c.trace().path(),
-            mm,
-            c.now(),
-            what.to_string(),
-        );
+        self.violation(c, ViolationKind::KernelWarn, mm, what.to_string());
     }
 
     /// Counts an event and reports it to the engine's cost hook — unless the end-of-run

@@ -42,12 +42,10 @@ impl Kernel {
         let old = self.slot(mm).count.fetch_add(1, Relaxed);
         self.ev(c, Event::MmCountRmw);
         if old <= 0 {
-            self.oracle.report(
+            self.violation(
+                c,
                 ViolationKind::GrabOfDeadMm,
-                c.id(),
-                c.trace().path(),
                 mm,
-                c.now(),
                 format!("mmgrab on an mm whose mm_count was {old}: __mmdrop is already due"),
             );
         }
@@ -78,14 +76,7 @@ impl Kernel {
     }
 
     fn underflow(&self, c: &dyn Cpu, mm: MmRef, what: &str) {
-        self.oracle.report(
-            ViolationKind::RefcountUnderflow,
-            c.id(),
-            c.trace().path(),
-            mm,
-            c.now(),
-            what.to_string(),
-        );
+        self.violation(c, ViolationKind::RefcountUnderflow, mm, what.to_string());
     }
 
     /// `mmdrop(mm)`: `atomic_dec_and_test` (a full barrier, §4.6) → `__mmdrop` at zero.
@@ -101,12 +92,10 @@ impl Kernel {
     fn mmdrop_dec(&self, c: &dyn Cpu, mm: MmRef) -> bool {
         if !mm.is_null() && !self.mm_live(mm) {
             if let Some(f) = self.oracle.shadow(mm).and_then(|s| s.freed) {
-                self.oracle.report(
+                self.violation(
+                    c,
                     ViolationKind::DoubleFree,
-                    c.id(),
-                    c.trace().path(),
                     mm,
-                    c.now(),
                     format!(
                         "mmdrop of an mm already freed on cpu{} by {} at step {}: a \
                          reference dropped twice",
@@ -262,12 +251,10 @@ impl Kernel {
     /// `mm_free_pgd` + `free_mm`: the oracle checks the §1.7 safety invariant here.
     fn free_mm(&self, c: &dyn Cpu, mm: MmRef) {
         if !self.mm_live(mm) {
-            self.oracle.report(
+            self.violation(
+                c,
                 ViolationKind::DoubleFree,
-                c.id(),
-                c.trace().path(),
                 mm,
-                c.now(),
                 "__mmdrop of an already freed mm".into(),
             );
             return;
@@ -280,12 +267,10 @@ impl Kernel {
             // the scheduler, exec, kthread_use_mm and (pre-fix) NMI readers would follow.
             let active = cur.active_mm() == mm && self.cpu_online(cpu);
             if loaded || active {
-                self.oracle.report(
+                self.violation(
+                    c,
                     ViolationKind::FreedWhileLoaded,
-                    c.id(),
-                    c.trace().path(),
                     mm,
-                    c.now(),
                     format!(
                         "cpu{cpu} still has it {}",
                         if loaded {

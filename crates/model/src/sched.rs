@@ -141,12 +141,10 @@ impl Kernel {
             && self.mm_membarrier_registered(mm)
             && self.cpu(cpu).mb_pending()
         {
-            self.oracle.report(
+            self.violation(
+                c,
                 ViolationKind::Membarrier,
-                cpu,
-                c.trace().path(),
                 mm,
-                c.now(),
                 format!(
                     "{what} with no full barrier since current->mm changed (membarrier may \
                      have skipped this CPU)"

@@ -252,12 +252,10 @@ impl Kernel {
             {
                 continue;
             }
-            self.oracle.report(
+            self.violation(
+                c,
                 ViolationKind::PgtablesFreedWhileWalked,
-                c.id(),
-                c.trace().path(),
                 mm,
-                c.now(),
                 format!(
                     "cpu{t} has the mm loaded and was not flushed when its page tables were freed"
                 ),

@@ -417,17 +417,20 @@ fn online_cycles(k: &Kernel) -> Built {
     }
 }
 
-/// The marker of cpu1's exit reaching the point where H's scan matched a lazy CPU, and
-/// whether the scenario can gate there: only H, and not on x86, whose exit flush IPI unlazies
-/// the lazy CPU first (patch 21) so the scan never matches it. Elsewhere the scenario runs
-/// unpinned, waiting on cpu1's exit instead.
-fn cpu1_scan_match(k: &Kernel) -> (bool, &'static str) {
+/// The marker of cpu1's exit reaching the point where H's scan matched a lazy CPU, and the
+/// gate that holds cpu1 there until `until`: only under H, and not on x86, whose exit flush
+/// IPI unlazies the lazy CPU first (patch 21) so the scan never matches it. Elsewhere the
+/// scenario runs unpinned, waiting on cpu1's exit instead.
+fn cpu1_scan_match(k: &Kernel, until: &str) -> (Vec<Gate>, &'static str) {
     let hazard = matches!(k.scheme.id(), SchemeId::Hazard | SchemeId::HazardX86)
         && k.cfg.arch.id != ArchId::X86;
     if hazard {
-        (true, "cpu1@mm_unlazy_mm_count:matched")
+        (
+            vec![gate(1, "mm_unlazy_mm_count:matched", until)],
+            "cpu1@mm_unlazy_mm_count:matched",
+        )
     } else {
-        (false, "cpu1@exit_mm:before_mmput")
+        (vec![], "cpu1@exit_mm:before_mmput")
     }
 }
 
@@ -437,7 +440,7 @@ fn steal_race(k: &Kernel) -> Built {
     let (_, t1) = proc1(k);
     let (m2, t2) = proc1(k);
     let (_, u) = proc1(k);
-    let (hazard, f1_loaded) = cpu1_scan_match(k);
+    let (gates, f1_loaded) = cpu1_scan_match(k, "f2_done");
     Built {
         scripts: vec![
             vec![
@@ -459,11 +462,7 @@ fn steal_race(k: &Kernel) -> Built {
                 sw(u),
             ],
         ],
-        gates: if hazard {
-            vec![gate(1, "mm_unlazy_mm_count:matched", "f2_done")]
-        } else {
-            vec![]
-        },
+        gates,
         subject: m2,
         ..Default::default()
     }
@@ -644,7 +643,7 @@ fn handoff_after_unlazy(k: &Kernel) -> Built {
     let (m, t) = proc1(k);
     let (_, u) = proc1(k);
     let (_, u2) = proc1(k);
-    let (hazard, matched) = cpu1_scan_match(k);
+    let (gates, matched) = cpu1_scan_match(k, "a_user");
     Built {
         scripts: vec![
             vec![
@@ -666,11 +665,7 @@ fn handoff_after_unlazy(k: &Kernel) -> Built {
                 mark("b_user"),
             ],
         ],
-        gates: if hazard {
-            vec![gate(1, "mm_unlazy_mm_count:matched", "a_user")]
-        } else {
-            vec![]
-        },
+        gates,
         subject: m,
         ..Default::default()
     }
@@ -773,19 +768,20 @@ pub fn find(key: &str) -> Option<Scenario> {
 /// Runs one scenario with `variant` on `arch` (seed 0): the variant's era knobs, then the
 /// scenario's own knob changes.
 pub fn run_variant(s: &Scenario, variant: &Variant, arch: ArchId) -> crate::run::Outcome {
-    let mut knobs = variant.knobs(arch);
+    run_named_on(s, crate::run::Named::variant(variant), variant, arch)
+}
+
+/// Runs one scenario with `named` (a variant's scheme changed in one place) on the era knobs
+/// of `era_of`, then the scenario's own knob changes (seed 0).
+pub fn run_named_on(
+    s: &Scenario,
+    named: crate::run::Named,
+    era_of: &Variant,
+    arch: ArchId,
+) -> crate::run::Outcome {
+    let mut knobs = era_of.knobs(arch);
     (s.knobs)(&mut knobs);
-    crate::run::run_one(
-        s.name,
-        crate::run::Named::variant(variant),
-        arch,
-        s.ncpus,
-        knobs,
-        &s.build,
-        0,
-        0.0,
-        0.0,
-    )
+    crate::run::run_one(s.name, named, arch, s.ncpus, knobs, &s.build, 0, 0.0, 0.0)
 }
 
 /// Runs one scenario with the clean (mainline, or as-posted + fixes) variant of `scheme`.

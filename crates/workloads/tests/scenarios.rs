@@ -7,7 +7,9 @@
 use lazymm_model::era::{variant, variants};
 use lazymm_model::{ArchId, SchemeId};
 use lazymm_workloads::run::Named;
-use lazymm_workloads::scenarios::{all_rows, find, findings, run_scenario, run_variant};
+use lazymm_workloads::scenarios::{
+    all_rows, find, findings, run_named_on, run_scenario, run_variant,
+};
 
 fn row(s: &str, scheme: SchemeId, arch: ArchId) -> lazymm_workloads::run::Row {
     run_scenario(&find(s).unwrap(), scheme, arch).row
@@ -30,24 +32,16 @@ fn on_fixes_base(
     scheme: Box<dyn lazymm_model::Scheme>,
     arch: ArchId,
 ) -> lazymm_workloads::run::Outcome {
-    let s = find(s).unwrap();
-    let mut knobs = variant("hazard+fixes").unwrap().knobs(arch);
-    (s.knobs)(&mut knobs);
-    let name = scheme.name();
-    lazymm_workloads::run::run_one(
-        s.name,
-        Named {
-            scheme,
-            name,
-            era: lazymm_model::Era::AsPosted,
-        },
+    let named = Named {
+        name: scheme.name(),
+        scheme,
+        era: lazymm_model::Era::AsPosted,
+    };
+    run_named_on(
+        &find(s).unwrap(),
+        named,
+        &variant("hazard+fixes").unwrap(),
         arch,
-        s.ncpus,
-        knobs,
-        &s.build,
-        0,
-        0.0,
-        0.0,
     )
 }
 
@@ -468,20 +462,15 @@ fn membarrier_litmus_fails_without_the_barrier() {
         mutant: Some("shootdown-without-membarrier-mb"),
         membarrier_mb: false,
     };
-    let o = lazymm_workloads::run::run_one(
-        s.name,
+    let o = run_named_on(
+        &s,
         Named {
             scheme: Box::new(broken),
             name: "shootdown-without-membarrier-mb".into(),
             era: lazymm_model::Era::Mainline,
         },
+        &variant("shootdown").unwrap(),
         ArchId::PpcRadix,
-        s.ncpus,
-        lazymm_model::Knobs::mainline(ArchId::PpcRadix),
-        &s.build,
-        0,
-        0.0,
-        0.0,
     );
     assert!(
         o.row.violations.iter().any(|v| v.starts_with("membarrier")),

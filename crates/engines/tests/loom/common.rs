@@ -43,6 +43,24 @@ pub fn md_knobs(arch: ArchId) -> Knobs {
         .knobs(arch)
 }
 
+/// CPU B as a loom thread: take T over (waiting for A to switch away from it), exit it (the
+/// last mmput: H scans, MD's and S's final mmdrop runs), then run U2.
+pub fn spawn_b_exits(
+    k: &Arc<Kernel>,
+    m: &Arc<LoomMachine>,
+    t: lazymm_model::TaskId,
+    u2: lazymm_model::TaskId,
+) -> loom::thread::JoinHandle<()> {
+    let (k2, m2) = (k.clone(), m.clone());
+    loom::thread::spawn(move || {
+        let c = LoomCpu::new(1, &m2);
+        switch_to(&k2, &c, TaskRef::Task(t));
+        exit(&k2, &c);
+        op(&k2, &c, SysOp::Switch(TaskRef::Task(u2)));
+        c.finish(&k2);
+    })
+}
+
 pub fn boot(scheme: Box<dyn Scheme>, arch: ArchId, ncpus: usize, knobs: Knobs) -> Kernel {
     Kernel::boot(
         Config {
@@ -200,14 +218,7 @@ pub fn lazy_on_a_exit_on_b(scheme: Box<dyn Scheme>, knobs: Knobs) {
         &LoomCpu::new(0, &m),
         SysOp::Switch(TaskRef::Task(t))
     ));
-    let (k2, m2) = (k.clone(), m.clone());
-    let b = loom::thread::spawn(move || {
-        let c = LoomCpu::new(1, &m2);
-        switch_to(&k2, &c, TaskRef::Task(t));
-        exit(&k2, &c);
-        op(&k2, &c, SysOp::Switch(TaskRef::Task(u2)));
-        c.finish(&k2);
-    });
+    let b = spawn_b_exits(&k, &m, t, u2);
     let a = LoomCpu::new(0, &m);
     op(&k, &a, SysOp::Switch(TaskRef::Idle));
     op(&k, &a, SysOp::Switch(TaskRef::Task(u)));

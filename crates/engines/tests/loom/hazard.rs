@@ -86,14 +86,7 @@ fn kthread_unuse_vs_exit(knobs: Knobs) {
     let a = LoomCpu::new(0, &m);
     // Setup: K runs on A.
     assert!(op(&k, &a, SysOp::Switch(TaskRef::Task(kt))));
-    let (k2, m2) = (k.clone(), m.clone());
-    let b = loom::thread::spawn(move || {
-        let c = LoomCpu::new(1, &m2);
-        switch_to(&k2, &c, TaskRef::Task(t));
-        exit(&k2, &c);
-        op(&k2, &c, SysOp::Switch(TaskRef::Task(u2)));
-        c.finish(&k2);
-    });
+    let b = spawn_b_exits(&k, &m, t, u2);
     // Refused (and nothing to unuse) if B's exit already dropped the last mm_users.
     if op(&k, &a, SysOp::KthreadUseMm(mm)) {
         assert!(op(&k, &a, SysOp::KthreadUnuseMm));

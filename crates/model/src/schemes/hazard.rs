@@ -298,12 +298,10 @@ impl Scheme for Hazard {
         let lazy = k.cpu(c.id()).lazy_mm.load(Relaxed);
         if lazy != 0 {
             // The invariant the scan relies on from here: an unlazied rq publishes nothing.
-            k.oracle.report(
+            k.violation(
+                c,
                 crate::oracle::ViolationKind::HazardInvariant,
-                c.id(),
-                c.trace().path(),
                 MmRef(lazy),
-                c.now(),
                 "rq->lazy_mm still set after unlazy_mm_irqs_off".into(),
             );
         }
