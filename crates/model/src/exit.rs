@@ -52,6 +52,7 @@ impl Kernel {
                 if self.schedule(c, next) || self.schedule(c, TaskRef::Idle) {
                     return true;
                 }
+                // Relaxed: no other CPU took the task (both switches failed); still ours.
                 t.exiting.store(false, Relaxed);
             }
         }

@@ -411,7 +411,8 @@ impl Kernel {
         s.membarrier.store(false, Relaxed);
         s.special.store(false, Relaxed);
         // mm_init: next_trim_cpumask = jiffies + HZ. The model's jiffies start at 0 and only
-        // an engine with a clock advances them (Cpu::jiffies).
+        // an engine with a clock advances them (Cpu::jiffies). Relaxed: initialisation,
+        // published by the Release store of `live` below, like the fields above.
         s.next_trim
             .store(self.cfg.knobs.trim_interval.unwrap_or(u64::MAX), Relaxed);
         s.pgd.init();

@@ -32,6 +32,8 @@ impl Kernel {
     /// The workload is over: stop counting and record the zombies. Idempotent; engines call
     /// it (directly or through the first [`Kernel::quiesce_cpu`]) once every script finished.
     pub fn begin_quiesce(&self) {
+        // std Relaxed swap: an observation flag; the engine calls this once every workload
+        // script has finished, so no workload event races with it (nothing to pair with).
         if self
             .quiescing
             .swap(true, std::sync::atomic::Ordering::Relaxed)

@@ -88,6 +88,8 @@ pub mod full {
             if v <= 0 {
                 return false;
             }
+            // SeqCst fences: the smp_mb() before and after a successful atomic_inc_not_zero
+            // (see the module doc; callers name their pairs).
             fence(SeqCst);
             match a.compare_exchange(v, v + 1, Relaxed, Relaxed) {
                 Ok(_) => {
@@ -104,6 +106,8 @@ pub mod full {
     /// failure is slightly more ordered than the kernel's — conservative for the checks, and
     /// no caller relies on it. Returns the value found.
     pub fn cmpxchg(a: &AtomicU64, old: u64, new: u64) -> Result<u64, u64> {
+        // SeqCst fences: the smp_mb() before and (on success) after a value-returning cmpxchg
+        // (see the module doc; callers name their pairs). Relaxed CAS between them.
         fence(SeqCst);
         let r = a.compare_exchange(old, new, Relaxed, Relaxed);
         if r.is_ok() {
