@@ -41,6 +41,7 @@ fn kernel(s: SchemeId, ncpus: usize) -> (Kernel, Vec<lazymm_model::TaskId>) {
             max_mms: 8,
             max_tasks: 8,
             label: "hot_path".into(),
+            topo: Default::default(),
         },
         if s == SchemeId::Unprotected {
             s.build()

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 #[derive(Default, Debug)]
 struct CpuCounters([AtomicU64; NEVENTS]);
 
-const NEVENTS: usize = 8;
+const NEVENTS: usize = 14;
 
 /// Live counters, bumped by the model as events happen.
 #[derive(Debug)]
@@ -46,6 +46,18 @@ pub struct CounterSnapshot {
     pub scan_loads: u64,
     /// MMU switches (CR3 / PID writes).
     pub mmu_switches: u64,
+    /// Context switches.
+    pub context_switches: u64,
+    /// Wakeups of blocked tasks.
+    pub wakeups: u64,
+    /// The workload's system calls.
+    pub syscalls: u64,
+    /// Local TLB flushes of one mm (`flush_tlb_func`).
+    pub local_flushes: u64,
+    /// Hardware broadcast invalidations.
+    pub broadcast_flushes: u64,
+    /// Hypervisor flush calls.
+    pub hypervisor_flushes: u64,
 }
 
 fn slot(ev: Event) -> usize {
@@ -58,6 +70,12 @@ fn slot(ev: Event) -> usize {
         Event::ScanLoad => 5,
         Event::MmuSwitch => 6,
         Event::PathBarrier => 7,
+        Event::ContextSwitch => 8,
+        Event::Wakeup => 9,
+        Event::Syscall => 10,
+        Event::LocalFlush => 11,
+        Event::BroadcastFlush => 12,
+        Event::HypervisorFlush => 13,
     }
 }
 
@@ -110,6 +128,12 @@ impl Counters {
             scan_loads: t[5],
             mmu_switches: t[6],
             path_barriers: t[7],
+            context_switches: t[8],
+            wakeups: t[9],
+            syscalls: t[10],
+            local_flushes: t[11],
+            broadcast_flushes: t[12],
+            hypervisor_flushes: t[13],
         }
     }
 }
@@ -126,6 +150,12 @@ impl std::ops::Sub for CounterSnapshot {
             path_barriers: self.path_barriers - o.path_barriers,
             scan_loads: self.scan_loads - o.scan_loads,
             mmu_switches: self.mmu_switches - o.mmu_switches,
+            context_switches: self.context_switches - o.context_switches,
+            wakeups: self.wakeups - o.wakeups,
+            syscalls: self.syscalls - o.syscalls,
+            local_flushes: self.local_flushes - o.local_flushes,
+            broadcast_flushes: self.broadcast_flushes - o.broadcast_flushes,
+            hypervisor_flushes: self.hypervisor_flushes - o.hypervisor_flushes,
         }
     }
 }

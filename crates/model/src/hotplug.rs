@@ -51,7 +51,7 @@ impl Kernel {
             if self.cfg.arch.hotplug_clears_masks {
                 // cleanup_cpu_mmu_context(): clear from all mm_cpumasks.
                 for mm in self.live_mms() {
-                    self.mask_clear(mm, cpu);
+                    self.mask_clear(c, mm, cpu);
                 }
             }
         }

@@ -15,7 +15,7 @@
 use crate::arch::{Arch, Knobs, MaskPolicy};
 use crate::counters::Counters;
 use crate::ids::{CpuId, CpuSet, MmRef, TaskId, TaskRef};
-use crate::machine::{Cpu, Event};
+use crate::machine::{Access, Cpu, Event, Line};
 use crate::oracle::{Oracle, ViolationKind};
 use crate::scheme::Scheme;
 use crate::smp::Csd;
@@ -39,6 +39,8 @@ pub struct Config {
     pub max_tasks: usize,
     /// Label stamped on violations (scenario or workload name).
     pub label: String,
+    /// The scheduler's topology (SMT, LLC) and idle loop, for wakeup placement.
+    pub topo: crate::wake::SchedTopo,
 }
 
 /// One `mm_struct` slot (cache-line aligned: separate allocations in the kernel).
@@ -77,6 +79,11 @@ pub mod task_state {
     pub const DEAD: u32 = 3;
     /// Slot claimed by `task_alloc`, not yet published.
     pub const ALLOC: u32 = 4;
+    /// Blocked (`TASK_INTERRUPTIBLE`, e.g. in a pipe read): only `try_to_wake_up` makes it
+    /// runnable again.
+    pub const BLOCKED: u32 = 5;
+    /// Being woken: `try_to_wake_up` owns it until it is queued (then `SLEEPING`).
+    pub const WAKING: u32 = 6;
 }
 
 /// One `task_struct` (cache-line aligned: separate allocations in the kernel).
@@ -255,6 +262,8 @@ pub struct Kernel {
     pub poking_mm: MmRef,
     /// The engine's end-of-run quiesce has begun (see [`Kernel::begin_quiesce`]).
     pub(crate) quiescing: std::sync::atomic::AtomicBool,
+    /// Runqueues, affinities and pipes (wake.rs).
+    pub(crate) wake: crate::wake::WakeState,
 }
 
 /// A context for boot-time setup: no interleaving, no interrupts.
@@ -354,6 +363,7 @@ impl Kernel {
             efi_mm: MmRef::NULL,
             poking_mm: MmRef::NULL,
             quiescing: Default::default(),
+            wake: crate::wake::WakeState::new(cfg.ncpus, cfg.max_tasks),
             cfg,
         };
         k.oracle
@@ -522,6 +532,12 @@ impl Kernel {
         }
         self.counters.bump(c.id(), e);
         c.charge(e);
+    }
+
+    /// Reports an access to a shared cache line to the engine's cost hook ([`Cpu::access`]).
+    #[inline]
+    pub fn touch(&self, c: &dyn Cpu, line: Line, kind: Access) {
+        c.access(line, kind);
     }
 
     /// The mm slot behind a handle (callers have checked liveness or accept racing).
@@ -721,8 +737,16 @@ impl Kernel {
         }
     }
 
-    /// Snapshot of `mm_cpumask(mm)`.
-    pub fn mm_cpumask(&self, mm: MmRef) -> CpuSet {
+    /// Snapshot of `mm_cpumask(mm)`, read by `c` (one load per cache line of the mask).
+    pub fn mm_cpumask(&self, c: &dyn Cpu, mm: MmRef) -> CpuSet {
+        for l in 0..self.cfg.ncpus.div_ceil(512) {
+            self.touch(c, Line::MmMask(mm.idx() as u32, l as u32), Access::Load);
+        }
+        self.mm_cpumask_snapshot(mm)
+    }
+
+    /// Snapshot of `mm_cpumask(mm)` for inspection (oracle, tests): no access is reported.
+    pub fn mm_cpumask_snapshot(&self, mm: MmRef) -> CpuSet {
         let mut s = CpuSet::with_cpus(self.cfg.ncpus);
         for (i, w) in self.slot(mm).mask.iter().enumerate() {
             // A racy snapshot, as cpumask iteration in the kernel: Relaxed, the ordering that
@@ -758,27 +782,40 @@ impl Kernel {
         }
     }
 
-    /// `cpumask_set_cpu(cpu, mm_cpumask(mm))`.
-    pub fn mask_set(&self, mm: MmRef, cpu: CpuId) {
+    /// The cache line of `mm_cpumask(mm)` that holds `cpu`'s bit.
+    fn mask_line(mm: MmRef, cpu: CpuId) -> Line {
+        Line::MmMask(mm.idx() as u32, (cpu / 512) as u32)
+    }
+
+    /// `cpumask_set_cpu(cpu, mm_cpumask(mm))` by `c`.
+    pub fn mask_set(&self, c: &dyn Cpu, mm: MmRef, cpu: CpuId) {
         if self.mask_policy() == MaskPolicy::None {
             return;
         }
+        self.touch(c, Self::mask_line(mm, cpu), Access::Rmw);
         // Relaxed (x86: AcqRel, a lock-prefixed bitop; see mask_rmw_order): x86
         // switch_mm_irqs_off relies on the RMW as its barrier before reading tlb_gen (§4.9);
         // the model counts the explicit smp_mb of 83b0177a6c48 where the RMW is skipped.
         self.slot(mm).mask[cpu / 64].fetch_or(1 << (cpu % 64), self.mask_rmw_order());
     }
 
-    /// `cpumask_clear_cpu(cpu, mm_cpumask(mm))`.
-    pub fn mask_clear(&self, mm: MmRef, cpu: CpuId) {
+    /// `cpumask_clear_cpu(cpu, mm_cpumask(mm))` by `c`.
+    pub fn mask_clear(&self, c: &dyn Cpu, mm: MmRef, cpu: CpuId) {
+        self.touch(c, Self::mask_line(mm, cpu), Access::Rmw);
         // Relaxed, x86 AcqRel (see mask_rmw_order). On x86 the release half pairs with the
         // acquire (TSO) loads of `mm_cpumask`: H-x86's scan that finds the bit clear also sees
         // the switch away from the mm that preceded the clear (switch_mm_irqs_off, A22).
         self.slot(mm).mask[cpu / 64].fetch_and(!(1 << (cpu % 64)), self.mask_rmw_order());
     }
 
-    /// Whether `cpu` is in `mm_cpumask(mm)`.
-    pub fn mask_test(&self, mm: MmRef, cpu: CpuId) -> bool {
+    /// Whether `cpu` is in `mm_cpumask(mm)` (`cpumask_test_cpu` by `c`).
+    pub fn mask_test(&self, c: &dyn Cpu, mm: MmRef, cpu: CpuId) -> bool {
+        self.touch(c, Self::mask_line(mm, cpu), Access::Load);
+        self.in_mm_cpumask(mm, cpu)
+    }
+
+    /// Whether `cpu` is in `mm_cpumask(mm)`, for inspection (no access reported).
+    pub fn in_mm_cpumask(&self, mm: MmRef, cpu: CpuId) -> bool {
         // Relaxed (x86: Acquire, TSO): see mask_load_order.
         self.slot(mm).mask[cpu / 64].load(self.mask_load_order()) & (1 << (cpu % 64)) != 0
     }

@@ -48,6 +48,7 @@ pub mod smp;
 pub mod sync;
 mod temp_mm;
 mod tlb;
+pub mod wake;
 
 pub use arch::{Arch, ArchId, Knobs};
 pub use era::{Era, Variant};

@@ -18,6 +18,9 @@
 //! - [`Cpu::charge`]: every counted event is reported here too, so a cost model (the simulator
 //!   of a later issue) can price it. Cost models never replace scheme logic; they only price the
 //!   events the scheme code emits.
+//! - [`Cpu::access`]: every access to a shared cache line ([`Line`]) with its [`Access`] kind,
+//!   so a coherence model prices line transfers; [`Cpu::resched`]: a wakeup of a polling idle
+//!   CPU that needs no IPI.
 
 use crate::ids::{CpuId, TaskRef};
 use std::cell::RefCell;
@@ -42,6 +45,84 @@ pub enum Event {
     FlushIpi,
     /// A write to the MMU's page-table base (CR3, PID/ASID switch).
     MmuSwitch,
+    /// A context switch (`context_switch()`), whatever the tasks.
+    ContextSwitch,
+    /// A wakeup (`try_to_wake_up` that made a blocked task runnable).
+    Wakeup,
+    /// A system call's entry and exit (the workload's own syscalls: pipe read/write).
+    Syscall,
+    /// A flush of this CPU's TLB entries for one mm (`flush_tlb_func`'s local flush).
+    LocalFlush,
+    /// A hardware broadcast invalidation (ppc `tlbie`, arm64 TLBI IS, AMD INVLPGB).
+    BroadcastFlush,
+    /// A hypervisor flush call (ppc hash, PV flush).
+    HypervisorFlush,
+}
+
+/// A cache line of shared kernel state, as a coherence model sees it. Every word that another
+/// CPU reads or writes is reported with its line through [`Cpu::access`]; owner-private words
+/// that no other CPU touches are not reported (they cost an L1 hit).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Line {
+    /// `mm->mm_count` (its own cache line in `struct mm_struct`) of mm slot `n`.
+    MmCount(u32),
+    /// `mm->mm_users` and the header of mm slot `n` (membarrier state).
+    MmUsers(u32),
+    /// Cache line `line` (512 CPUs each) of `mm_cpumask` of mm slot `n`.
+    MmMask(u32, u32),
+    /// x86 `mm->context` of mm slot `n` (`tlb_gen`, `next_trim_cpumask`).
+    MmContext(u32),
+    /// The runqueue of a CPU: `rq->lock`, `nr_running`, `rq->curr`.
+    Rq(u32),
+    /// H's `rq->lazy_mm` / `rq->drop_mm` of a CPU.
+    RqLazy(u32),
+    /// MD's hazard-pointer slot of a CPU.
+    HpSlot(u32),
+    /// `cpu_tlbstate(_shared)` of a CPU: `loaded_mm`, `is_lazy`.
+    TlbState(u32),
+    /// The `call_single_queue` of a CPU (IPI function calls queued to it).
+    CsdQueue(u32),
+    /// The `csd` lock words of the CPU that sent a synchronous call (`csd_lock_wait`).
+    CsdLock(u32),
+    /// A `task_struct`'s scheduling line: `->state`, `->on_cpu`, `->on_rq`.
+    Task(u32),
+    /// A pipe's `mutex` and wait queue.
+    Pipe(u32),
+    /// The `thread_info` flags of a CPU's idle task (`TIF_NEED_RESCHED`, `TIF_POLLING_NRFLAG`).
+    Tif(u32),
+}
+
+impl Line {
+    /// Short name of the line's kind (cost breakdowns are per kind).
+    pub fn kind(self) -> &'static str {
+        match self {
+            Line::MmCount(_) => "mm_count",
+            Line::MmUsers(_) => "mm_users",
+            Line::MmMask(..) => "mm_cpumask",
+            Line::MmContext(_) => "mm_context",
+            Line::Rq(_) => "rq",
+            Line::RqLazy(_) => "rq_lazy_mm",
+            Line::HpSlot(_) => "hp_slot",
+            Line::TlbState(_) => "tlbstate",
+            Line::CsdQueue(_) => "csd_queue",
+            Line::CsdLock(_) => "csd_lock",
+            Line::Task(_) => "task",
+            Line::Pipe(_) => "pipe",
+            Line::Tif(_) => "tif",
+        }
+    }
+}
+
+/// What an access does to its line.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// A load.
+    Load,
+    /// A plain store.
+    Store,
+    /// An atomic read-modify-write (value-returning ones are also full barriers; the cost
+    /// model prices that with the RMW).
+    Rmw,
 }
 
 /// The per-CPU execution context an engine hands to every kernel path.
@@ -70,6 +151,17 @@ pub trait Cpu {
     /// Cost hook for an event.
     fn charge(&self, ev: Event) {
         let _ = ev;
+    }
+    /// Cost hook for an access to a shared cache line (see [`Line`]). Engines without a cost
+    /// model ignore it.
+    #[inline]
+    fn access(&self, line: Line, kind: Access) {
+        let _ = (line, kind);
+    }
+    /// `target`'s idle task polls `TIF_NEED_RESCHED` and the model just set it (a wakeup
+    /// without an IPI, `set_nr_if_polling`). Engines that park idle CPUs wake `target`.
+    fn resched(&self, target: CpuId) {
+        let _ = target;
     }
     /// The function-call trace of this CPU (for violation reports).
     fn trace(&self) -> &Trace;

@@ -10,7 +10,7 @@
 //! ```
 
 use crate::ids::MmRef;
-use crate::machine::{Cpu, Event};
+use crate::machine::{Access, Cpu, Event, Line};
 use crate::oracle::{FreeRecord, ViolationKind};
 use crate::sync::atomic::Ordering::*;
 use crate::Kernel;
@@ -39,6 +39,7 @@ impl Kernel {
         }
         // Relaxed: atomic_inc() is unordered in the kernel; the grabber already holds a
         // reference (or the mm is otherwise pinned) so no ordering is needed to keep it alive.
+        self.touch(c, Line::MmCount(mm.idx() as u32), Access::Rmw);
         let old = self.slot(mm).count.fetch_add(1, Relaxed);
         self.ev(c, Event::MmCountRmw);
         if old <= 0 {
@@ -57,6 +58,7 @@ impl Kernel {
             return;
         }
         // Relaxed: atomic_add() is unordered; H's caller holds the mm_users-side reference.
+        self.touch(c, Line::MmCount(mm.idx() as u32), Access::Rmw);
         self.slot(mm).count.fetch_add(n, Relaxed);
         self.ev(c, Event::MmCountRmw);
     }
@@ -68,6 +70,7 @@ impl Kernel {
             return;
         }
         // Relaxed: atomic_sub() is unordered; the final dec_and_test in mmdrop orders the free.
+        self.touch(c, Line::MmCount(mm.idx() as u32), Access::Rmw);
         let old = self.slot(mm).count.fetch_sub(n, Relaxed);
         self.ev(c, Event::MmCountRmw);
         if old - n <= 0 {
@@ -113,6 +116,7 @@ impl Kernel {
         // reads (release half); the trailing one, on the 1→0 edge, orders every other
         // dropper's uses before our __mmdrop (acquire half). Membarrier relies on it being a
         // full barrier (mmdrop() comment, §4.6).
+        self.touch(c, Line::MmCount(mm.idx() as u32), Access::Rmw);
         let old = if self.cfg.knobs.mmdrop_unordered {
             // Loom mutant: Relaxed, no barrier (see Knobs::mmdrop_unordered).
             self.slot(mm).count.fetch_sub(1, Relaxed)
@@ -172,12 +176,14 @@ impl Kernel {
         // a release barrier" of H's going-lazy argument (§3.c): the leading smp_mb orders every
         // user's earlier `rq->lazy_mm = mm` store before the decrement; the trailing one on the
         // 1→0 edge orders all of them before the freer's loads in mm_unlazy_mm_count.
+        self.touch(c, Line::MmUsers(mm.idx() as u32), Access::Rmw);
         let old = crate::sync::full::fetch_sub(&self.slot(mm).users, 1);
         if old <= 0 {
             self.underflow(c, mm, "mm_users below zero");
             return;
         }
         if old == 1 {
+            self.oracle.exited(mm, c.now());
             self.__mmput(c, mm);
         }
     }

@@ -101,6 +101,18 @@ pub enum SysOp {
     MembarrierRegister,
     /// Spin a few points (let other CPUs run).
     Idle(u32),
+    /// `write()` of one byte to a pipe by the current user task (wakes its reader, WF_SYNC).
+    PipeWrite(u32),
+    /// `read()` of one byte from a pipe by the current user task; blocks (switching to the
+    /// next queued task or idle) when the pipe is empty. Not applied when it blocked.
+    PipeRead {
+        /// The pipe.
+        pipe: u32,
+        /// The task re-runs a read that blocked (the same syscall, not a new one).
+        resumed: bool,
+    },
+    /// `schedule()` to the head of this CPU's runqueue (the idle loop after a wakeup).
+    ScheduleNext,
 }
 
 impl Kernel {
@@ -303,6 +315,9 @@ impl Kernel {
                 }
                 self.membarrier_register_private_expedited(c)
             }
+            SysOp::PipeWrite(p) => is_user && self.pipe_write(c, *p),
+            SysOp::PipeRead { pipe, resumed } => is_user && self.pipe_read(c, *pipe, *resumed),
+            SysOp::ScheduleNext => self.schedule_next(c),
             SysOp::Idle(n) => {
                 for _ in 0..*n {
                     c.point(self, "idle");

@@ -144,6 +144,8 @@ pub struct FreeRecord {
 pub struct MmShadow {
     /// Free record, once freed.
     pub freed: Option<FreeRecord>,
+    /// Engine time at which `mm_users` reached 0 (the process's last `mmput`).
+    pub exited: Option<u64>,
     /// Explicit (non-lazy) pins a workload holds (driver `mmgrab`, `mmget_not_zero` holders).
     pub pins: i64,
     /// At the end of the workload (before quiesce): not freed, no users and no pins, kept
@@ -233,6 +235,11 @@ impl Oracle {
         }
         e.freed = Some(rec);
         true
+    }
+
+    /// Records that the last `mm_users` reference of `mm` was dropped at engine time `at`.
+    pub fn exited(&self, mm: MmRef, at: u64) {
+        self.shadows.lock().unwrap().entry(mm).or_default().exited = Some(at);
     }
 
     /// Adjusts the explicit pins a workload holds on `mm`.

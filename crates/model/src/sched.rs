@@ -15,7 +15,7 @@
 
 use crate::ids::{MmRef, TaskId, TaskRef};
 use crate::kernel::task_state;
-use crate::machine::Cpu;
+use crate::machine::{Access, Cpu, Event, Line};
 use crate::oracle::ViolationKind;
 use crate::scheme::Site;
 use crate::sync::atomic::Ordering::*;
@@ -36,6 +36,7 @@ impl Kernel {
         if pin != u32::MAX && pin as usize != cpu {
             return false;
         }
+        self.touch(c, Line::Task(next.0), Access::Rmw);
         // Acquire on success: pairs with the Release in task_alloc / in the previous CPU's
         // `prev.state = SLEEPING` store; the task's fields are then visible (ttwu's role).
         if nt
@@ -46,6 +47,7 @@ impl Kernel {
             return false;
         }
         let _t = c.trace().enter("schedule");
+        self.touch(c, Line::Task(next.0), Access::Load);
         // ttwu: smp_cond_load_acquire(&p->on_cpu, !VAL). Pairs with the release in
         // finish_task() on the CPU that last ran `next`: everything it did with next's
         // active_mm happens-before we take next over.
@@ -76,6 +78,9 @@ impl Kernel {
         let _t = c.trace().enter("context_switch");
         let cpu = c.id();
         let (pt, nt) = (self.task(prev), self.task(next));
+        self.ev(c, Event::ContextSwitch);
+        self.touch(c, Line::Task(next.0), Access::Store);
+        self.touch(c, Line::Rq(cpu as u32), Access::Store);
         // prepare_task: next->on_cpu = 1 (Relaxed: only its owner CPU reads it before
         // finish_task's release).
         nt.on_cpu.store(true, Relaxed);
@@ -85,6 +90,7 @@ impl Kernel {
         // Oracle: membarrier may have read rq->curr as prev and skipped this CPU whenever
         // prev->mm != next->mm; a full barrier is then owed before user space (§4.6).
         self.cpu(cpu).set_mb_pending(pt.mm() != nt.mm());
+        self.touch(c, Line::Task(prev.0), Access::Rmw);
         if pt.state() == task_state::RUNNING {
             // Release: pairs with the Acquire claim in `schedule`; prev may be taken by another
             // CPU, which will still wait for our finish_task before running it.
@@ -158,6 +164,7 @@ impl Kernel {
     pub fn finish_task_switch(&self, c: &dyn Cpu, prev: TaskId) {
         let _t = c.trace().enter("finish_task_switch");
         let cpu = c.id();
+        self.touch(c, Line::Task(prev.0), Access::Store);
         // finish_task: smp_store_release(&prev->on_cpu, 0). Pairs with the acquire spin in
         // `schedule` on the CPU that takes prev next: "the last reference to prev from here".
         self.task(prev).on_cpu.store(false, Release);

@@ -7,7 +7,7 @@
 //! two CPUs calling each other do not deadlock.
 
 use crate::ids::{CpuId, CpuSet, MmRef};
-use crate::machine::{Cpu, Event};
+use crate::machine::{Access, Cpu, Event, Line};
 use crate::sync::atomic::{AtomicU32, Ordering::*};
 use crate::Kernel;
 use std::sync::Arc;
@@ -32,6 +32,9 @@ pub enum IpiFunc {
     PpcExitLazyFlush(MmRef),
     /// membarrier's `ipi_mb`: `smp_mb()`.
     MembarrierMb,
+    /// `smp_send_reschedule`'s `scheduler_ipi()`: the target's idle loop or return from the
+    /// interrupt then sees `TIF_NEED_RESCHED` (asynchronous: nobody waits for it).
+    Resched,
 }
 
 /// Why an IPI was sent (which counter it goes to).
@@ -49,6 +52,8 @@ pub enum IpiClass {
 #[derive(Debug)]
 pub struct Csd {
     func: IpiFunc,
+    /// The sending CPU (whose `csd_lock_wait` the completion releases).
+    from: CpuId,
     pending: Arc<AtomicU32>,
 }
 
@@ -72,8 +77,11 @@ impl Kernel {
             }
             // Relaxed: the counter is published to the target with the csd (queue mutex).
             pending.fetch_add(1, Relaxed);
+            self.touch(c, Line::CsdLock(me as u32), Access::Store);
+            self.touch(c, Line::CsdQueue(t as u32), Access::Rmw);
             self.cpu(t).csd.lock().unwrap().push_back(Csd {
                 func,
+                from: me,
                 pending: pending.clone(),
             });
             match class {
@@ -87,10 +95,29 @@ impl Kernel {
         // csd_lock_wait: Acquire pairs with the Release decrement after each target ran func,
         // so everything the handlers did (switching away from the mm) happens-before our
         // return — the "wait=1 gives completion ordering" of §3.b.
-        while pending.load(Acquire) != 0 {
+        while {
+            self.touch(c, Line::CsdLock(me as u32), Access::Load);
+            pending.load(Acquire) != 0
+        } {
             c.wait(self, "csd_lock_wait");
         }
         sent
+    }
+
+    /// `smp_send_reschedule(cpu)`: an asynchronous IPI whose handler only makes the target
+    /// notice `TIF_NEED_RESCHED` (a wakeup of a non-polling idle CPU, §benchmarks.md).
+    pub fn smp_send_reschedule(&self, c: &dyn Cpu, cpu: CpuId) {
+        if cpu == c.id() || !self.cpu_online(cpu) {
+            return;
+        }
+        self.touch(c, Line::CsdQueue(cpu as u32), Access::Rmw);
+        self.cpu(cpu).csd.lock().unwrap().push_back(Csd {
+            func: IpiFunc::Resched,
+            from: c.id(),
+            // Nobody waits: the count is released by the handler like any other.
+            pending: Arc::new(AtomicU32::new(1)),
+        });
+        c.kick(cpu);
     }
 
     /// `smp_call_function_single(cpu, func, wait=1)`; runs locally (IRQs off) if `cpu` is us.
@@ -136,10 +163,14 @@ impl Kernel {
         let _t = c.trace().enter("[ipi]");
         self.local_irq_disable(c);
         loop {
+            self.touch(c, Line::CsdQueue(c.id() as u32), Access::Rmw);
             let Some(csd) = self.cpu(c.id()).csd.lock().unwrap().pop_front() else {
                 break;
             };
             self.run_func(c, csd.func);
+            if csd.func != IpiFunc::Resched {
+                self.touch(c, Line::CsdLock(csd.from as u32), Access::Rmw);
+            }
             // Release: csd_unlock; pairs with the Acquire in csd_lock_wait.
             csd.pending.fetch_sub(1, Release);
         }
@@ -158,6 +189,7 @@ impl Kernel {
             } => self.flush_tlb_func(c, mm, freed_tables, exit),
             IpiFunc::PpcExitLazyFlush(mm) => self.exit_lazy_flush_tlb(c, mm),
             IpiFunc::MembarrierMb => self.smp_mb_path(c),
+            IpiFunc::Resched => {}
         }
     }
 }

@@ -13,7 +13,7 @@
 
 use crate::arch::{FlushKind, LazyFlush, MaskPolicy};
 use crate::ids::{CpuSet, MmRef};
-use crate::machine::{Cpu, Event};
+use crate::machine::{Access, Cpu, Event, Line};
 use crate::oracle::ViolationKind;
 use crate::scheme::Site;
 use crate::smp::{IpiClass, IpiFunc};
@@ -27,6 +27,7 @@ impl Kernel {
         if self.cfg.arch.loaded_mm_separate {
             let pc = self.cpu(c.id());
             if pc.loaded_mm() != self.init_mm {
+                self.touch(c, Line::TlbState(c.id() as u32), Access::Store);
                 pc.set_is_lazy(true);
             }
         }
@@ -46,6 +47,9 @@ impl Kernel {
         let pc = self.cpu(cpu);
         let real_prev = pc.loaded_mm();
         let was_lazy = pc.is_lazy();
+        if was_lazy {
+            self.touch(c, Line::TlbState(cpu as u32), Access::Store);
+        }
         pc.set_is_lazy(false);
         let x86 = self.cfg.arch.loaded_mm_separate;
         let sticky = self.mask_policy() == MaskPolicy::Sticky;
@@ -54,8 +58,8 @@ impl Kernel {
             // flush trimmed it while we were lazy (§7 #4).
             if self.mm_deref(c, next, "switch_mm_irqs_off(next)") {
                 self.slot(next).pgd.walk();
-                if self.mask_policy() != MaskPolicy::None && !self.mask_test(next, cpu) {
-                    self.mask_set(next, cpu);
+                if self.mask_policy() != MaskPolicy::None && !self.mask_test(c, next, cpu) {
+                    self.mask_set(c, next, cpu);
                     if sticky && next != self.init_mm {
                         // ppc: orders the mask store before loading translations of next;
                         // pairs with the smp_mb of a flusher that reads mm_cpumask.
@@ -92,9 +96,9 @@ impl Kernel {
         // acquire) also sees the bit.
         let set = next != self.init_mm
             && self.mask_policy() != MaskPolicy::None
-            && !self.mask_test(next, cpu);
+            && !self.mask_test(c, next, cpu);
         if set {
-            self.mask_set(next, cpu);
+            self.mask_set(c, next, cpu);
         }
         match self.mask_policy() {
             MaskPolicy::X86Lazy if !set => {
@@ -122,12 +126,17 @@ impl Kernel {
         // the threads engine's x86 host, stores are seen in order).
         pc.switch_gen
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if x86 {
+            // this_cpu_write(cpu_tlbstate.loaded_mm), then the read of next->context.tlb_gen.
+            self.touch(c, Line::TlbState(cpu as u32), Access::Store);
+            self.touch(c, Line::MmContext(next.idx() as u32), Access::Load);
+        }
         pc.set_loaded_mm(next);
         if self.mask_policy() == MaskPolicy::X86ClearOnSwitch
             && real_prev != self.init_mm
             && self.mm_live(real_prev)
         {
-            self.mask_clear(real_prev, cpu);
+            self.mask_clear(c, real_prev, cpu);
         }
         self.ev(c, Event::MmuSwitch);
         // A CR3 / PID write is serialising: it provides membarrier's barrier (§4.6).
@@ -178,11 +187,17 @@ impl Kernel {
                         (self.cpu(t).loaded_mm() == mm, gen)
                     })
                     .collect();
+                // inc_mm_tlb_gen(mm): a fully ordered RMW on mm->context.tlb_gen.
+                self.touch(c, Line::MmContext(mm.idx() as u32), Access::Rmw);
                 let trim = !freed_tables && self.should_trim_cpumask(c, mm);
-                let mask = self.mm_cpumask(mm);
+                let mask = self.mm_cpumask(c, mm);
                 let mut targets = CpuSet::with_cpus(self.ncpus());
                 for t in mask.iter() {
                     let pc = self.cpu(t);
+                    if t != me {
+                        // should_flush_tlb reads the target's cpu_tlbstate(_shared).
+                        self.touch(c, Line::TlbState(t as u32), Access::Load);
+                    }
                     // native_flush_tlb_multi: with freed_tables every CPU in the mask (lazy ones
                     // must drop paging-structure caches), the local one included; otherwise
                     // should_flush_tlb: not lazy, and the mm loaded or a trim due. Relaxed
@@ -211,7 +226,7 @@ impl Kernel {
                     // smp_mb() (pairs with the switch_mm barrier of a CPU setting its mask bit);
                     // exit_flush_lazy_tlbs(mm); __flush_all_mm(mm, true).
                     self.smp_mb(c);
-                    let mask = self.mm_cpumask(mm);
+                    let mask = self.mm_cpumask(c, mm);
                     self.smp_call_function_many(
                         c,
                         &mask,
@@ -226,6 +241,14 @@ impl Kernel {
                     self.smp_mb_path(c);
                 }
                 // Broadcast tlbie / TLBI / hypervisor flush: reaches every TLB, switches nobody.
+                self.ev(
+                    c,
+                    if kind == FlushKind::Broadcast {
+                        Event::BroadcastFlush
+                    } else {
+                        Event::HypervisorFlush
+                    },
+                );
             }
         }
     }
@@ -279,7 +302,7 @@ impl Kernel {
         if loaded != mm {
             // Rik's lazy mm_cpumask: a CPU that no longer has mm loaded leaves the mask here.
             if self.mask_policy() == MaskPolicy::X86Lazy && self.mm_live(mm) {
-                self.mask_clear(mm, cpu);
+                self.mask_clear(c, mm, cpu);
             }
             return;
         }
@@ -295,7 +318,8 @@ impl Kernel {
                 LazyFlush::Unlazy => self.unlazy_mm_irqs_off(c),
             }
         }
-        // Otherwise: local flush of mm's entries (nothing to model).
+        // Otherwise: local flush of mm's entries.
+        self.ev(c, Event::LocalFlush);
     }
 
     /// powerpc radix `exit_lazy_flush_tlb(mm)` (also L's exit-flush unlazy) \[PPC-TRIM\].
@@ -321,7 +345,7 @@ impl Kernel {
         }
         if self.mask_policy() != MaskPolicy::None && self.mm_live(mm) {
             // dec_mm_active_cpus(); cpumask_clear_cpu(); _tlbiel_pid(RIC_FLUSH_ALL).
-            self.mask_clear(mm, cpu);
+            self.mask_clear(c, mm, cpu);
         }
     }
 

@@ -212,5 +212,6 @@ fn cfg(label: &str, arch: Arch, knobs: Knobs, ncpus: usize) -> Config {
         max_mms: 512,
         max_tasks: 512,
         label: label.into(),
+        topo: Default::default(),
     }
 }

@@ -75,6 +75,7 @@ pub fn torture(
             max_mms: if cfg!(miri) { 64 } else { 4096 },
             max_tasks: 4 * cfg.ncpus + 4,
             label: format!("torture(seed={})", cfg.seed),
+            topo: Default::default(),
         },
         scheme,
     );

@@ -27,6 +27,7 @@ fn lazy_mask_keeps_a_stale_cpu_until_the_once_a_second_trim_ipis_it() {
             max_mms: 16,
             max_tasks: 16,
             label: "mask-trim".into(),
+            topo: Default::default(),
         },
         SchemeId::Refcount.build(),
     ));

@@ -365,7 +365,7 @@ fn lazy_back_to_same_mm_writes_no_cr3_but_reloads_after_a_flush() {
     // The return re-set A's mm_cpumask bit.
     let k = &o.kernel;
     let m = k.live_mms()[0];
-    assert!(k.mask_test(m, 0));
+    assert!(k.in_mm_cpumask(m, 0));
 }
 
 #[test]

@@ -70,6 +70,7 @@ pub fn boot(scheme: Box<dyn Scheme>, arch: ArchId, ncpus: usize, knobs: Knobs) -
             max_mms: 8,
             max_tasks: 6,
             label: "loom".into(),
+            topo: Default::default(),
         },
         scheme,
     )

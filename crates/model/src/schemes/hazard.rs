@@ -48,7 +48,7 @@
 
 use crate::arch::Arch;
 use crate::ids::{CpuId, MmRef};
-use crate::machine::{Cpu, Event};
+use crate::machine::{Access, Cpu, Event, Line};
 use crate::scheme::{KthreadRef, Scheme, SchemeId, Site};
 use crate::sync::atomic::Ordering::{self, *};
 use crate::Kernel;
@@ -110,6 +110,8 @@ impl Hazard {
     pub fn mmdrop_lazy(&self, k: &Kernel, c: &dyn Cpu) {
         let _t = c.trace().enter("mmdrop_lazy");
         let rq = k.cpu(c.id());
+        let line = Line::RqLazy(c.id() as u32);
+        k.touch(c, line, Access::Load);
         // READ_ONCE(rq->drop_mm): Relaxed — a stale value only delays the drop, and the
         // cmpxchg below decides.
         let mut old = MmRef(rq.drop_mm.load(Relaxed));
@@ -120,6 +122,7 @@ impl Hazard {
             }
             // try_cmpxchg_relaxed: ordering comes from the mmdrop's full barrier that follows,
             // and our own lazy_mm release store already ordered our last use of `old`.
+            k.touch(c, line, Access::Rmw);
             match rq.drop_mm.compare_exchange(old.0, 0, Relaxed, Relaxed) {
                 Ok(_) => {
                     k.ev(c, Event::DropMmRmw);
@@ -138,10 +141,10 @@ impl Hazard {
         }
     }
 
-    fn candidates(&self, k: &Kernel, mm: MmRef) -> Vec<CpuId> {
+    fn candidates(&self, k: &Kernel, c: &dyn Cpu, mm: MmRef) -> Vec<CpuId> {
         match self.iter {
             LazyIter::Online => (0..k.ncpus()).filter(|&x| k.cpu_online(x)).collect(),
-            LazyIter::Cpumask => k.mm_cpumask(mm).iter().collect(),
+            LazyIter::Cpumask => k.mm_cpumask(c, mm).iter().collect(),
         }
     }
 
@@ -153,8 +156,9 @@ impl Hazard {
             k.warn(c, mm, "WARN_ON_ONCE(atomic_read(&mm->mm_users) != 0)");
         }
         let mut drop_count: i64 = 0;
-        for cpu in self.candidates(k, mm) {
+        for cpu in self.candidates(k, c, mm) {
             k.ev(c, Event::ScanLoad);
+            k.touch(c, Line::RqLazy(cpu as u32), Access::Load);
             // smp_load_acquire(&rq->lazy_mm): pairs with the owner's store_release(NULL) on
             // un-lazy (its last use of mm happens-before our seeing NULL); the owner's
             // going-lazy WRITE_ONCE is ordered before us by the mm_users release chain (mmput).
@@ -180,6 +184,8 @@ impl Hazard {
     fn try_mm_drop_rq_ref(&self, k: &Kernel, c: &dyn Cpu, cpu: CpuId, mm: MmRef) -> bool {
         let _t = c.trace().enter("__try_mm_drop_rq_ref");
         let rq = k.cpu(cpu);
+        let line = Line::RqLazy(cpu as u32);
+        k.touch(c, line, Access::Load);
         // smp_load_acquire(&rq->drop_mm): pairs with the fully ordered cmpxchg of the remote
         // freer that installed `old` (its leading smp_mb releases that freer's mm_count
         // reference), so a steal below sees it. The owner's emptying cmpxchg is _relaxed and
@@ -193,6 +199,7 @@ impl Hazard {
             // try_cmpxchg: fully ordered on success (LKMM). Its leading smp_mb orders our
             // atomic_add of the batch before the hand-off, which the owner's mmdrop (full
             // barrier) then consumes.
+            k.touch(c, line, Access::Rmw);
             let ok = crate::sync::full::cmpxchg(&rq.drop_mm, 0, mm.0).is_ok();
             k.ev(c, Event::DropMmRmw);
             return ok;
@@ -210,6 +217,7 @@ impl Hazard {
         // rq->lazy_mm == mm != old (as far as we know): the rq is done with old; steal.
         // cmpxchg: fully ordered on success, as above; the Acquire load of drop_mm already
         // made the previous freer's hand-off of `old` visible before we mmdrop it.
+        k.touch(c, line, Access::Rmw);
         let ok = crate::sync::full::cmpxchg(&rq.drop_mm, old.0, mm.0).is_ok();
         k.ev(c, Event::DropMmRmw);
         if !ok {
@@ -260,11 +268,15 @@ impl Scheme for Hazard {
         // WRITE_ONCE, no barrier: the caller still holds mm_users, and the release of its
         // mmput (→ __mmput) orders this store before mm_unlazy_mm_count's acquire loads; see
         // the module doc.
+        k.touch(c, Line::RqLazy(c.id() as u32), Access::Store);
         rq.lazy_mm.store(mm.0, Relaxed);
     }
 
     fn mmdrop_lazy_tlb(&self, k: &Kernel, c: &dyn Cpu, _mm: MmRef, site: Site) {
         let rq = k.cpu(c.id());
+        if site != Site::FinishCpu {
+            k.touch(c, Line::RqLazy(c.id() as u32), Access::Store);
+        }
         match site {
             Site::FinishCpu => {}
             Site::Unlazy => {
@@ -282,6 +294,7 @@ impl Scheme for Hazard {
 
     fn switch_kernel_to_user(&self, k: &Kernel, c: &dyn Cpu, _prev_active: MmRef) {
         // smp_store_release(&rq->lazy_mm, NULL): pairs with the scan's smp_load_acquire.
+        k.touch(c, Line::RqLazy(c.id() as u32), Access::Store);
         k.cpu(c.id()).lazy_mm.store(0, self.unlazy_store);
     }
 

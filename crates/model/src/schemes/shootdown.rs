@@ -44,7 +44,7 @@ impl Default for Shootdown {
 /// Shared by S, S-ppc and L (the latter for residual lazies).
 pub fn shoot_lazies(k: &Kernel, c: &dyn Cpu, mm: MmRef) {
     let _t = c.trace().enter("cleanup_lazy_tlbs");
-    let mask = k.mm_cpumask(mm);
+    let mask = k.mm_cpumask(c, mm);
     k.on_each_cpu_mask(c, &mask, IpiFunc::ShootLazy(mm), IpiClass::Lazy);
 }
 
