@@ -1,0 +1,245 @@
+//! Calibration: microbenchmarks of this machine (core-to-core line transfer, atomic RMW, fence,
+//! an IPI as `membarrier` shows it, syscall, context switch and cross-CPU wakeup) that become a
+//! simulator profile ([`Calibration::to_profile`]), and the real kernel's will-it-scale
+//! `context_switch1_threads` ([`real_ctxsw`]) for the real-vs-simulated check.
+//!
+//! Every measurement is many samples; each reports the median and p10/p90 and a one-line
+//! method that says what was timed and how. Linux only.
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod fsio;
+mod mem;
+mod os;
+mod profile;
+mod real;
+mod stats;
+mod sys;
+
+use std::fmt;
+
+pub use fsio::write_atomically;
+pub use real::{pair_masks, real_ctxsw, Bind, RealCtxsw};
+pub use sys::{allowed_cpus, parse_cpu_list, Distance, HostTopology, IdleInfo, IdleState};
+
+/// What to measure.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Fewer samples and iterations (for tests); the numbers are noisier.
+    pub quick: bool,
+    /// The two CPUs to pin to; default: 0 and 1 if allowed, else the first two in the
+    /// process's affinity mask.
+    pub cpus: Option<(usize, usize)>,
+}
+
+/// One benchmark's result, in nanoseconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Measurement {
+    /// The benchmark's name.
+    pub name: &'static str,
+    /// The median sample.
+    pub value_ns: f64,
+    /// The 10th-percentile sample.
+    pub p10_ns: f64,
+    /// The 90th-percentile sample.
+    pub p90_ns: f64,
+    /// Samples kept (after warm-up).
+    pub samples: usize,
+    /// One line: what was timed, how, and the iteration counts.
+    pub method: String,
+}
+
+impl fmt::Display for Measurement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:<22} median {:>9.1} ns  p10 {:>9.1}  p90 {:>9.1}  (n={})",
+            self.name, self.value_ns, self.p10_ns, self.p90_ns, self.samples
+        )
+    }
+}
+
+/// Everything measured on this machine.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Calibration {
+    /// `/proc/cpuinfo` model name and the number of CPUs.
+    pub host: String,
+    /// `cpu MHz` of `/proc/cpuinfo`'s first processor, if given.
+    pub mhz: Option<f64>,
+    /// The two CPUs pinned to.
+    pub cpus: (usize, usize),
+    /// How far apart those two CPUs are.
+    pub distance: Distance,
+    /// The host topology from sysfs.
+    pub topology: HostTopology,
+    /// The idle configuration from sysfs.
+    pub idle: IdleInfo,
+    /// One line transfer between the two CPUs (round trip / 2).
+    pub c2c: Measurement,
+    /// `fetch_add` on a private line.
+    pub rmw_uncontended: Measurement,
+    /// Aggregate interval between `fetch_add`s of two CPUs on one line.
+    pub rmw_contended: Measurement,
+    /// A full fence after a store, net of the store loop.
+    pub fence: Measurement,
+    /// MFENCE after a store, net of the store loop (x86_64 only; `fence` is what `smp_mb()`
+    /// costs there, this is `mb()`).
+    pub mfence: Option<Measurement>,
+    /// A null syscall (`getppid`).
+    pub syscall: Measurement,
+    /// `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)` with one other CPU to interrupt; `None`
+    /// where the kernel lacks it (see `membarrier_note`).
+    pub membarrier: Option<Measurement>,
+    /// Why `membarrier` is `None`.
+    pub membarrier_note: Option<String>,
+    /// Pipe ping-pong with both threads on one CPU: one context switch.
+    pub ctxsw_pinned_same_cpu: Measurement,
+    /// Pipe ping-pong across the two CPUs: one cross-CPU wakeup through idle.
+    pub ctxsw_cross_cpu: Measurement,
+}
+
+impl Calibration {
+    /// Every measurement, in report order.
+    pub fn measurements(&self) -> Vec<&Measurement> {
+        let mut all = vec![
+            &self.c2c,
+            &self.rmw_uncontended,
+            &self.rmw_contended,
+            &self.fence,
+        ];
+        all.extend(self.mfence.as_ref());
+        all.push(&self.syscall);
+        all.extend(self.membarrier.as_ref());
+        all.extend([&self.ctxsw_pinned_same_cpu, &self.ctxsw_cross_cpu]);
+        all
+    }
+}
+
+/// Why calibration failed.
+#[derive(Debug)]
+pub enum CalibrateError {
+    /// A CPU that cannot be pinned to.
+    InvalidCpu {
+        /// The CPU asked for.
+        cpu: usize,
+        /// Why not.
+        reason: String,
+    },
+    /// A system call failed.
+    Sys {
+        /// The call, with its arguments where they matter.
+        call: String,
+        /// Its error.
+        errno: rustix::io::Errno,
+    },
+    /// A benchmark thread failed or the setup is unusable.
+    Thread(String),
+    /// A benchmark's partner thread failed first (reported only if nothing better is known).
+    PartnerFailed,
+    /// A benchmark kept no finite sample.
+    NoSamples(&'static str),
+}
+
+impl fmt::Display for CalibrateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CalibrateError::InvalidCpu { cpu, reason } => {
+                write!(f, "cannot pin to CPU {cpu}: {reason}")
+            }
+            CalibrateError::Sys { call, errno } => {
+                write!(f, "{call} failed: {} ({errno})", errno_name(*errno))
+            }
+            CalibrateError::Thread(msg) => f.write_str(msg),
+            CalibrateError::PartnerFailed => f.write_str("a benchmark thread's partner failed"),
+            CalibrateError::NoSamples(name) => write!(f, "{name}: no finite sample"),
+        }
+    }
+}
+
+impl std::error::Error for CalibrateError {}
+
+/// The symbolic name of the errnos calibration meets.
+fn errno_name(e: rustix::io::Errno) -> &'static str {
+    use rustix::io::Errno;
+    match e {
+        Errno::NOSYS => "ENOSYS",
+        Errno::INVAL => "EINVAL",
+        Errno::PERM => "EPERM",
+        Errno::PIPE => "EPIPE",
+        Errno::SRCH => "ESRCH",
+        Errno::FAULT => "EFAULT",
+        Errno::MFILE => "EMFILE",
+        Errno::NOMEM => "ENOMEM",
+        Errno::BUSY => "EBUSY",
+        _ => "errno",
+    }
+}
+
+/// Chooses the two CPUs: `opts.cpus` checked against the affinity mask, else 0 and 1, else the
+/// first two allowed.
+pub fn choose_cpus(opts: &Options) -> Result<(usize, usize), CalibrateError> {
+    let allowed = allowed_cpus()?;
+    let pair = match opts.cpus {
+        Some(p) => p,
+        None if allowed.contains(&0) && allowed.contains(&1) => (0, 1),
+        None => match allowed[..] {
+            [a, b, ..] => (a, b),
+            _ => {
+                return Err(CalibrateError::Thread(format!(
+                    "calibration needs two CPUs; the affinity mask allows {allowed:?}"
+                )))
+            }
+        },
+    };
+    sys::check_cpu(pair.0, &allowed)?;
+    sys::check_cpu(pair.1, &allowed)?;
+    if pair.0 == pair.1 {
+        return Err(CalibrateError::InvalidCpu {
+            cpu: pair.1,
+            reason: "the two CPUs must differ".into(),
+        });
+    }
+    Ok(pair)
+}
+
+/// Runs every benchmark on the chosen pair of CPUs, one after another.
+pub fn calibrate(opts: &Options) -> Result<Calibration, CalibrateError> {
+    let cpus = choose_cpus(opts)?;
+    let plan = stats::Plan::new(opts.quick);
+    let topology = HostTopology::read();
+    let (model, mhz) = sys::cpuinfo();
+    let host = format!(
+        "{}, {} CPUs",
+        model.unwrap_or_else(|| std::env::consts::ARCH.to_string()),
+        topology.cpus
+    );
+    let membarrier_note = os::membarrier_unavailable();
+    let (membarrier, membarrier_note) = match membarrier_note {
+        Some(note) => (None, Some(note)),
+        None => match os::membarrier_ipi(&plan, cpus) {
+            Ok(m) => (Some(m), None),
+            Err(e @ CalibrateError::Sys { .. }) => (None, Some(format!("unavailable: {e}"))),
+            Err(e) => return Err(e),
+        },
+    };
+    Ok(Calibration {
+        host,
+        mhz,
+        cpus,
+        distance: Distance::between(cpus.0, cpus.1),
+        idle: IdleInfo::read(),
+        topology,
+        c2c: mem::c2c(&plan, cpus)?,
+        rmw_uncontended: mem::rmw_uncontended(&plan, cpus.0)?,
+        rmw_contended: mem::rmw_contended(&plan, cpus)?,
+        fence: mem::fence_cost(&plan, cpus.0)?,
+        #[cfg(target_arch = "x86_64")]
+        mfence: Some(mem::mfence_cost(&plan, cpus.0)?),
+        #[cfg(not(target_arch = "x86_64"))]
+        mfence: None,
+        syscall: os::syscall(&plan, cpus.0)?,
+        membarrier,
+        membarrier_note,
+        ctxsw_pinned_same_cpu: os::ctxsw(&plan, (cpus.0, cpus.0))?,
+        ctxsw_cross_cpu: os::ctxsw(&plan, cpus)?,
+    })
+}

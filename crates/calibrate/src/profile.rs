@@ -1,0 +1,1 @@
+//! Calibration to profile (waiting for lazymm-profile).
