@@ -79,6 +79,8 @@ pub struct Calibration {
     pub rmw_uncontended: Measurement,
     /// Aggregate interval between `fetch_add`s of two CPUs on one line.
     pub rmw_contended: Measurement,
+    /// A dependent load that hits L1 (pointer chase in 4 KiB).
+    pub l1_load: Measurement,
     /// A full fence after a store, net of the store loop.
     pub fence: Measurement,
     /// MFENCE after a store, net of the store loop (x86_64 only; `fence` is what `smp_mb()`
@@ -91,6 +93,10 @@ pub struct Calibration {
     pub membarrier: Option<Measurement>,
     /// Why `membarrier` is `None`.
     pub membarrier_note: Option<String>,
+    /// A pipe `write()` or `read()` that neither blocks nor wakes anyone.
+    pub pipe_syscall: Measurement,
+    /// The `write()` that wakes a reader blocked on the other (idle) CPU.
+    pub wake_write_cross_cpu: Measurement,
     /// Pipe ping-pong with both threads on one CPU: one context switch.
     pub ctxsw_pinned_same_cpu: Measurement,
     /// Pipe ping-pong across the two CPUs: one cross-CPU wakeup through idle.
@@ -102,6 +108,7 @@ impl Calibration {
     pub fn measurements(&self) -> Vec<&Measurement> {
         let mut all = vec![
             &self.c2c,
+            &self.l1_load,
             &self.rmw_uncontended,
             &self.rmw_contended,
             &self.fence,
@@ -109,6 +116,7 @@ impl Calibration {
         all.extend(self.mfence.as_ref());
         all.push(&self.syscall);
         all.extend(self.membarrier.as_ref());
+        all.extend([&self.pipe_syscall, &self.wake_write_cross_cpu]);
         all.extend([&self.ctxsw_pinned_same_cpu, &self.ctxsw_cross_cpu]);
         all
     }
@@ -229,6 +237,7 @@ pub fn calibrate(opts: &Options) -> Result<Calibration, CalibrateError> {
         idle: IdleInfo::read(),
         topology,
         c2c: mem::c2c(&plan, cpus)?,
+        l1_load: mem::l1_load(&plan, cpus.0)?,
         rmw_uncontended: mem::rmw_uncontended(&plan, cpus.0)?,
         rmw_contended: mem::rmw_contended(&plan, cpus)?,
         fence: mem::fence_cost(&plan, cpus.0)?,
@@ -239,7 +248,9 @@ pub fn calibrate(opts: &Options) -> Result<Calibration, CalibrateError> {
         syscall: os::syscall(&plan, cpus.0)?,
         membarrier,
         membarrier_note,
-        ctxsw_pinned_same_cpu: os::ctxsw(&plan, (cpus.0, cpus.0))?,
-        ctxsw_cross_cpu: os::ctxsw(&plan, cpus)?,
+        pipe_syscall: os::pipe_syscall(&plan, cpus.0)?,
+        wake_write_cross_cpu: os::ctxsw(&plan, cpus, os::Timed::WakingWrite)?,
+        ctxsw_pinned_same_cpu: os::ctxsw(&plan, (cpus.0, cpus.0), os::Timed::RoundTrip)?,
+        ctxsw_cross_cpu: os::ctxsw(&plan, cpus, os::Timed::RoundTrip)?,
     })
 }

@@ -61,7 +61,8 @@ pub(crate) fn c2c(plan: &Plan, cpus: (usize, usize)) -> Result<Measurement, Cali
         "one 64-byte line (AtomicU64 in a 128-byte-aligned block) ping-ponged between threads \
          pinned to CPUs {} and {} ({}; cpu{} thread_siblings_list = {}): A waits for an even \
          value and stores the next odd one, B the reverse (plain load/store spin, no PAUSE); \
-         value = round trip / 2; {} samples of {rounds} round trips",
+         value = round trip / 2 (in a VM the value is for wherever the host runs the two \
+         vCPUs during the run); {} samples of {rounds} round trips",
         cpus.0,
         cpus.1,
         Distance::between(cpus.0, cpus.1).describe(),
@@ -74,6 +75,35 @@ pub(crate) fn c2c(plan: &Plan, cpus: (usize, usize)) -> Result<Measurement, Cali
         plan.samples
     );
     summarize("c2c", &samples, plan.warmup, method)
+}
+
+/// A dependent load chain through 512 `usize`s (4 KiB, in L1): the L1 load-to-use latency.
+pub(crate) fn l1_load(plan: &Plan, cpu: usize) -> Result<Measurement, CalibrateError> {
+    const N: usize = 512;
+    let loads = plan.iters(20_000);
+    let samples = pinned(cpu, || {
+        // One cycle through all slots with a stride of 67 (coprime with 512), so the chain is
+        // not a simple sequential walk.
+        let chain: Vec<usize> = (0..N).map(|i| (i + 67) % N).collect();
+        let mut at = 0usize;
+        let mut samples = Vec::with_capacity(plan.total());
+        for _ in 0..plan.total() {
+            let t = Instant::now();
+            for _ in 0..loads {
+                at = black_box(chain[at]);
+            }
+            samples.push(ns_per(t, loads));
+        }
+        black_box(at);
+        Ok(samples)
+    })?;
+    let method = format!(
+        "pointer chase (each load's address is the previous load's value) through 512 words \
+         (4 KiB, L1-resident) on CPU {cpu}, ns per load, bounds check included; {} samples of \
+         {loads} loads",
+        plan.samples
+    );
+    summarize("l1_load", &samples, plan.warmup, method)
 }
 
 /// `fetch_add` on a line no other thread touches.

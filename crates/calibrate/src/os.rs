@@ -163,8 +163,46 @@ pub(crate) fn echo(ping_r: OwnedFd, pong_w: OwnedFd) -> Result<(), CalibrateErro
     Ok(())
 }
 
-/// Pipe ping-pong between threads pinned to `cpus` (equal: same CPU); ns per half round trip.
-pub(crate) fn ctxsw(plan: &Plan, cpus: (usize, usize)) -> Result<Measurement, CalibrateError> {
+/// What a ping-pong benchmark times.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Timed {
+    /// Whole round trips; value = round trip / 2.
+    RoundTrip,
+    /// Only the `write()` that wakes the blocked reader; value = ns per write.
+    WakingWrite,
+}
+
+/// A pipe `write()` of one byte and the `read()` that takes it back, on one thread: syscall
+/// entry and exit plus a pipe operation's own work, with no one to wake.
+pub(crate) fn pipe_syscall(plan: &Plan, cpu: usize) -> Result<Measurement, CalibrateError> {
+    let pairs = plan.iters(2_000);
+    let (r, w) = rustix::pipe::pipe().map_err(sys_err("pipe"))?;
+    let samples = pinned(cpu, || {
+        let mut samples = Vec::with_capacity(plan.total());
+        for _ in 0..plan.total() {
+            let t = Instant::now();
+            for _ in 0..pairs {
+                write_byte(&w, "write(pipe)")?;
+                read_byte(&r, "read(pipe)")?;
+            }
+            samples.push(ns_per(t, 2 * pairs));
+        }
+        Ok(samples)
+    })?;
+    let method = format!(
+        "write() of one byte to a pipe then read() of it back, on one thread on CPU {cpu}, no \
+         waiter to wake: ns per syscall (pair / 2); {} samples of {pairs} pairs",
+        plan.samples
+    );
+    summarize("pipe_syscall", &samples, plan.warmup, method)
+}
+
+/// Pipe ping-pong between threads pinned to `cpus` (equal: same CPU), timing `timed`.
+pub(crate) fn ctxsw(
+    plan: &Plan,
+    cpus: (usize, usize),
+    timed: Timed,
+) -> Result<Measurement, CalibrateError> {
     let same = cpus.0 == cpus.1;
     let rounds = plan.iters(if same { 200 } else { 100 });
     let (r1, w1, r2, w2) = pipe_pair()?;
@@ -174,43 +212,55 @@ pub(crate) fn ctxsw(plan: &Plan, cpus: (usize, usize)) -> Result<Measurement, Ca
             // Owning w1 and r2: returning early closes them, which ends B's echo loop.
             let mut samples = Vec::with_capacity(plan.total());
             for _ in 0..plan.total() {
-                let t = Instant::now();
+                let (t, mut writing) = (Instant::now(), 0u128);
                 for _ in 0..rounds {
-                    write_byte(&w1, "write(ping pipe)")?;
+                    if timed == Timed::WakingWrite {
+                        let tw = Instant::now();
+                        write_byte(&w1, "write(ping pipe)")?;
+                        writing += tw.elapsed().as_nanos();
+                    } else {
+                        write_byte(&w1, "write(ping pipe)")?;
+                    }
                     if !read_byte(&r2, "read(pong pipe)")? {
                         return Err(CalibrateError::Thread("echo thread hung up".into()));
                     }
                 }
-                samples.push(ns_per(t, rounds) / 2.0);
+                samples.push(match timed {
+                    Timed::RoundTrip => ns_per(t, rounds) / 2.0,
+                    Timed::WakingWrite => writing as f64 / rounds as f64,
+                });
             }
             Ok(samples)
         },
         move || echo(r1, w2),
     )?;
-    let (name, what) = if same {
-        (
-            "ctxsw_pinned_same_cpu",
-            format!(
-                "both threads pinned to CPU {}: value = round trip / 2 = one context switch \
-                 thread to thread, with one pipe write, one blocking pipe read and the local \
-                 wakeup",
-                cpus.0
-            ),
-        )
+    let place = if same {
+        format!("both threads pinned to CPU {}", cpus.0)
     } else {
-        (
+        format!("threads pinned to CPUs {} and {}", cpus.0, cpus.1)
+    };
+    let (name, what) = match (timed, same) {
+        (Timed::RoundTrip, true) => (
+            "ctxsw_pinned_same_cpu",
+            "value = round trip / 2 = one context switch thread to thread, with one pipe \
+             write, one blocking pipe read and the local wakeup",
+        ),
+        (Timed::RoundTrip, false) => (
             "ctxsw_cross_cpu",
-            format!(
-                "threads pinned to CPUs {} and {}: value = round trip / 2 = one cross-CPU \
-                 wakeup of a blocked reader whose CPU has gone idle, with its pipe write and \
-                 read and the idle CPU's exit and switch",
-                cpus.0, cpus.1
-            ),
-        )
+            "value = round trip / 2 = one cross-CPU wakeup of a blocked reader whose CPU has \
+             gone idle, with its pipe write and read and the idle CPU's exit and switch",
+        ),
+        // Not measured: with the reader on the writer's CPU, wakeup preemption can run the
+        // reader inside the write's return, so the write's time is not the wakeup's.
+        (Timed::WakingWrite, _) => (
+            "wake_write_cross_cpu",
+            "value = the write() alone (timed around the call), which wakes the reader blocked \
+             on the other, idle CPU (a reschedule IPI unless it polls)",
+        ),
     };
     let method = format!(
         "pipe ping-pong of one byte between two threads (as will-it-scale context_switch1 and \
-         perf bench sched pipe -T), {what}; {} samples of {rounds} round trips",
+         perf bench sched pipe -T), {place}: {what}; {} samples of {rounds} round trips",
         plan.samples
     );
     summarize(name, &samples, plan.warmup, method)
