@@ -1,6 +1,7 @@
 //! Runs a full calibration and will-it-scale-style `context_switch1` here, and prints both.
 //!
-//! `cargo run --release -p lazymm-calibrate --example calibrate [--quick] [SECONDS]`
+//! `cargo run --release -p lazymm-calibrate --example calibrate [--quick] [--toml] [SECONDS]`
+//! (`--toml`: also print the profile).
 
 use lazymm_calibrate::{calibrate, real_ctxsw, Bind, Options};
 
@@ -28,6 +29,10 @@ fn main() {
     }
     if let Some(note) = &cal.membarrier_note {
         println!("membarrier: {note}");
+    }
+    if args.iter().any(|a| a == "--toml") {
+        let command = "cargo run --release -p lazymm-calibrate --example calibrate";
+        println!("{}", cal.to_profile(command).to_toml());
     }
     for bind in [Bind::Pu, Bind::Core] {
         for pairs in [1, 2, 4] {

@@ -7,6 +7,7 @@
 //! method that says what was timed and how. Linux only.
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod derive;
 mod fsio;
 mod mem;
 mod os;
@@ -65,6 +66,10 @@ pub struct Calibration {
     pub host: String,
     /// `cpu MHz` of `/proc/cpuinfo`'s first processor, if given.
     pub mhz: Option<f64>,
+    /// The CPU feature flags of `/proc/cpuinfo`'s first processor (`flags` or `Features`).
+    pub cpu_flags: Vec<String>,
+    /// Whether the kernel command line disables PCID (`nopcid`).
+    pub nopcid: bool,
     /// The two CPUs pinned to.
     pub cpus: (usize, usize),
     /// How far apart those two CPUs are.
@@ -214,7 +219,9 @@ pub fn calibrate(opts: &Options) -> Result<Calibration, CalibrateError> {
     let cpus = choose_cpus(opts)?;
     let plan = stats::Plan::new(opts.quick);
     let topology = HostTopology::read();
-    let (model, mhz) = sys::cpuinfo();
+    let (model, mhz, cpu_flags) = sys::cpuinfo();
+    let nopcid = sys::read_trimmed("/proc/cmdline")
+        .is_some_and(|c| c.split_whitespace().any(|w| w == "nopcid"));
     let host = format!(
         "{}, {} CPUs",
         model.unwrap_or_else(|| std::env::consts::ARCH.to_string()),
@@ -232,6 +239,8 @@ pub fn calibrate(opts: &Options) -> Result<Calibration, CalibrateError> {
     Ok(Calibration {
         host,
         mhz,
+        cpu_flags,
+        nopcid,
         cpus,
         distance: Distance::between(cpus.0, cpus.1),
         idle: IdleInfo::read(),

@@ -224,8 +224,8 @@ impl IdleInfo {
     }
 }
 
-/// `model name` and `cpu MHz` of the first processor in `/proc/cpuinfo`.
-pub(crate) fn cpuinfo() -> (Option<String>, Option<f64>) {
+/// `model name`, `cpu MHz` and the feature flags of the first processor in `/proc/cpuinfo`.
+pub(crate) fn cpuinfo() -> (Option<String>, Option<f64>, Vec<String>) {
     let text = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let field = |key: &str| {
         text.lines().find_map(|l| {
@@ -233,9 +233,13 @@ pub(crate) fn cpuinfo() -> (Option<String>, Option<f64>) {
             (k.trim() == key).then(|| v.trim().to_string())
         })
     };
+    let flags = field("flags")
+        .or_else(|| field("Features"))
+        .unwrap_or_default();
     (
         field("model name"),
         field("cpu MHz").and_then(|m| m.parse().ok()),
+        flags.split_whitespace().map(str::to_string).collect(),
     )
 }
 
