@@ -11,6 +11,8 @@ use lazymm_workloads::run::Row;
 use lazymm_workloads::{explore, mutants, scenarios};
 use std::process::ExitCode;
 
+mod sim_cmd;
+
 #[derive(Parser)]
 #[command(
     name = "lazymm",
@@ -78,6 +80,12 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Simulate a workload on a profiled many-CPU machine (virtual time, coherence and IPI
+    /// costs priced by the profile) and report throughput and per-switch cost by cause.
+    Sim(sim_cmd::SimArgs),
+    /// Run a grid of simulations (workloads × profiles × schemes × CPU counts × threads) in
+    /// parallel; write STEM.json and STEM.csv.
+    Sweep(sim_cmd::SweepArgs),
     /// Random exploration of one scheme × arch.
     Explore {
         /// Scheme id (refcount, shootdown, shootdown-ppc, mmput-flush, hazard, hazard-x86, hazard-md).
@@ -174,6 +182,34 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Cmd::Sim(a) => match sim_cmd::sim(&a) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Cmd::Sweep(a) => match sim_cmd::sweep(&a) {
+            Ok(reps) => {
+                let bad = reps.iter().filter(|r| !r.violations.is_empty()).count();
+                eprintln!(
+                    "{} points; wrote {}.json and {}.csv; {} with violations",
+                    reps.len(),
+                    a.out.display(),
+                    a.out.display(),
+                    bad
+                );
+                if bad == 0 {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
         Cmd::Mutants { json } => {
             let res = mutants::run_all();
             if json {

@@ -153,7 +153,8 @@ pub trait Cpu {
         let _ = ev;
     }
     /// Cost hook for an access to a shared cache line (see [`Line`]). Engines without a cost
-    /// model ignore it.
+    /// model ignore it. Like [`Cpu::point`], the engine may let other CPUs run here (never
+    /// deliver an interrupt), so the model reports accesses outside its own locks.
     #[inline]
     fn access(&self, line: Line, kind: Access) {
         let _ = (line, kind);

@@ -190,7 +190,10 @@ impl Kernel {
             self.ev(c, Event::Syscall);
         }
         let me = self.curr(c.id());
+        // Accesses are reported before the pipe lock is taken: an engine may switch CPUs at
+        // an access, and a model lock is never held across a switch.
         self.touch(c, Line::Pipe(pipe), Access::Rmw);
+        self.touch(c, Line::Task(me.0), Access::Store);
         {
             let mut ps = self.wake.pipes.lock().unwrap();
             let Some(p) = ps.get_mut(pipe as usize) else {
@@ -202,7 +205,6 @@ impl Kernel {
             }
             // prepare_to_wait + set_current_state(TASK_INTERRUPTIBLE), under the pipe lock.
             p.reader = Some(me);
-            self.touch(c, Line::Task(me.0), Access::Store);
             // Relaxed: the pipe lock orders it before the writer's wakeup, whose cmpxchg
             // (Acquire) reads it.
             self.task(me).state.store(task_state::BLOCKED, Relaxed);

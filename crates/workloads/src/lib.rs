@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod drivers;
 pub mod explore;
 pub mod mutants;
 pub mod run;

@@ -1,0 +1,45 @@
+//! Workload drivers: generators of model operations that react to the kernel's state (which
+//! task a CPU runs now, whether its runqueue has work), for engines that run a workload to a
+//! time or count bound rather than a fixed script (the sim engine).
+//!
+//! ```text
+//!  engine, per CPU:  loop { match driver.next(k, cpu) {
+//!                        Op(op) => { ok = k.do_op(cpu, op); driver.done_op(k, cpu, op, ok) }
+//!                        Idle   => the CPU sits in its idle loop until a wakeup (IPI or
+//!                                  TIF_NEED_RESCHED on a polling idle CPU) arrives
+//!                        Done   => the CPU stops driving } }
+//! ```
+//! A driver holds workload state only (which program step each task is at); everything the
+//! kernel does (blocking, wakeups, placement, the lazy-mm scheme) happens in the model.
+
+use lazymm_model::ids::CpuId;
+use lazymm_model::{Kernel, SysOp};
+
+/// What a CPU does next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Perform a kernel entry point.
+    Op(SysOp),
+    /// Nothing to run: sit in the idle loop until woken.
+    Idle,
+    /// The workload is over for this CPU.
+    Done,
+}
+
+/// A workload generator driven by the engine (see the module doc).
+pub trait Driver {
+    /// The workload's name (e.g. `ctxsw`).
+    fn name(&self) -> String;
+    /// Task and mm table capacities the workload needs (beyond the idle tasks).
+    fn capacity(&self) -> (usize, usize);
+    /// Boot-time setup on the kernel before any CPU runs: processes, pipes, affinities.
+    fn setup(&mut self, k: &Kernel);
+    /// The next thing `cpu` does. No other CPU runs between this call and the op.
+    fn next(&mut self, k: &Kernel, cpu: CpuId) -> Next;
+    /// The op that [`Driver::next`] returned for `cpu` ran; `applied` is its result.
+    fn done_op(&mut self, k: &Kernel, cpu: CpuId, op: &SysOp, applied: bool);
+    /// Workload-level operations completed so far (e.g. pipe round trips).
+    fn ops(&self) -> u64;
+    /// What one workload op is, for reports (e.g. "pipe round trip").
+    fn op_name(&self) -> &'static str;
+}

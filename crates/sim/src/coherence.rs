@@ -1,0 +1,241 @@
+//! The coherence model: every shared cache line the kernel model touches has an owner or a
+//! set of sharers, a home socket, and a time until which it is busy in a transfer.
+//!
+//! ```text
+//!  load   by c: c holds it (owner or sharer)      → local
+//!               another CPU o holds it modified   → transfer(c, o); o and c share it;
+//!                                                   waits for, and occupies, the line
+//!               shared by others                  → transfer(c, nearest sharer); c shares
+//!  store/ by c: c owns it                         → local (+ rmw)
+//!  rmw          else                              → transfer(c, owner or farthest sharer),
+//!                                                   starting when the line is free; the line
+//!                                                   is busy for the transfer; c owns it alone
+//! ```
+//! Serialisation is what makes a contended line expensive: N CPUs RMW-ing one `mm_count`
+//! queue behind each other, each waiting for the previous transfer to finish — the cost R
+//! pays comes out of this queue, not out of a formula.
+//!
+//! Transfer latency is the profile's by topology distance between the requester and the
+//! CPU it takes the line from. On profiles with `home_aware` (AMD: hardware-costs.md §1
+//! "latency depends on where the line is homed"), a transfer requested from a socket other
+//! than the line's home goes through the home: it costs at least the requester's distance
+//! to the home socket. The home is the socket of the CPU that first touched the line.
+
+use lazymm_model::machine::{Access, Line};
+use lazymm_profile::{Distance, Place, Profile};
+use rustc_hash::FxHashMap;
+
+const NONE: u32 = u32::MAX;
+
+#[derive(Debug)]
+struct LineState {
+    owner: u32,
+    sharers: Vec<u32>,
+    busy_until: f64,
+    home: u32,
+}
+
+/// The price of one access.
+#[derive(Copy, Clone, Debug, Default, PartialEq)]
+pub struct Price {
+    /// Time the access takes on the requesting CPU, waiting included (ns).
+    pub total: f64,
+    /// The part of `total` spent waiting for the line (queueing and transfer), beyond a
+    /// local access.
+    pub stall: f64,
+}
+
+/// Latencies by distance, and the line table.
+#[derive(Debug)]
+pub struct Coherence {
+    places: Vec<Place>,
+    /// Node of each socket.
+    socket_node: Vec<usize>,
+    lat: [f64; 6],
+    home_aware: bool,
+    rmw: f64,
+    lines: FxHashMap<Line, LineState>,
+}
+
+fn idx(d: Distance) -> usize {
+    match d {
+        Distance::Same => 0,
+        Distance::Smt => 1,
+        Distance::Cluster => 2,
+        Distance::Socket => 3,
+        Distance::CrossSocket => 4,
+        Distance::CrossNode => 5,
+    }
+}
+
+impl Coherence {
+    /// The coherence model of `ncpus` CPUs of `p`.
+    pub fn new(p: &Profile, ncpus: usize) -> Coherence {
+        let c = &p.coherence;
+        let places: Vec<Place> = (0..ncpus).map(|x| p.place(x)).collect();
+        let nsockets = places.iter().map(|p| p.socket + 1).max().unwrap_or(1);
+        let mut socket_node = vec![0; nsockets];
+        for pl in &places {
+            socket_node[pl.socket] = pl.node;
+        }
+        Coherence {
+            places,
+            socket_node,
+            lat: [
+                c.local.get(),
+                c.smt.get(),
+                c.cluster.get(),
+                c.socket.get(),
+                c.cross_socket.get(),
+                c.cross_node.get(),
+            ],
+            home_aware: c.home_aware.get() != 0.0,
+            rmw: c.rmw.get(),
+            lines: FxHashMap::default(),
+        }
+    }
+
+    /// Topology distance between two CPUs.
+    pub fn distance(&self, a: usize, b: usize) -> Distance {
+        let (pa, pb) = (&self.places[a], &self.places[b]);
+        if a == b {
+            Distance::Same
+        } else if pa.core == pb.core {
+            Distance::Smt
+        } else if pa.cluster == pb.cluster {
+            Distance::Cluster
+        } else if pa.socket == pb.socket {
+            Distance::Socket
+        } else if pa.node == pb.node {
+            Distance::CrossSocket
+        } else {
+            Distance::CrossNode
+        }
+    }
+
+    /// One line transfer from `src` to `req` (no queueing).
+    pub fn transfer(&self, req: usize, src: usize) -> f64 {
+        self.lat[idx(self.distance(req, src))]
+    }
+
+    fn transfer_homed(&self, req: usize, src: usize, home: u32) -> f64 {
+        let base = self.transfer(req, src);
+        let pr = &self.places[req];
+        if !self.home_aware || pr.socket == home as usize {
+            return base;
+        }
+        // The requester's distance to the home socket: another socket of its node, or
+        // another node (homes are sockets; compare by the home socket's first CPU's node).
+        let home_node = self
+            .socket_node
+            .get(home as usize)
+            .copied()
+            .unwrap_or(pr.node);
+        let via_home = if home_node == pr.node {
+            self.lat[idx(Distance::CrossSocket)]
+        } else {
+            self.lat[idx(Distance::CrossNode)]
+        };
+        base.max(via_home)
+    }
+
+    /// Prices an access of `kind` to `line` by CPU `cpu` at time `now`, and updates the
+    /// line's state.
+    pub fn access(&mut self, cpu: usize, now: f64, line: Line, kind: Access) -> Price {
+        let local = self.lat[0];
+        let me = cpu as u32;
+        let home0 = self.places[cpu].socket as u32;
+        let st = self.lines.entry(line).or_insert_with(|| LineState {
+            owner: NONE,
+            sharers: Vec::new(),
+            busy_until: 0.0,
+            home: home0,
+        });
+        let home = st.home;
+        match kind {
+            Access::Load => {
+                if st.owner == me || st.sharers.contains(&me) {
+                    return Price {
+                        total: local,
+                        stall: 0.0,
+                    };
+                }
+                let start = now.max(st.busy_until);
+                if st.owner != NONE {
+                    let o = st.owner as usize;
+                    st.owner = NONE;
+                    st.sharers.clear();
+                    st.sharers.push(o as u32);
+                    st.sharers.push(me);
+                    let cost = self.transfer_homed(cpu, o, home);
+                    let st = self.lines.get_mut(&line).expect("line");
+                    st.busy_until = start + cost;
+                    return Price {
+                        total: start - now + cost,
+                        stall: start - now + cost - local,
+                    };
+                }
+                if st.sharers.is_empty() {
+                    // First touch: the line comes from memory or a cold cache; the model
+                    // prices only transfers between CPUs.
+                    st.sharers.push(me);
+                    return Price {
+                        total: local,
+                        stall: 0.0,
+                    };
+                }
+                let sharers = std::mem::take(&mut st.sharers);
+                let cost = sharers
+                    .iter()
+                    .map(|&s| self.transfer_homed(cpu, s as usize, home))
+                    .fold(f64::INFINITY, f64::min);
+                let st = self.lines.get_mut(&line).expect("line");
+                st.sharers = sharers;
+                st.sharers.push(me);
+                Price {
+                    total: start - now + cost,
+                    stall: start - now + cost - local,
+                }
+            }
+            Access::Store | Access::Rmw => {
+                let extra = if kind == Access::Rmw { self.rmw } else { 0.0 };
+                if st.owner == me {
+                    return Price {
+                        total: local + extra,
+                        stall: 0.0,
+                    };
+                }
+                let src: Option<usize> = if st.owner != NONE {
+                    Some(st.owner as usize)
+                } else {
+                    None
+                };
+                let sharers = std::mem::take(&mut st.sharers);
+                let busy = st.busy_until;
+                let cost = match src {
+                    Some(o) => self.transfer_homed(cpu, o, home),
+                    None => sharers
+                        .iter()
+                        .filter(|&&s| s != me)
+                        .map(|&s| self.transfer_homed(cpu, s as usize, home))
+                        .fold(local, f64::max),
+                };
+                let start = now.max(busy);
+                let st = self.lines.get_mut(&line).expect("line");
+                st.owner = me;
+                st.sharers = sharers;
+                st.sharers.clear();
+                st.busy_until = start + cost;
+                Price {
+                    total: start - now + cost + extra,
+                    stall: start - now + cost - local,
+                }
+            }
+        }
+    }
+
+    /// Number of distinct lines touched so far.
+    pub fn lines(&self) -> usize {
+        self.lines.len()
+    }
+}

@@ -1,0 +1,235 @@
+//! Prices of the events the kernel model emits, from a machine profile, and the breakdown of
+//! where the CPUs' virtual time went.
+//!
+//! The cost model prices what the model does; it never replaces a scheme by a formula. Each
+//! price is one profile parameter (whose source the profile names):
+//!
+//! | event | price |
+//! |---|---|
+//! | `SchemeBarrier`, `PathBarrier` | `coherence.fence` |
+//! | `MmuSwitch` | `tlb.mmu_switch` with ASIDs/PCID, else `tlb.mmu_switch_flush` |
+//! | `LocalFlush` | `tlb.local_flush` |
+//! | `BroadcastFlush` | `tlb.broadcast_base + tlb.broadcast_per_cpu × CPUs` |
+//! | `HypervisorFlush` | `tlb.hypervisor_flush` |
+//! | `ContextSwitch`, `Wakeup`, `Syscall` | `sched.context_switch`, `sched.wakeup`, `sched.syscall` |
+//! | an IPI (`Cpu::kick`) | `ipi.send` on the sender; `ipi.delivery`, then `ipi.handler` on the target |
+//! | waking an idle CPU | `idle.exit_latency` (IPI); transfer + `idle.poll_wake` (polling) |
+//!
+//! Line accesses are priced by [`crate::Coherence`]. The counted events that are themselves
+//! accesses (`MmCountRmw`, `DropMmRmw`, `ScanLoad`) and the IPI counters are priced through
+//! their accesses and kicks, not twice.
+
+use lazymm_model::machine::Event;
+use lazymm_profile::Profile;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A category of virtual time.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Cat {
+    /// Shared-line accesses at local (L1) cost.
+    Access,
+    /// Full barriers.
+    Barrier,
+    /// MMU switches.
+    Mmu,
+    /// TLB flushes (local, broadcast, hypervisor).
+    Flush,
+    /// Sending IPIs.
+    IpiSend,
+    /// Waiting for synchronous IPIs to complete (`csd_lock_wait`).
+    IpiWait,
+    /// Taking interrupts.
+    IpiHandler,
+    /// Other spin-waits (`on_cpu`, hazard busy-waits).
+    Spin,
+    /// Context-switch base work.
+    Sched,
+    /// Wakeup base work.
+    Wakeup,
+    /// Syscall base work.
+    Syscall,
+    /// Idle (parked, nothing to run).
+    Idle,
+    /// Leaving the idle state after a wakeup.
+    IdleExit,
+}
+
+/// Where the CPUs' virtual time went (ns, summed over CPUs).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Breakdown {
+    /// Shared-line accesses at local cost.
+    pub access: f64,
+    /// Coherence stalls (queueing + transfer beyond a local access), per line kind.
+    pub coherence: BTreeMap<&'static str, f64>,
+    /// Full barriers.
+    pub barrier: f64,
+    /// MMU switches.
+    pub mmu: f64,
+    /// TLB flushes.
+    pub flush: f64,
+    /// Sending IPIs.
+    pub ipi_send: f64,
+    /// Waiting for IPI completion.
+    pub ipi_wait: f64,
+    /// Interrupt handling.
+    pub ipi_handler: f64,
+    /// Other spin-waits.
+    pub spin: f64,
+    /// Context-switch base work.
+    pub sched: f64,
+    /// Wakeup base work.
+    pub wakeup: f64,
+    /// Syscall base work.
+    pub syscall: f64,
+    /// Idle.
+    pub idle: f64,
+    /// Idle exit latency.
+    pub idle_exit: f64,
+}
+
+impl Breakdown {
+    /// Adds `ns` to a category.
+    pub fn add(&mut self, cat: Cat, ns: f64) {
+        let f = match cat {
+            Cat::Access => &mut self.access,
+            Cat::Barrier => &mut self.barrier,
+            Cat::Mmu => &mut self.mmu,
+            Cat::Flush => &mut self.flush,
+            Cat::IpiSend => &mut self.ipi_send,
+            Cat::IpiWait => &mut self.ipi_wait,
+            Cat::IpiHandler => &mut self.ipi_handler,
+            Cat::Spin => &mut self.spin,
+            Cat::Sched => &mut self.sched,
+            Cat::Wakeup => &mut self.wakeup,
+            Cat::Syscall => &mut self.syscall,
+            Cat::Idle => &mut self.idle,
+            Cat::IdleExit => &mut self.idle_exit,
+        };
+        *f += ns;
+    }
+
+    /// Adds a coherence stall on a line of kind `kind`.
+    pub fn stall(&mut self, kind: &'static str, ns: f64) {
+        if ns > 0.0 {
+            *self.coherence.entry(kind).or_insert(0.0) += ns;
+        }
+    }
+
+    /// Busy time: everything but idle.
+    pub fn busy(&self) -> f64 {
+        self.access
+            + self.coherence.values().sum::<f64>()
+            + self.barrier
+            + self.mmu
+            + self.flush
+            + self.ipi_send
+            + self.ipi_wait
+            + self.ipi_handler
+            + self.spin
+            + self.sched
+            + self.wakeup
+            + self.syscall
+            + self.idle_exit
+    }
+
+    /// Every category divided by `n` (per-switch or per-op figures).
+    pub fn per(&self, n: f64) -> Breakdown {
+        let d = |x: f64| if n > 0.0 { x / n } else { 0.0 };
+        Breakdown {
+            access: d(self.access),
+            coherence: self.coherence.iter().map(|(k, v)| (*k, d(*v))).collect(),
+            barrier: d(self.barrier),
+            mmu: d(self.mmu),
+            flush: d(self.flush),
+            ipi_send: d(self.ipi_send),
+            ipi_wait: d(self.ipi_wait),
+            ipi_handler: d(self.ipi_handler),
+            spin: d(self.spin),
+            sched: d(self.sched),
+            wakeup: d(self.wakeup),
+            syscall: d(self.syscall),
+            idle: d(self.idle),
+            idle_exit: d(self.idle_exit),
+        }
+    }
+}
+
+/// The profile's prices for `ncpus` CPUs (ns).
+#[derive(Clone, Debug)]
+pub struct Prices {
+    /// `smp_mb()`.
+    pub fence: f64,
+    /// MMU switch (with or without ASID, per the profile).
+    pub mmu_switch: f64,
+    /// Local flush of one mm.
+    pub local_flush: f64,
+    /// Broadcast flush at this CPU count.
+    pub broadcast: f64,
+    /// Hypervisor flush.
+    pub hv_flush: f64,
+    /// IPI: sender's cost per target.
+    pub ipi_send: f64,
+    /// IPI: send to handler.
+    pub ipi_delivery: f64,
+    /// IPI: entry and exit on the target.
+    pub ipi_handler: f64,
+    /// Idle exit latency.
+    pub idle_exit: f64,
+    /// Polling idle noticing need_resched.
+    pub poll_wake: f64,
+    /// Context-switch base.
+    pub ctxsw: f64,
+    /// Wakeup base.
+    pub wakeup: f64,
+    /// Syscall base.
+    pub syscall: f64,
+    /// One spin-wait iteration (engine granularity, not a hardware figure).
+    pub spin: f64,
+}
+
+impl Prices {
+    /// Prices of profile `p` on `ncpus` CPUs; `spin` is the engine's spin granularity.
+    pub fn new(p: &Profile, ncpus: usize, spin: f64) -> Prices {
+        let t = &p.tlb;
+        Prices {
+            fence: p.coherence.fence.get(),
+            mmu_switch: if t.asid.get() != 0.0 {
+                t.mmu_switch.get()
+            } else {
+                t.mmu_switch_flush.get()
+            },
+            local_flush: t.local_flush.get(),
+            broadcast: t.broadcast_base.get() + t.broadcast_per_cpu.get() * ncpus as f64,
+            hv_flush: t.hypervisor_flush.get(),
+            ipi_send: p.ipi.send.get(),
+            ipi_delivery: p.ipi.delivery.get(),
+            ipi_handler: p.ipi.handler.get(),
+            idle_exit: p.idle.exit_latency.get(),
+            poll_wake: p.idle.poll_wake.get(),
+            ctxsw: p.sched.context_switch.get(),
+            wakeup: p.sched.wakeup.get(),
+            syscall: p.sched.syscall.get(),
+            spin,
+        }
+    }
+
+    /// The price of an event, if it has one of its own (see the module doc).
+    pub fn event(&self, ev: Event) -> Option<(Cat, f64)> {
+        Some(match ev {
+            Event::SchemeBarrier | Event::PathBarrier => (Cat::Barrier, self.fence),
+            Event::MmuSwitch => (Cat::Mmu, self.mmu_switch),
+            Event::LocalFlush => (Cat::Flush, self.local_flush),
+            Event::BroadcastFlush => (Cat::Flush, self.broadcast),
+            Event::HypervisorFlush => (Cat::Flush, self.hv_flush),
+            Event::ContextSwitch => (Cat::Sched, self.ctxsw),
+            Event::Wakeup => (Cat::Wakeup, self.wakeup),
+            Event::Syscall => (Cat::Syscall, self.syscall),
+            Event::MmCountRmw
+            | Event::DropMmRmw
+            | Event::ScanLoad
+            | Event::LazyIpi
+            | Event::FlushIpi => return None,
+        })
+    }
+}

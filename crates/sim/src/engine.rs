@@ -1,0 +1,473 @@
+//! The sim engine: the kernel model's code on a simulated machine with virtual time.
+//!
+//! Every model CPU runs on a stackful coroutine, as in the step engine, and has its own
+//! virtual clock. The CPU with the earliest clock runs next (ties by CPU number: a run is
+//! deterministic for its inputs), until its next [`Cpu::point`]. Everything it does on the
+//! way is charged to its clock by the [`crate::cost`] model:
+//!
+//! ```text
+//!  Cpu::access(line, kind)  → coherence: local hit, or a transfer queued behind the line
+//!  Cpu::charge(event)       → barrier, MMU switch, local/broadcast/hypervisor flush,
+//!                              context-switch / wakeup / syscall base costs
+//!  Cpu::kick(target)        → sender pays `ipi.send`; the target takes the interrupt at its
+//!                              first IRQs-enabled point at or after send + `ipi.delivery`
+//!                              (+ `ipi.handler`); a parked (idle) target wakes then, plus
+//!                              the idle state's exit latency
+//!  Cpu::resched(target)     → a polling idle target wakes after the line transfer and
+//!                              `idle.poll_wake`, with no IPI
+//!  Cpu::wait(on)            → the spinning CPU's clock moves to the next moment another
+//!                              CPU can act (`csd_lock_wait`: the sender waits for completion)
+//!  driver says Idle         → the CPU parks (idle loop) until a wakeup reaches it
+//! ```
+//! A run ends when the workload reached its context-switch count or virtual duration: the
+//! figures are taken then; the CPUs finish their current op, then quiesce (the harness's
+//! settling, not counted), and the oracle's final check runs. The oracle is on throughout.
+
+use crate::cost::{Breakdown, Cat, Prices};
+use crate::Coherence;
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+use lazymm_engines::driver::{Driver, Next};
+use lazymm_model::counters::CounterSnapshot;
+use lazymm_model::ids::CpuId;
+use lazymm_model::kernel::BootCpu;
+use lazymm_model::machine::{Access, Cpu, Event, Line, Trace};
+use lazymm_model::oracle::ViolationKind;
+use lazymm_model::Kernel;
+use std::cell::{Cell, RefCell};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// When a simulation stops.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// Stop after this many context switches (over all CPUs).
+    pub switches: Option<u64>,
+    /// Stop at this virtual time (ns).
+    pub duration_ns: Option<f64>,
+    /// Safety bound on coroutine resumes.
+    pub max_resumes: u64,
+    /// Virtual time of one spin-wait iteration when no other CPU acts sooner (ns).
+    pub spin_ns: f64,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            switches: Some(100_000),
+            duration_ns: None,
+            max_resumes: u64::MAX,
+            spin_ns: 10.0,
+        }
+    }
+}
+
+/// How a simulation ended.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum SimStop {
+    /// Reached its bound, quiesced, checked.
+    Completed,
+    /// Every CPU waited with nothing that could wake it.
+    Deadlock,
+    /// The resume bound was hit.
+    ResumeBound,
+}
+
+/// What a simulation measured, at the moment the workload stopped.
+#[derive(Clone, Debug)]
+pub struct SimOutcome {
+    /// How it ended.
+    pub stop: SimStop,
+    /// Virtual time of the stop (ns).
+    pub virtual_ns: f64,
+    /// The kernel's counters at the stop.
+    pub counters: CounterSnapshot,
+    /// Where the CPUs' time went, at the stop.
+    pub breakdown: Breakdown,
+    /// Workload ops completed at the stop.
+    pub ops: u64,
+    /// Coroutine resumes (simulated scheduling steps), whole run.
+    pub resumes: u64,
+    /// Distinct cache lines touched.
+    pub lines: usize,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Phase {
+    Run,
+    Drain,
+    Quiesce,
+    Over,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Deliver {
+    Nothing,
+    Ipi,
+}
+
+#[derive(Copy, Clone, Debug)]
+enum Yielded {
+    Point,
+    Wait(&'static str),
+    Park,
+    /// Before a shared access, this CPU's clock is ahead of another runnable CPU's: let
+    /// that one catch up first (no interrupt is taken here).
+    Sync,
+}
+
+struct Shared {
+    coh: RefCell<Coherence>,
+    prices: Prices,
+    clock: Vec<Cell<f64>>,
+    ipi_at: Vec<Cell<f64>>,
+    parked: Vec<Cell<Option<f64>>>,
+    wakes: RefCell<Vec<(CpuId, f64)>>,
+    bd: RefCell<Breakdown>,
+    driver: RefCell<Box<dyn Driver>>,
+    phase: Cell<Phase>,
+    quiesced: Vec<Cell<bool>>,
+    /// The earliest clock of the other runnable CPUs while one CPU runs.
+    horizon: Cell<f64>,
+}
+
+impl Shared {
+    fn counting(&self) -> bool {
+        self.phase.get() == Phase::Run
+    }
+    fn add(&self, cpu: CpuId, cat: Cat, ns: f64) {
+        let c = &self.clock[cpu];
+        c.set(c.get() + ns);
+        if self.counting() {
+            self.bd.borrow_mut().add(cat, ns);
+        }
+    }
+}
+
+struct SimCpu<'y> {
+    id: CpuId,
+    yielder: &'y Yielder<Deliver, Yielded>,
+    sh: Rc<Shared>,
+    trace: Trace,
+}
+
+impl SimCpu<'_> {
+    fn suspend(&self, k: &Kernel, y: Yielded) {
+        if self.yielder.suspend(y) == Deliver::Ipi {
+            self.sh
+                .add(self.id, Cat::IpiHandler, self.sh.prices.ipi_handler);
+            k.irq_entry(self);
+        }
+    }
+}
+
+impl Cpu for SimCpu<'_> {
+    fn id(&self) -> CpuId {
+        self.id
+    }
+    fn point(&self, k: &Kernel, _at: &'static str) {
+        self.suspend(k, Yielded::Point);
+    }
+    fn wait(&self, k: &Kernel, on: &'static str) {
+        self.suspend(k, Yielded::Wait(on));
+    }
+    fn kick(&self, target: CpuId) {
+        let sh = &self.sh;
+        sh.add(self.id, Cat::IpiSend, sh.prices.ipi_send);
+        let arrival = sh.clock[self.id].get() + sh.prices.ipi_delivery;
+        let t = &sh.ipi_at[target];
+        t.set(t.get().min(arrival));
+        sh.wakes
+            .borrow_mut()
+            .push((target, arrival + sh.prices.idle_exit));
+    }
+    fn resched(&self, target: CpuId) {
+        let sh = &self.sh;
+        let at = sh.clock[self.id].get()
+            + sh.coh.borrow().transfer(target, self.id)
+            + sh.prices.poll_wake;
+        sh.wakes.borrow_mut().push((target, at));
+    }
+    fn now(&self) -> u64 {
+        self.sh.clock[self.id].get() as u64
+    }
+    fn jiffies(&self) -> u64 {
+        // HZ = 1000: one jiffy per virtual millisecond.
+        (self.sh.clock[self.id].get() / 1e6) as u64
+    }
+    fn charge(&self, ev: Event) {
+        if let Some((cat, ns)) = self.sh.prices.event(ev) {
+            self.sh.add(self.id, cat, ns);
+        }
+    }
+    fn access(&self, line: Line, kind: Access) {
+        let sh = &self.sh;
+        if sh.clock[self.id].get() > sh.horizon.get() {
+            // Causality: another CPU is still behind us in virtual time; its accesses up to
+            // our time must happen first (it may, e.g., go idle before our wakeup reaches
+            // its runqueue).
+            self.yielder.suspend(Yielded::Sync);
+        }
+        let now = sh.clock[self.id].get();
+        let p = sh.coh.borrow_mut().access(self.id, now, line, kind);
+        sh.clock[self.id].set(now + p.total);
+        if sh.counting() {
+            let mut bd = sh.bd.borrow_mut();
+            bd.add(Cat::Access, p.total - p.stall);
+            bd.stall(line.kind(), p.stall);
+        }
+    }
+    fn trace(&self) -> &Trace {
+        &self.trace
+    }
+}
+
+type Co = Coroutine<Deliver, Yielded, ()>;
+
+/// A heap entry: (clock, CPU), earliest first, ties by CPU number.
+#[derive(Copy, Clone, PartialEq)]
+struct At(f64, CpuId);
+impl Eq for At {}
+impl PartialOrd for At {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for At {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&o.0).then(self.1.cmp(&o.1))
+    }
+}
+
+/// Runs `driver` on `k` over the machine priced by `prices` and `coh`.
+pub fn run(
+    k: Arc<Kernel>,
+    mut driver: Box<dyn Driver>,
+    coh: Coherence,
+    prices: Prices,
+    cfg: &SimConfig,
+) -> SimOutcome {
+    let n = k.ncpus();
+    driver.setup(&k);
+    let sh = Rc::new(Shared {
+        coh: RefCell::new(coh),
+        prices,
+        clock: (0..n).map(|_| Cell::new(0.0)).collect(),
+        ipi_at: (0..n).map(|_| Cell::new(f64::INFINITY)).collect(),
+        parked: (0..n).map(|_| Cell::new(None)).collect(),
+        wakes: RefCell::new(Vec::new()),
+        bd: RefCell::new(Breakdown::default()),
+        driver: RefCell::new(driver),
+        phase: Cell::new(Phase::Run),
+        quiesced: (0..n).map(|_| Cell::new(false)).collect(),
+        horizon: Cell::new(0.0),
+    });
+    let mut cos: Vec<Co> = (0..n)
+        .map(|cpu| spawn(k.clone(), sh.clone(), cpu))
+        .collect();
+    let mut heap: BinaryHeap<Reverse<At>> = (0..n).map(|c| Reverse(At(0.0, c))).collect();
+    let mut queued = vec![true; n];
+    let mut synced = vec![false; n];
+    let mut resumes = 0u64;
+    let mut taken: Option<(f64, CounterSnapshot, Breakdown, u64)> = None;
+    let stop = loop {
+        for (t, at) in sh.wakes.borrow_mut().drain(..) {
+            if let Some(since) = sh.parked[t].take() {
+                let at = at.max(sh.clock[t].get());
+                if sh.counting() {
+                    let mut bd = sh.bd.borrow_mut();
+                    let exit = sh.prices.idle_exit.min(at - since);
+                    bd.add(Cat::Idle, at - since - exit);
+                    bd.add(Cat::IdleExit, exit);
+                }
+                sh.clock[t].set(at);
+                if !queued[t] {
+                    queued[t] = true;
+                    heap.push(Reverse(At(at, t)));
+                }
+            }
+        }
+        let Some(Reverse(At(_, cpu))) = heap.pop() else {
+            match sh.phase.get() {
+                Phase::Run | Phase::Drain => {
+                    if taken.is_none() {
+                        taken = Some(take(&k, &sh, max_clock(&sh)));
+                    }
+                    sh.phase.set(Phase::Quiesce);
+                    wake_all(&sh, &mut heap, &mut queued);
+                    continue;
+                }
+                Phase::Quiesce | Phase::Over => break SimStop::Completed,
+            }
+        };
+        queued[cpu] = false;
+        let now = sh.clock[cpu].get();
+        if sh.phase.get() == Phase::Run && stop_due(&k, cfg, now, resumes) {
+            taken = Some(take(&k, &sh, now));
+            sh.phase.set(Phase::Drain);
+            wake_all(&sh, &mut heap, &mut queued);
+        }
+        resumes += 1;
+        if resumes >= cfg.max_resumes {
+            break SimStop::ResumeBound;
+        }
+        sh.horizon
+            .set(heap.peek().map_or(f64::INFINITY, |Reverse(At(x, _))| *x));
+        let deliver = if !synced[cpu]
+            && k.irqs_enabled(cpu)
+            && sh.ipi_at[cpu].get() <= now
+            && k.cpu_online(cpu)
+            && k.ipi_pending(cpu)
+        {
+            sh.ipi_at[cpu].set(f64::INFINITY);
+            Deliver::Ipi
+        } else {
+            Deliver::Nothing
+        };
+        let y = match cos[cpu].resume(deliver) {
+            CoroutineResult::Yield(y) => y,
+            CoroutineResult::Return(()) => continue,
+        };
+        let t = sh.clock[cpu].get();
+        synced[cpu] = matches!(y, Yielded::Sync);
+        match y {
+            Yielded::Point | Yielded::Sync => {
+                queued[cpu] = true;
+                heap.push(Reverse(At(t, cpu)));
+            }
+            Yielded::Wait(on) => {
+                // Spin until the next moment anything else can happen.
+                let others = heap.peek().map(|Reverse(At(x, _))| *x);
+                let wake = sh.wakes.borrow().iter().map(|w| w.1).reduce(f64::min);
+                let ipi = sh.ipi_at[cpu].get();
+                let next = [others, wake, Some(ipi)]
+                    .into_iter()
+                    .flatten()
+                    .filter(|x| x.is_finite())
+                    .reduce(f64::min);
+                let Some(next) = next else {
+                    report_deadlock(&k, cpu, on, t);
+                    break SimStop::Deadlock;
+                };
+                let new = (t + sh.prices.spin).max(next);
+                let cat = if on == "csd_lock_wait" {
+                    Cat::IpiWait
+                } else {
+                    Cat::Spin
+                };
+                sh.add(cpu, cat, new - t);
+                queued[cpu] = true;
+                heap.push(Reverse(At(new, cpu)));
+            }
+            Yielded::Park => {
+                sh.parked[cpu].set(Some(t));
+                if k.ipi_pending(cpu) {
+                    let at = sh.ipi_at[cpu].get().max(t) + sh.prices.idle_exit;
+                    sh.wakes.borrow_mut().push((cpu, at));
+                }
+            }
+        }
+    };
+    let (virtual_ns, counters, breakdown, ops) =
+        taken.unwrap_or_else(|| take(&k, &sh, max_clock(&sh)));
+    if stop == SimStop::Completed {
+        k.final_check(&BootCpu::new(0));
+    }
+    sh.phase.set(Phase::Over);
+    for (cpu, co) in cos.iter_mut().enumerate() {
+        if sh.parked[cpu].get().is_some() && !co.done() {
+            let _ = co.resume(Deliver::Nothing);
+        }
+    }
+    // Coroutines stopped elsewhere (deadlock, bound) are dropped, which unwinds them.
+    drop(cos);
+    let lines = sh.coh.borrow().lines();
+    SimOutcome {
+        stop,
+        virtual_ns,
+        counters,
+        breakdown,
+        ops,
+        resumes,
+        lines,
+    }
+}
+
+fn spawn(k: Arc<Kernel>, sh: Rc<Shared>, cpu: CpuId) -> Co {
+    Coroutine::new(move |y: &Yielder<Deliver, Yielded>, _first: Deliver| {
+        let c = SimCpu {
+            id: cpu,
+            yielder: y,
+            sh: sh.clone(),
+            trace: Trace::default(),
+        };
+        loop {
+            match sh.phase.get() {
+                Phase::Run => {
+                    let next = sh.driver.borrow_mut().next(&k, cpu);
+                    match next {
+                        Next::Op(op) => {
+                            let ok = k.do_op(&c, &op);
+                            sh.driver.borrow_mut().done_op(&k, cpu, &op, ok);
+                            c.point(&k, "driver:next");
+                        }
+                        Next::Idle | Next::Done => c.suspend(&k, Yielded::Park),
+                    }
+                }
+                Phase::Drain => c.suspend(&k, Yielded::Park),
+                Phase::Quiesce => {
+                    if !sh.quiesced[cpu].replace(true) {
+                        k.quiesce_cpu(&c);
+                    }
+                    c.suspend(&k, Yielded::Park);
+                }
+                Phase::Over => return,
+            }
+        }
+    })
+}
+
+fn stop_due(k: &Kernel, cfg: &SimConfig, now: f64, resumes: u64) -> bool {
+    if cfg.duration_ns.is_some_and(|d| now >= d) {
+        return true;
+    }
+    // Summing the per-CPU counters is O(CPUs): look every 1024 resumes.
+    resumes.is_multiple_of(1024)
+        && cfg
+            .switches
+            .is_some_and(|s| k.counters.snapshot().context_switches >= s)
+}
+
+fn take(k: &Kernel, sh: &Shared, at: f64) -> (f64, CounterSnapshot, Breakdown, u64) {
+    (
+        at,
+        k.counters.snapshot(),
+        sh.bd.borrow().clone(),
+        sh.driver.borrow().ops(),
+    )
+}
+
+fn max_clock(sh: &Shared) -> f64 {
+    sh.clock.iter().map(Cell::get).fold(0.0, f64::max)
+}
+
+fn wake_all(sh: &Shared, heap: &mut BinaryHeap<Reverse<At>>, queued: &mut [bool]) {
+    for (cpu, q) in queued.iter_mut().enumerate() {
+        if sh.parked[cpu].take().is_some() && !*q {
+            *q = true;
+            heap.push(Reverse(At(sh.clock[cpu].get(), cpu)));
+        }
+    }
+}
+
+fn report_deadlock(k: &Kernel, cpu: CpuId, on: &str, t: f64) {
+    k.oracle.report(
+        ViolationKind::Deadlock,
+        cpu,
+        "sim engine".into(),
+        lazymm_model::MmRef::NULL,
+        t as u64,
+        format!("cpu{cpu} spins on {on} and no other CPU can act"),
+    );
+}

@@ -1,0 +1,25 @@
+//! # lazymm-sim — the simulated many-CPU machine
+//!
+//! The sim engine runs the **same kernel-model code** as the step and threads engines, on a
+//! machine described by a profile (`profiles/*.toml`, crate `lazymm-profile`), with a virtual
+//! clock per CPU. Throughput, per-switch cost and free latency emerge from the model's own
+//! shared-line accesses, barriers, MMU switches, flushes and IPIs, each priced by the
+//! profile ([`cost`], [`Coherence`]); no scheme is ever replaced by a formula.
+//!
+//! - [`engine`]: virtual clocks, earliest-clock-first scheduling, IPIs, idle, quiesce;
+//! - [`coherence`]: owner/sharers per line, transfers by topology distance, serialised RMWs;
+//! - [`cost`]: event prices and the time breakdown;
+//! - [`simulate`]: one run (workload × variant × profile × CPUs) to a [`SimReport`].
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod coherence;
+pub mod cost;
+pub mod engine;
+mod report;
+
+pub use coherence::Coherence;
+pub use engine::{SimConfig, SimOutcome, SimStop};
+pub use report::{simulate, FreeLatency, SimReport, SimSpec};

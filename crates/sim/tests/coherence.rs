@@ -1,0 +1,61 @@
+//! The coherence model on the toy profile (tests/data/toy-machine.toml: 16 CPUs, 2 sockets
+//! of 2 clusters of 2 cores of 2 threads; transfer 10 ns SMT, 20 ns cluster, 50 ns socket,
+//! 100 ns cross-socket; local access and RMW cost 0, so every time below is transfers only).
+
+use lazymm_model::machine::{Access, Line};
+use lazymm_profile::Profile;
+use lazymm_sim::Coherence;
+
+fn toy() -> Profile {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/toy-machine.toml");
+    Profile::load(std::path::Path::new(path)).expect("toy profile parses")
+}
+
+const L: Line = Line::MmCount(0);
+
+#[test]
+fn two_cpus_rmw_one_line_each_rmw_pays_one_transfer() {
+    let mut c = Coherence::new(&toy(), 16);
+    // CPU 0 touches the line first: no other holder, no transfer.
+    assert_eq!(c.access(0, 0.0, L, Access::Rmw).total, 0.0);
+    // CPU 8 (other socket) then CPU 0 alternate, each long after the previous transfer
+    // finished: each RMW takes the line from the other CPU: one cross-socket transfer.
+    let mut t = 1000.0;
+    for i in 0..10 {
+        let cpu = if i % 2 == 0 { 8 } else { 0 };
+        let p = c.access(cpu, t, L, Access::Rmw);
+        assert_eq!(p.total, 100.0, "rmw {i}");
+        assert_eq!(p.stall, 100.0);
+        t += 1000.0;
+    }
+    // The owner's own RMW is local.
+    assert_eq!(c.access(0, t, L, Access::Rmw).total, 0.0);
+}
+
+#[test]
+fn rmws_on_one_line_queue_behind_each_other() {
+    let mut c = Coherence::new(&toy(), 16);
+    c.access(0, 0.0, L, Access::Rmw);
+    // CPUs 2, 4, 6 (same socket as 0, other cores; 2 is in 0's cluster: 20 ns; 4 and 6 in
+    // the other cluster: 50 ns) all RMW at t = 100. Each waits for the transfer before it:
+    // 2 takes it from 0 (20 ns, done at 120); 4 waits until 120 and takes it from 2 (50 ns:
+    // other cluster, done at 170, 70 ns after it asked); 6 waits until 170 and takes it from
+    // 4 (same cluster: 20 ns, done at 190: 90 ns).
+    assert_eq!(c.access(2, 100.0, L, Access::Rmw).total, 20.0);
+    assert_eq!(c.access(4, 100.0, L, Access::Rmw).total, 70.0);
+    assert_eq!(c.access(6, 100.0, L, Access::Rmw).total, 90.0);
+}
+
+#[test]
+fn loads_share_a_line_until_the_next_write() {
+    let mut c = Coherence::new(&toy(), 16);
+    c.access(0, 0.0, L, Access::Store);
+    // CPU 1 (SMT sibling) loads the modified line: 10 ns; it now shares it with 0.
+    assert_eq!(c.access(1, 100.0, L, Access::Load).total, 10.0);
+    // A second load by 1 hits.
+    assert_eq!(c.access(1, 200.0, L, Access::Load).total, 0.0);
+    // CPU 8 loads: from the nearest sharer, across the socket: 100 ns.
+    assert_eq!(c.access(8, 300.0, L, Access::Load).total, 100.0);
+    // CPU 0 writes: it must invalidate 1 and 8; the farthest (8) bounds it: 100 ns.
+    assert_eq!(c.access(0, 1000.0, L, Access::Rmw).total, 100.0);
+}
