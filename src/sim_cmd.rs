@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use std::path::PathBuf;
 
 /// The workloads `sim` and `sweep` accept.
-pub const WORKLOADS: &[&str] = &["ctxsw"];
+pub const WORKLOADS: &[&str] = drivers::NAMES;
 
 /// `lazymm sim` options.
 #[derive(Args, Debug, Clone)]
@@ -43,7 +43,7 @@ pub struct SimArgs {
     /// Stop at this virtual time: a number with ns, us, ms or s.
     #[arg(long)]
     pub duration: Option<String>,
-    /// Seed (reserved for randomised workloads; ctxsw is deterministic).
+    /// Seed of randomised workloads (ctxsw is deterministic).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Print the report as JSON.
@@ -106,21 +106,23 @@ pub struct Point {
     pub bind: Bind,
     /// Stop condition.
     pub cfg: SimConfig,
+    /// Seed of randomised workloads.
+    pub seed: u64,
 }
 
 impl Point {
     /// Runs it.
     pub fn run(&self) -> Result<SimReport, String> {
-        let smt = self.profile.topology.smt.get() as usize;
-        let driver: Box<dyn lazymm_engines::driver::Driver> = match self.workload.as_str() {
-            "ctxsw" => Box::new(drivers::Ctxsw::new(self.threads, self.bind, self.cpus, smt)),
-            w => {
-                return Err(format!(
-                    "--workload {w:?}: unknown (known: {})",
-                    WORKLOADS.join(", ")
-                ))
-            }
-        };
+        let driver = drivers::build(
+            &self.workload,
+            drivers::Params {
+                ncpus: self.cpus,
+                smt: self.profile.topology.smt.get() as usize,
+                threads: self.threads,
+                bind: self.bind,
+                seed: self.seed,
+            },
+        )?;
         Ok(simulate(SimSpec {
             profile: self.profile.clone(),
             variant: self.variant,
@@ -185,6 +187,7 @@ pub fn sim(a: &SimArgs) -> Result<(), String> {
         threads,
         bind,
         cfg: stop_cfg(a.switches, a.duration.as_deref())?,
+        seed: a.seed,
     };
     let r = pt.run()?;
     if a.json {
@@ -362,6 +365,7 @@ pub fn grid(a: &SweepArgs) -> Result<Vec<Point>, String> {
                                 switches: Some(a.switches),
                                 ..SimConfig::default()
                             },
+                            seed: 0,
                         });
                     }
                 }
