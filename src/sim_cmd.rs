@@ -129,6 +129,7 @@ impl Point {
             ncpus: self.cpus,
             driver,
             cfg: self.cfg.clone(),
+            knobs: None,
         }))
     }
 }

@@ -7,6 +7,7 @@
 //!                        Op(op) => { ok = k.do_op(cpu, op); driver.done_op(k, cpu, op, ok) }
 //!                        Idle   => the CPU sits in its idle loop until a wakeup (IPI or
 //!                                  TIF_NEED_RESCHED on a polling idle CPU) arrives
+//!                        Spin   => one spin-wait iteration (another CPU must act first)
 //!                        Done   => the CPU stops driving } }
 //! ```
 //! A driver holds workload state only (which program step each task is at); everything the
@@ -22,6 +23,8 @@ pub enum Next {
     Op(SysOp),
     /// Nothing to run: sit in the idle loop until woken.
     Idle,
+    /// Spin until another CPU acts (a scenario script waiting for a marker, an op to retry).
+    Spin,
     /// The workload is over for this CPU.
     Done,
 }

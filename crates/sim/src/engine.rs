@@ -250,6 +250,8 @@ pub fn run(
 ) -> SimOutcome {
     let n = k.ncpus();
     driver.setup(&k);
+    // Boot (the idle tasks' init_mm references) and setup are not the workload.
+    let base = k.counters.snapshot();
     let sh = Rc::new(Shared {
         coh: RefCell::new(coh),
         prices,
@@ -303,7 +305,7 @@ pub fn run(
         };
         queued[cpu] = false;
         let now = sh.clock[cpu].get();
-        if sh.phase.get() == Phase::Run && stop_due(&k, cfg, now, resumes) {
+        if sh.phase.get() == Phase::Run && stop_due(&k, cfg, now, resumes, base.context_switches) {
             taken = Some(take(&k, &sh, now));
             sh.phase.set(Phase::Drain);
             wake_all(&sh, &mut heap, &mut queued);
@@ -371,6 +373,7 @@ pub fn run(
     };
     let (virtual_ns, counters, breakdown, ops) =
         taken.unwrap_or_else(|| take(&k, &sh, max_clock(&sh)));
+    let counters = counters - base;
     if stop == SimStop::Completed {
         k.final_check(&BootCpu::new(0));
     }
@@ -412,6 +415,7 @@ fn spawn(k: Arc<Kernel>, sh: Rc<Shared>, cpu: CpuId) -> Co {
                             sh.driver.borrow_mut().done_op(&k, cpu, &op, ok);
                             c.point(&k, "driver:next");
                         }
+                        Next::Spin => c.wait(&k, "driver:spin"),
                         Next::Idle | Next::Done => c.suspend(&k, Yielded::Park),
                     }
                 }
@@ -428,7 +432,7 @@ fn spawn(k: Arc<Kernel>, sh: Rc<Shared>, cpu: CpuId) -> Co {
     })
 }
 
-fn stop_due(k: &Kernel, cfg: &SimConfig, now: f64, resumes: u64) -> bool {
+fn stop_due(k: &Kernel, cfg: &SimConfig, now: f64, resumes: u64, base: u64) -> bool {
     if cfg.duration_ns.is_some_and(|d| now >= d) {
         return true;
     }
@@ -436,7 +440,7 @@ fn stop_due(k: &Kernel, cfg: &SimConfig, now: f64, resumes: u64) -> bool {
     resumes.is_multiple_of(1024)
         && cfg
             .switches
-            .is_some_and(|s| k.counters.snapshot().context_switches >= s)
+            .is_some_and(|s| k.counters.snapshot().context_switches >= s + base)
 }
 
 fn take(k: &Kernel, sh: &Shared, at: f64) -> (f64, CounterSnapshot, Breakdown, u64) {

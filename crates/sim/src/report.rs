@@ -25,6 +25,9 @@ pub struct SimSpec {
     pub driver: Box<dyn Driver>,
     /// Stop condition and engine settings.
     pub cfg: SimConfig,
+    /// Knobs to run with instead of the variant's era knobs on the profile's arch (a
+    /// scenario's own knob changes).
+    pub knobs: Option<lazymm_model::Knobs>,
 }
 
 /// Distribution of the time from `mm_users` reaching 0 to the mm's free (ns).
@@ -105,11 +108,12 @@ pub fn simulate(spec: SimSpec) -> SimReport {
         ncpus,
         driver,
         cfg,
+        knobs: knobs_override,
     } = spec;
     let (max_tasks, max_mms) = driver.capacity();
     let arch_id = ArchId::parse(&profile.arch).unwrap_or(ArchId::X86);
     let arch = Arch::profile(arch_id);
-    let mut knobs = variant.knobs(arch_id);
+    let mut knobs = knobs_override.unwrap_or_else(|| variant.knobs(arch_id));
     if arch_id == ArchId::X86 && profile.tlb.invlpgb.get() != 0.0 {
         // AMD INVLPGB (Rik van Riel, 2025): broadcast invalidation instead of flush IPIs.
         knobs.broadcast_flush = true;

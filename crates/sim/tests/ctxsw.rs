@@ -20,6 +20,7 @@ fn run(variant: &str, cpus: usize, pairs: usize, bind: Bind, cfg: SimConfig) -> 
         ncpus: cpus,
         driver: Box::new(Ctxsw::new(pairs, bind, cpus, 2)),
         cfg,
+        knobs: None,
     })
 }
 

@@ -16,4 +16,5 @@ pub mod explore;
 pub mod mutants;
 pub mod run;
 pub mod scenarios;
+pub mod script_driver;
 pub mod torture;
