@@ -11,6 +11,7 @@ use lazymm_workloads::run::Row;
 use lazymm_workloads::{explore, mutants, scenarios};
 use std::process::ExitCode;
 
+mod calibrate_cmd;
 mod sim_cmd;
 
 #[derive(Parser)]
@@ -86,6 +87,10 @@ enum Cmd {
     /// Run a grid of simulations (workloads × profiles × schemes × CPU counts × threads) in
     /// parallel; write STEM.json and STEM.csv.
     Sweep(sim_cmd::SweepArgs),
+    /// Measure this machine (cache-line transfer, RMW, fence, membarrier IPI, context
+    /// switch), write profiles/this-machine.toml, and compare the real kernel's ctxsw
+    /// throughput with the simulator's on that profile.
+    Calibrate(calibrate_cmd::CalibrateArgs),
     /// Random exploration of one scheme × arch.
     Explore {
         /// Scheme id (refcount, shootdown, shootdown-ppc, mmput-flush, hazard, hazard-x86, hazard-md).
@@ -183,6 +188,13 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Cmd::Sim(a) => match sim_cmd::sim(&a) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Cmd::Calibrate(a) => match calibrate_cmd::run(&a) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");

@@ -1,0 +1,92 @@
+//! `lazymm calibrate`: measure this machine, write its profile, and check the simulator
+//! against the real kernel on the same context-switch workload.
+
+use crate::sim_cmd::Point;
+use clap::Args;
+use lazymm_calibrate::{calibrate, real_ctxsw, write_atomically, Options};
+use lazymm_sim::SimConfig;
+use lazymm_workloads::drivers::Bind;
+use std::path::PathBuf;
+
+/// `lazymm calibrate` options.
+#[derive(Args, Debug, Clone)]
+pub struct CalibrateArgs {
+    /// Where to write the profile.
+    #[arg(long, short = 'o', default_value = "profiles/this-machine.toml")]
+    pub out: PathBuf,
+    /// Fewer samples (noisier; for a quick look).
+    #[arg(long)]
+    pub quick: bool,
+    /// Seconds per real ping-pong configuration.
+    #[arg(long, default_value_t = 2.0)]
+    pub seconds: f64,
+    /// Skip the real-vs-simulated comparison.
+    #[arg(long)]
+    pub no_compare: bool,
+}
+
+/// `lazymm calibrate`.
+pub fn run(a: &CalibrateArgs) -> Result<(), String> {
+    if !(a.seconds.is_finite() && a.seconds > 0.0) {
+        return Err(format!("--seconds {}: must be positive", a.seconds));
+    }
+    eprintln!("calibrating (the machine should be otherwise idle)…");
+    let cal = calibrate(&Options {
+        quick: a.quick,
+        cpus: None,
+    })
+    .map_err(|e| e.to_string())?;
+    for m in cal.measurements() {
+        println!("{m}");
+    }
+    let cmd = format!("lazymm calibrate{}", if a.quick { " --quick" } else { "" });
+    let profile = cal.to_profile(&cmd);
+    write_atomically(&a.out, &profile.to_toml())
+        .map_err(|e| format!("{}: {e}", a.out.display()))?;
+    println!("wrote {}", a.out.display());
+    if a.no_compare {
+        return Ok(());
+    }
+    // The same workload on the real kernel and on the simulator with this profile and R
+    // (this kernel's scheme: x86 mainline selects neither shoot-lazies nor hazard pointers).
+    let ncpus = profile.cpus().max(1);
+    let variant = crate::sim_cmd::find_variant("refcount")?;
+    println!(
+        "\nctxsw (will-it-scale context_switch1_threads shape), real kernel vs lazymm sim ({} CPUs, refcount):",
+        ncpus
+    );
+    println!(
+        "{:>5} {:>5} {:>16} {:>16} {:>8}",
+        "pairs", "bind", "real switch/s", "sim switch/s", "sim/real"
+    );
+    for (pairs, bind) in [(1, Bind::Pu), (1, Bind::Core), (2, Bind::Pu), (4, Bind::Pu)] {
+        let real_bind = match bind {
+            Bind::Pu => lazymm_calibrate::Bind::Pu,
+            Bind::Core => lazymm_calibrate::Bind::Core,
+        };
+        let real = real_ctxsw(pairs, real_bind, a.seconds).map_err(|e| e.to_string())?;
+        let sim = Point {
+            workload: "ctxsw".into(),
+            variant,
+            profile: profile.clone(),
+            cpus: ncpus,
+            threads: pairs,
+            bind,
+            cfg: SimConfig {
+                switches: Some(200_000),
+                ..SimConfig::default()
+            },
+            seed: 0,
+        }
+        .run()?;
+        println!(
+            "{:>5} {:>5} {:>16.0} {:>16.0} {:>8.2}",
+            pairs,
+            bind.name(),
+            real.switches_per_sec,
+            sim.switches_per_sec,
+            sim.switches_per_sec / real.switches_per_sec
+        );
+    }
+    Ok(())
+}
