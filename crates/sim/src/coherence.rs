@@ -23,7 +23,6 @@
 
 use lazymm_model::machine::{Access, Line};
 use lazymm_profile::{Distance, Place, Profile};
-use rustc_hash::FxHashMap;
 
 const NONE: u32 = u32::MAX;
 
@@ -54,7 +53,31 @@ pub struct Coherence {
     lat: [f64; 6],
     home_aware: bool,
     rmw: f64,
-    lines: FxHashMap<Line, LineState>,
+    /// Line states, one dense table per line kind (see [`key`]).
+    lines: [Vec<LineState>; NKINDS],
+    touched: usize,
+}
+
+const NKINDS: usize = 13;
+
+/// A line's table and index: mm, CPU, task or pipe number (mm_cpumask: 8 lines per mm,
+/// 4096 CPUs at most).
+fn key(line: Line) -> (usize, usize) {
+    match line {
+        Line::MmCount(n) => (0, n as usize),
+        Line::MmUsers(n) => (1, n as usize),
+        Line::MmMask(n, l) => (2, n as usize * 8 + l as usize),
+        Line::MmContext(n) => (3, n as usize),
+        Line::Rq(n) => (4, n as usize),
+        Line::RqLazy(n) => (5, n as usize),
+        Line::HpSlot(n) => (6, n as usize),
+        Line::TlbState(n) => (7, n as usize),
+        Line::CsdQueue(n) => (8, n as usize),
+        Line::CsdLock(n) => (9, n as usize),
+        Line::Task(n) => (10, n as usize),
+        Line::Pipe(n) => (11, n as usize),
+        Line::Tif(n) => (12, n as usize),
+    }
 }
 
 fn idx(d: Distance) -> usize {
@@ -91,7 +114,8 @@ impl Coherence {
             ],
             home_aware: c.home_aware.get() != 0.0,
             rmw: c.rmw.get(),
-            lines: FxHashMap::default(),
+            lines: Default::default(),
+            touched: 0,
         }
     }
 
@@ -145,12 +169,21 @@ impl Coherence {
         let local = self.lat[0];
         let me = cpu as u32;
         let home0 = self.places[cpu].socket as u32;
-        let st = self.lines.entry(line).or_insert_with(|| LineState {
-            owner: NONE,
-            sharers: Vec::new(),
-            busy_until: 0.0,
-            home: home0,
-        });
+        let (table_no, i) = key(line);
+        let table = &mut self.lines[table_no];
+        if table.len() <= i {
+            table.resize_with(i + 1, || LineState {
+                owner: NONE,
+                sharers: Vec::new(),
+                busy_until: 0.0,
+                home: NONE,
+            });
+        }
+        let st = &mut table[i];
+        if st.home == NONE {
+            st.home = home0;
+            self.touched += 1;
+        }
         let home = st.home;
         match kind {
             Access::Load => {
@@ -168,7 +201,7 @@ impl Coherence {
                     st.sharers.push(o as u32);
                     st.sharers.push(me);
                     let cost = self.transfer_homed(cpu, o, home);
-                    let st = self.lines.get_mut(&line).expect("line");
+                    let st = &mut self.lines[table_no][i];
                     st.busy_until = start + cost;
                     return Price {
                         total: start - now + cost,
@@ -189,7 +222,7 @@ impl Coherence {
                     .iter()
                     .map(|&s| self.transfer_homed(cpu, s as usize, home))
                     .fold(f64::INFINITY, f64::min);
-                let st = self.lines.get_mut(&line).expect("line");
+                let st = &mut self.lines[table_no][i];
                 st.sharers = sharers;
                 st.sharers.push(me);
                 Price {
@@ -221,7 +254,7 @@ impl Coherence {
                         .fold(local, f64::max),
                 };
                 let start = now.max(busy);
-                let st = self.lines.get_mut(&line).expect("line");
+                let st = &mut self.lines[table_no][i];
                 st.owner = me;
                 st.sharers = sharers;
                 st.sharers.clear();
@@ -236,6 +269,6 @@ impl Coherence {
 
     /// Number of distinct lines touched so far.
     pub fn lines(&self) -> usize {
-        self.lines.len()
+        self.touched
     }
 }

@@ -128,9 +128,17 @@ struct Shared {
     driver: RefCell<Box<dyn Driver>>,
     phase: Cell<Phase>,
     quiesced: Vec<Cell<bool>>,
-    /// The earliest clock of the other runnable CPUs while one CPU runs.
+    /// The earliest clock of the other runnable CPUs (and of the stop time) while one CPU
+    /// runs.
     horizon: Cell<f64>,
+    /// Points the running CPU may still pass without yielding.
+    inline: Cell<u32>,
+    /// Context switches so far (the stop condition; the kernel's counters agree).
+    switches: Cell<u64>,
 }
+
+/// Points a CPU passes without yielding at most, while it is the earliest.
+const INLINE_POINTS: u32 = 64;
 
 impl Shared {
     fn counting(&self) -> bool {
@@ -167,7 +175,27 @@ impl Cpu for SimCpu<'_> {
         self.id
     }
     fn point(&self, k: &Kernel, _at: &'static str) {
-        self.suspend(k, Yielded::Point);
+        let sh = &self.sh;
+        let now = sh.clock[self.id].get();
+        let budget = sh.inline.get();
+        // Other CPUs need to run only when one of them (or the stop time) is behind us:
+        // then yield. Otherwise run on (shared accesses still synchronise, see `access`),
+        // taking a due interrupt here, as the engine would on resuming us — but yield every
+        // so often anyway so that the stop condition is checked.
+        if now > sh.horizon.get() || budget == 0 {
+            sh.inline.set(INLINE_POINTS);
+            return self.suspend(k, Yielded::Point);
+        }
+        sh.inline.set(budget - 1);
+        if sh.ipi_at[self.id].get() <= now
+            && k.irqs_enabled(self.id)
+            && k.cpu_online(self.id)
+            && k.ipi_pending(self.id)
+        {
+            sh.ipi_at[self.id].set(f64::INFINITY);
+            sh.add(self.id, Cat::IpiHandler, sh.prices.ipi_handler);
+            k.irq_entry(self);
+        }
     }
     fn wait(&self, k: &Kernel, on: &'static str) {
         self.suspend(k, Yielded::Wait(on));
@@ -178,15 +206,21 @@ impl Cpu for SimCpu<'_> {
         let arrival = sh.clock[self.id].get() + sh.prices.ipi_delivery;
         let t = &sh.ipi_at[target];
         t.set(t.get().min(arrival));
-        sh.wakes
-            .borrow_mut()
-            .push((target, arrival + sh.prices.idle_exit));
+        let at = arrival + sh.prices.idle_exit;
+        if sh.parked[target].get().is_some() {
+            // The target will act from `at`: we may not run past it unsynchronised.
+            sh.horizon.set(sh.horizon.get().min(at));
+        }
+        sh.wakes.borrow_mut().push((target, at));
     }
     fn resched(&self, target: CpuId) {
         let sh = &self.sh;
         let at = sh.clock[self.id].get()
             + sh.coh.borrow().transfer(target, self.id)
             + sh.prices.poll_wake;
+        if sh.parked[target].get().is_some() {
+            sh.horizon.set(sh.horizon.get().min(at));
+        }
         sh.wakes.borrow_mut().push((target, at));
     }
     fn now(&self) -> u64 {
@@ -197,6 +231,9 @@ impl Cpu for SimCpu<'_> {
         (self.sh.clock[self.id].get() / 1e6) as u64
     }
     fn charge(&self, ev: Event) {
+        if ev == Event::ContextSwitch {
+            self.sh.switches.set(self.sh.switches.get() + 1);
+        }
         if let Some((cat, ns)) = self.sh.prices.event(ev) {
             self.sh.add(self.id, cat, ns);
         }
@@ -225,18 +262,24 @@ impl Cpu for SimCpu<'_> {
 
 type Co = Coroutine<Deliver, Yielded, ()>;
 
-/// A heap entry: (clock, CPU), earliest first, ties by CPU number.
-#[derive(Copy, Clone, PartialEq)]
-struct At(f64, CpuId);
-impl Eq for At {}
-impl PartialOrd for At {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
+/// A heap entry: (clock, CPU), earliest first, ties by CPU number. Clocks are finite and
+/// non-negative, so the bit pattern of the f64 orders them as the numbers (one integer
+/// compare instead of a float `total_cmp`: the heap is the engine's hottest structure).
+#[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Key(u64, u32);
+
+#[allow(non_snake_case)]
+fn At(t: f64, cpu: CpuId) -> Key {
+    debug_assert!(t >= 0.0 && t.is_finite());
+    Key(t.to_bits(), cpu as u32)
 }
-impl Ord for At {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&o.0).then(self.1.cmp(&o.1))
+
+impl Key {
+    fn time(self) -> f64 {
+        f64::from_bits(self.0)
+    }
+    fn cpu(self) -> CpuId {
+        self.1 as usize
     }
 }
 
@@ -264,13 +307,18 @@ pub fn run(
         phase: Cell::new(Phase::Run),
         quiesced: (0..n).map(|_| Cell::new(false)).collect(),
         horizon: Cell::new(0.0),
+        inline: Cell::new(INLINE_POINTS),
+        switches: Cell::new(0),
     });
     let mut cos: Vec<Co> = (0..n)
         .map(|cpu| spawn(k.clone(), sh.clone(), cpu))
         .collect();
-    let mut heap: BinaryHeap<Reverse<At>> = (0..n).map(|c| Reverse(At(0.0, c))).collect();
+    let mut heap: BinaryHeap<Reverse<Key>> = (0..n).map(|c| Reverse(At(0.0, c))).collect();
     let mut queued = vec![true; n];
     let mut synced = vec![false; n];
+    // A CPU that yielded at a point and is still the earliest runs on without a trip through
+    // the heap (the same choice the heap would make: ties go to the lower CPU number).
+    let mut again: Option<CpuId> = None;
     let mut resumes = 0u64;
     let mut taken: Option<(f64, CounterSnapshot, Breakdown, u64)> = None;
     let stop = loop {
@@ -290,7 +338,22 @@ pub fn run(
                 }
             }
         }
-        let Some(Reverse(At(_, cpu))) = heap.pop() else {
+        let next = match again.take() {
+            Some(c)
+                if heap
+                    .peek()
+                    .is_none_or(|Reverse(top)| At(sh.clock[c].get(), c) < *top) =>
+            {
+                Some(c)
+            }
+            Some(c) => {
+                queued[c] = true;
+                heap.push(Reverse(At(sh.clock[c].get(), c)));
+                heap.pop().map(|Reverse(k)| k.cpu())
+            }
+            None => heap.pop().map(|Reverse(k)| k.cpu()),
+        };
+        let Some(cpu) = next else {
             match sh.phase.get() {
                 Phase::Run | Phase::Drain => {
                     if taken.is_none() {
@@ -305,7 +368,7 @@ pub fn run(
         };
         queued[cpu] = false;
         let now = sh.clock[cpu].get();
-        if sh.phase.get() == Phase::Run && stop_due(&k, cfg, now, resumes, base.context_switches) {
+        if sh.phase.get() == Phase::Run && stop_due(cfg, now, sh.switches.get()) {
             taken = Some(take(&k, &sh, now));
             sh.phase.set(Phase::Drain);
             wake_all(&sh, &mut heap, &mut queued);
@@ -314,8 +377,15 @@ pub fn run(
         if resumes >= cfg.max_resumes {
             break SimStop::ResumeBound;
         }
-        sh.horizon
-            .set(heap.peek().map_or(f64::INFINITY, |Reverse(At(x, _))| *x));
+        let stop_at = match sh.phase.get() {
+            Phase::Run => cfg.duration_ns.unwrap_or(f64::INFINITY),
+            _ => f64::INFINITY,
+        };
+        sh.horizon.set(
+            heap.peek()
+                .map_or(f64::INFINITY, |Reverse(k)| k.time())
+                .min(stop_at),
+        );
         let deliver = if !synced[cpu]
             && k.irqs_enabled(cpu)
             && sh.ipi_at[cpu].get() <= now
@@ -335,12 +405,17 @@ pub fn run(
         synced[cpu] = matches!(y, Yielded::Sync);
         match y {
             Yielded::Point | Yielded::Sync => {
-                queued[cpu] = true;
-                heap.push(Reverse(At(t, cpu)));
+                let first = heap.peek().is_none_or(|Reverse(top)| At(t, cpu) < *top);
+                if first {
+                    again = Some(cpu);
+                } else {
+                    queued[cpu] = true;
+                    heap.push(Reverse(At(t, cpu)));
+                }
             }
             Yielded::Wait(on) => {
                 // Spin until the next moment anything else can happen.
-                let others = heap.peek().map(|Reverse(At(x, _))| *x);
+                let others = heap.peek().map(|Reverse(k)| k.time());
                 let wake = sh.wakes.borrow().iter().map(|w| w.1).reduce(f64::min);
                 let ipi = sh.ipi_at[cpu].get();
                 let next = [others, wake, Some(ipi)]
@@ -432,15 +507,8 @@ fn spawn(k: Arc<Kernel>, sh: Rc<Shared>, cpu: CpuId) -> Co {
     })
 }
 
-fn stop_due(k: &Kernel, cfg: &SimConfig, now: f64, resumes: u64, base: u64) -> bool {
-    if cfg.duration_ns.is_some_and(|d| now >= d) {
-        return true;
-    }
-    // Summing the per-CPU counters is O(CPUs): look every 1024 resumes.
-    resumes.is_multiple_of(1024)
-        && cfg
-            .switches
-            .is_some_and(|s| k.counters.snapshot().context_switches >= s + base)
+fn stop_due(cfg: &SimConfig, now: f64, switches: u64) -> bool {
+    cfg.duration_ns.is_some_and(|d| now >= d) || cfg.switches.is_some_and(|s| switches >= s)
 }
 
 fn take(k: &Kernel, sh: &Shared, at: f64) -> (f64, CounterSnapshot, Breakdown, u64) {
@@ -456,7 +524,7 @@ fn max_clock(sh: &Shared) -> f64 {
     sh.clock.iter().map(Cell::get).fold(0.0, f64::max)
 }
 
-fn wake_all(sh: &Shared, heap: &mut BinaryHeap<Reverse<At>>, queued: &mut [bool]) {
+fn wake_all(sh: &Shared, heap: &mut BinaryHeap<Reverse<Key>>, queued: &mut [bool]) {
     for (cpu, q) in queued.iter_mut().enumerate() {
         if sh.parked[cpu].take().is_some() && !*q {
             *q = true;
