@@ -74,6 +74,7 @@ pub fn run(a: &CalibrateArgs) -> Result<(), String> {
             bind,
             cfg: SimConfig {
                 switches: Some(200_000),
+                warmup_switches: Some(crate::sim_cmd::default_warmup(ncpus)),
                 ..SimConfig::default()
             },
             seed: 0,

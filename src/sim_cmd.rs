@@ -37,9 +37,14 @@ pub struct SimArgs {
     /// Binding of testcase tasks: core (will-it-scale's default) or pu (its -m).
     #[arg(long, default_value = "core")]
     pub bind: String,
-    /// Stop after this many context switches.
+    /// Stop after this many measured context switches (default 100000).
     #[arg(long, conflicts_with = "duration")]
     pub switches: Option<u64>,
+    /// Context switches of warm-up before measuring (default: 8 per CPU — every CPU's first
+    /// switches out of its idle task set up mm_cpumask and drop init_mm: start-up, not
+    /// steady state; will-it-scale discards its first samples likewise).
+    #[arg(long)]
+    pub warmup: Option<u64>,
     /// Stop at this virtual time: a number with ns, us, ms or s.
     #[arg(long)]
     pub duration: Option<String>,
@@ -139,8 +144,20 @@ pub fn default_threads(p: &Profile, cpus: usize) -> usize {
     (cpus / (p.topology.smt.get() as usize).max(1)).max(1)
 }
 
-fn stop_cfg(switches: Option<u64>, duration: Option<&str>) -> Result<SimConfig, String> {
-    let mut cfg = SimConfig::default();
+/// Default warm-up: 8 context switches per CPU.
+pub fn default_warmup(cpus: usize) -> u64 {
+    8 * cpus as u64
+}
+
+fn stop_cfg(
+    switches: Option<u64>,
+    duration: Option<&str>,
+    warmup: u64,
+) -> Result<SimConfig, String> {
+    let mut cfg = SimConfig {
+        warmup_switches: Some(warmup),
+        ..SimConfig::default()
+    };
     if let Some(d) = duration {
         cfg.duration_ns = Some(parse_duration(d)?);
         cfg.switches = None;
@@ -187,7 +204,11 @@ pub fn sim(a: &SimArgs) -> Result<(), String> {
         cpus: a.cpus,
         threads,
         bind,
-        cfg: stop_cfg(a.switches, a.duration.as_deref())?,
+        cfg: stop_cfg(
+            a.switches,
+            a.duration.as_deref(),
+            a.warmup.unwrap_or_else(|| default_warmup(a.cpus)),
+        )?,
         seed: a.seed,
     };
     let r = pt.run()?;
@@ -221,8 +242,9 @@ pub fn print_report(r: &SimReport, threads: usize, bind: Bind) {
         bind.name()
     );
     println!(
-        "  virtual time {:.3} ms, stop {:?}; {} context switches: {:.0}/s; {} {}s: {:.0}/s",
+        "  measured {:.3} ms of virtual time (after {:.3} ms of warm-up), stop {:?}; {} context switches: {:.0}/s; {} {}s: {:.0}/s",
         r.virtual_ns / 1e6,
+        r.measured_from_ns / 1e6,
         r.stop,
         r.context_switches,
         r.switches_per_sec,
@@ -288,9 +310,12 @@ pub struct SweepArgs {
     /// Binding: core or pu.
     #[arg(long, default_value = "core")]
     pub bind: String,
-    /// Context switches per point.
+    /// Measured context switches per point.
     #[arg(long, default_value_t = 20_000)]
     pub switches: u64,
+    /// Warm-up context switches per point (default: 8 per CPU, see `lazymm sim --help`).
+    #[arg(long)]
+    pub warmup: Option<u64>,
     /// Output stem: writes STEM.json and STEM.csv atomically.
     #[arg(long, default_value = "lazymm-sweep")]
     pub out: PathBuf,
@@ -364,6 +389,9 @@ pub fn grid(a: &SweepArgs) -> Result<Vec<Point>, String> {
                             bind,
                             cfg: SimConfig {
                                 switches: Some(a.switches),
+                                warmup_switches: Some(
+                                    a.warmup.unwrap_or_else(|| default_warmup(n)),
+                                ),
                                 ..SimConfig::default()
                             },
                             seed: 0,

@@ -45,4 +45,9 @@ pub trait Driver {
     fn ops(&self) -> u64;
     /// What one workload op is, for reports (e.g. "pipe round trip").
     fn op_name(&self) -> &'static str;
+    /// Whether the workload is past its start-up (every task has run its loop once), so that
+    /// measurements may begin. Engines also wait for their own warm-up count.
+    fn warmed_up(&self) -> bool {
+        true
+    }
 }

@@ -9,7 +9,7 @@
 //! | `SchemeBarrier`, `PathBarrier` | `coherence.fence` |
 //! | `MmuSwitch` | `tlb.mmu_switch` with ASIDs/PCID, else `tlb.mmu_switch_flush` |
 //! | `LocalFlush` | `tlb.local_flush` |
-//! | `BroadcastFlush` | `tlb.broadcast_base + tlb.broadcast_per_cpu × CPUs` |
+//! | `BroadcastFlush` | `tlb.broadcast_base + tlb.broadcast_per_cpu × CPUs`, after the broadcasts already in flight (one machine-wide resource) |
 //! | `HypervisorFlush` | `tlb.hypervisor_flush` |
 //! | `ContextSwitch`, `Wakeup`, `Syscall` | `sched.context_switch`, `sched.wakeup`, `sched.syscall` |
 //! | an IPI (`Cpu::kick`) | `ipi.send` on the sender; `ipi.delivery`, then `ipi.handler` on the target |
@@ -131,6 +131,28 @@ impl Breakdown {
             + self.wakeup
             + self.syscall
             + self.idle_exit
+    }
+
+    /// This breakdown minus an earlier one of the same run (time since a warm-up).
+    pub fn minus(&self, o: &Breakdown) -> Breakdown {
+        let mut d = self.clone();
+        for (k, v) in &o.coherence {
+            *d.coherence.entry(k).or_insert(0.0) -= v;
+        }
+        d.access -= o.access;
+        d.barrier -= o.barrier;
+        d.mmu -= o.mmu;
+        d.flush -= o.flush;
+        d.ipi_send -= o.ipi_send;
+        d.ipi_wait -= o.ipi_wait;
+        d.ipi_handler -= o.ipi_handler;
+        d.spin -= o.spin;
+        d.sched -= o.sched;
+        d.wakeup -= o.wakeup;
+        d.syscall -= o.syscall;
+        d.idle -= o.idle;
+        d.idle_exit -= o.idle_exit;
+        d
     }
 
     /// Every category divided by `n` (per-switch or per-op figures).

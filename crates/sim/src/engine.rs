@@ -7,7 +7,8 @@
 //!
 //! ```text
 //!  Cpu::access(line, kind)  → coherence: local hit, or a transfer queued behind the line
-//!  Cpu::charge(event)       → barrier, MMU switch, local/broadcast/hypervisor flush,
+//!  Cpu::charge(event)       → barrier, MMU switch, local/broadcast/hypervisor flush
+//!                              (broadcasts queue behind each other machine-wide),
 //!                              context-switch / wakeup / syscall base costs
 //!  Cpu::kick(target)        → sender pays `ipi.send`; the target takes the interrupt at its
 //!                              first IRQs-enabled point at or after send + `ipi.delivery`
@@ -42,8 +43,14 @@ use std::sync::Arc;
 /// When a simulation stops.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
-    /// Stop after this many context switches (over all CPUs).
+    /// Stop after this many measured context switches (over all CPUs, after the warm-up).
     pub switches: Option<u64>,
+    /// Context switches of warm-up before measuring (will-it-scale discards its first five
+    /// one-second samples the same way): the first switch of every CPU out of its idle task
+    /// and the first `mm_cpumask` sets are start-up, not steady state. `None`: no warm-up,
+    /// measure from time 0. `Some(k)`: at least `k` switches and the workload's own
+    /// start-up ([`Driver::warmed_up`]).
+    pub warmup_switches: Option<u64>,
     /// Stop at this virtual time (ns).
     pub duration_ns: Option<f64>,
     /// Safety bound on coroutine resumes.
@@ -56,6 +63,7 @@ impl Default for SimConfig {
     fn default() -> Self {
         SimConfig {
             switches: Some(100_000),
+            warmup_switches: None,
             duration_ns: None,
             max_resumes: u64::MAX,
             spin_ns: 10.0,
@@ -79,8 +87,10 @@ pub enum SimStop {
 pub struct SimOutcome {
     /// How it ended.
     pub stop: SimStop,
-    /// Virtual time of the stop (ns).
+    /// Virtual time measured: from the end of the warm-up to the stop (ns).
     pub virtual_ns: f64,
+    /// Virtual time at which the measurement started (the end of the warm-up).
+    pub measured_from_ns: f64,
     /// The kernel's counters at the stop.
     pub counters: CounterSnapshot,
     /// Where the CPUs' time went, at the stop.
@@ -135,6 +145,8 @@ struct Shared {
     inline: Cell<u32>,
     /// Context switches so far (the stop condition; the kernel's counters agree).
     switches: Cell<u64>,
+    /// Until when the machine's broadcast-invalidation resource is busy.
+    broadcast_busy: Cell<f64>,
 }
 
 /// Points a CPU passes without yielding at most, while it is the earliest.
@@ -234,8 +246,20 @@ impl Cpu for SimCpu<'_> {
         if ev == Event::ContextSwitch {
             self.sh.switches.set(self.sh.switches.get() + 1);
         }
-        if let Some((cat, ns)) = self.sh.prices.event(ev) {
-            self.sh.add(self.id, cat, ns);
+        let sh = &self.sh;
+        if ev == Event::BroadcastFlush {
+            // Broadcast invalidations from different CPUs do not overlap: TLBI broadcast
+            // latency "increases almost linearly with the number of CPUs trying to send tlbi
+            // broadcasts at the same time" (Arcangeli, arm64 "skip tlbi broadcast", 2020,
+            // hardware-costs.md second pass §4). One machine-wide resource, busy for each.
+            let now = sh.clock[self.id].get();
+            let start = now.max(sh.broadcast_busy.get());
+            sh.broadcast_busy.set(start + sh.prices.broadcast);
+            sh.add(self.id, Cat::Flush, start - now + sh.prices.broadcast);
+            return;
+        }
+        if let Some((cat, ns)) = sh.prices.event(ev) {
+            sh.add(self.id, cat, ns);
         }
     }
     fn access(&self, line: Line, kind: Access) {
@@ -309,6 +333,7 @@ pub fn run(
         horizon: Cell::new(0.0),
         inline: Cell::new(INLINE_POINTS),
         switches: Cell::new(0),
+        broadcast_busy: Cell::new(0.0),
     });
     let mut cos: Vec<Co> = (0..n)
         .map(|cpu| spawn(k.clone(), sh.clone(), cpu))
@@ -321,6 +346,8 @@ pub fn run(
     let mut again: Option<CpuId> = None;
     let mut resumes = 0u64;
     let mut taken: Option<(f64, CounterSnapshot, Breakdown, u64)> = None;
+    // (time, counters, breakdown, ops, switches) at the end of the warm-up.
+    let mut warm: Option<(f64, CounterSnapshot, Breakdown, u64, u64)> = None;
     let stop = loop {
         for (t, at) in sh.wakes.borrow_mut().drain(..) {
             if let Some(since) = sh.parked[t].take() {
@@ -368,7 +395,21 @@ pub fn run(
         };
         queued[cpu] = false;
         let now = sh.clock[cpu].get();
-        if sh.phase.get() == Phase::Run && stop_due(cfg, now, sh.switches.get()) {
+        if warm.is_none()
+            && cfg
+                .warmup_switches
+                .is_none_or(|w| sh.switches.get() >= w && sh.driver.borrow().warmed_up())
+        {
+            let (t, c, b, o) = take(&k, &sh, if sh.switches.get() == 0 { 0.0 } else { now });
+            warm = Some((t, c, b, o, sh.switches.get()));
+        }
+        if sh.phase.get() == Phase::Run
+            && stop_due(
+                cfg,
+                now,
+                warm.as_ref().map_or(0, |w| sh.switches.get() - w.4),
+            )
+        {
             taken = Some(take(&k, &sh, now));
             sh.phase.set(Phase::Drain);
             wake_all(&sh, &mut heap, &mut queued);
@@ -446,9 +487,11 @@ pub fn run(
             }
         }
     };
+    let (end, counters, breakdown, ops) = taken.unwrap_or_else(|| take(&k, &sh, max_clock(&sh)));
+    // A run that never finished its warm-up is measured from its start.
+    let (t0, c0, b0, o0, _) = warm.unwrap_or((0.0, base, Breakdown::default(), 0, 0));
     let (virtual_ns, counters, breakdown, ops) =
-        taken.unwrap_or_else(|| take(&k, &sh, max_clock(&sh)));
-    let counters = counters - base;
+        (end - t0, counters - c0, breakdown.minus(&b0), ops - o0);
     if stop == SimStop::Completed {
         k.final_check(&BootCpu::new(0));
     }
@@ -464,6 +507,7 @@ pub fn run(
     SimOutcome {
         stop,
         virtual_ns,
+        measured_from_ns: t0,
         counters,
         breakdown,
         ops,

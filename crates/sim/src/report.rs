@@ -68,8 +68,10 @@ pub struct SimReport {
     pub infeasible: Option<String>,
     /// How the run ended.
     pub stop: SimStop,
-    /// Virtual time of the measurement (ns).
+    /// Virtual time measured (ns), after the warm-up.
     pub virtual_ns: f64,
+    /// Virtual time at which the measurement started: the end of the warm-up (ns).
+    pub measured_from_ns: f64,
     /// Context switches.
     pub context_switches: u64,
     /// Context switches per second of virtual time.
@@ -132,6 +134,7 @@ pub fn simulate(spec: SimSpec) -> SimReport {
         infeasible: scheme.infeasible(&arch).map(str::to_string),
         stop: SimStop::Completed,
         virtual_ns: 0.0,
+        measured_from_ns: 0.0,
         context_switches: 0,
         switches_per_sec: 0.0,
         ops: 0,
@@ -192,7 +195,12 @@ pub fn simulate(spec: SimSpec) -> SimReport {
     rep.counters = out.counters;
     rep.resumes = out.resumes;
     rep.switches_per_host_sec = sw as f64 / rep.host_secs.max(1e-9);
-    (rep.free_latency, rep.peak_pending_free) = frees(&k, out.virtual_ns);
+    (rep.free_latency, rep.peak_pending_free) = frees(
+        &k,
+        out.measured_from_ns,
+        out.measured_from_ns + out.virtual_ns,
+    );
+    rep.measured_from_ns = out.measured_from_ns;
     rep.violations = k
         .oracle
         .violations()
@@ -210,15 +218,16 @@ fn per_sec(n: f64, ns: f64) -> f64 {
     }
 }
 
-/// Free latencies and the peak of mms pending free, up to the stop at `end` (ns).
-fn frees(k: &Kernel, end: f64) -> (FreeLatency, usize) {
+/// Free latencies of the mms whose users reached 0 in `[start, end]` (ns), and the peak of
+/// mms pending free then.
+fn frees(k: &Kernel, start: f64, end: f64) -> (FreeLatency, usize) {
     let mut lat = Vec::new();
     let mut edges: Vec<(f64, i64)> = Vec::new();
     let mut exited = 0;
     for (_, s) in k.oracle.all() {
         let Some(x) = s.exited else { continue };
         let x = x as f64;
-        if x > end {
+        if x > end || x < start {
             continue;
         }
         exited += 1;
