@@ -67,3 +67,13 @@ pub fn idle_next(k: &Kernel, cpu: CpuId) -> Next {
         Next::Idle
     }
 }
+
+/// What a workload task that has finished its bounded work does: let the tasks queued here
+/// run (it is then switched out and never queued again), else stop driving this CPU.
+pub fn finished(k: &Kernel, cpu: CpuId) -> Next {
+    if k.rq_queued(cpu) > 0 {
+        Next::Op(SysOp::ScheduleNext)
+    } else {
+        Next::Done
+    }
+}

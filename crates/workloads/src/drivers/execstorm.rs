@@ -98,6 +98,7 @@ struct Slot {
     sink: u32,
     rng: ChaCha8Rng,
     fork_failed: bool,
+    forked: u64,
 }
 
 /// The `exec-storm` workload.
@@ -113,6 +114,10 @@ pub struct ExecStorm {
     stranded: HashSet<TaskId>,
     issued: Vec<Option<TaskId>>,
     completed: u64,
+    /// Children per make slot before it stops (tests); None: unbounded.
+    limit: Option<u64>,
+    /// One in this many children is multi-threaded (0: none).
+    mt_one_in: u32,
 }
 
 impl ExecStorm {
@@ -129,7 +134,21 @@ impl ExecStorm {
             stranded: HashSet::new(),
             issued: vec![None; ncpus.max(1)],
             completed: 0,
+            limit: None,
+            mt_one_in: MT_ONE_IN,
         }
+    }
+
+    /// Each make process exits after its `n`-th child has exited, so a run ends by itself.
+    pub fn limit(mut self, n: u64) -> ExecStorm {
+        self.limit = Some(n);
+        self
+    }
+
+    /// One in `one_in` children is multi-threaded (0: none; default [`MT_ONE_IN`]).
+    pub fn multithreaded(mut self, one_in: u32) -> ExecStorm {
+        self.mt_one_in = one_in;
+        self
     }
 
     fn work(rng: &mut ChaCha8Rng) -> u32 {
@@ -191,6 +210,7 @@ impl Driver for ExecStorm {
                 sink: k.pipe_create(),
                 rng,
                 fork_failed: false,
+                forked: 0,
             });
             self.progs.insert(
                 ts[0],
@@ -210,8 +230,15 @@ impl Driver for ExecStorm {
         let Some(&p) = self.progs.get(&cur) else {
             return idle_next(k, cpu);
         };
-        self.issued[cpu] = Some(cur);
         let sl = &mut self.slots[p.slot];
+        if p.step == Step::Fork && self.limit.is_some_and(|n| sl.forked >= n) {
+            // make is done: it exits, so that this CPU goes idle and takes wakeups again.
+            self.progs.remove(&cur);
+            return Next::Op(SysOp::Exit {
+                then: TaskRef::Idle,
+            });
+        }
+        self.issued[cpu] = Some(cur);
         let op = match p.step {
             Step::Fork if sl.fork_failed => {
                 // Tables full (frees pending): spend a syscall before retrying.
@@ -264,7 +291,7 @@ impl Driver for ExecStorm {
             (Kind::Make, Step::Fork) if !matches!(op, SysOp::Fork) => Step::Fork,
             (Kind::Make, Step::Fork) => {
                 let sl = &mut self.slots[s];
-                let mt = sl.rng.gen_range(0..MT_ONE_IN) == 0;
+                let mt = self.mt_one_in > 0 && sl.rng.gen_range(0..self.mt_one_in) == 0;
                 let to_clone = if mt {
                     sl.rng.gen_range(1..=MAX_EXTRA)
                 } else {
@@ -280,6 +307,7 @@ impl Driver for ExecStorm {
                     blocked: false,
                 };
                 if applied && self.adopt(k, cpu, child) {
+                    self.slots[s].forked += 1;
                     Step::Wait
                 } else {
                     self.slots[s].fork_failed = true;

@@ -20,7 +20,7 @@
 //! requester is not modelled. With more processes than CPUs, the runqueue's FIFO order
 //! interleaves them (K_i may then start lazy on another process's mm).
 
-use super::common::{bind_mask, idle_next};
+use super::common::{bind_mask, finished, idle_next};
 use super::Bind;
 use lazymm_engines::driver::{Driver, Next};
 use lazymm_model::ids::{CpuId, MmRef, TaskId};
@@ -55,6 +55,10 @@ pub struct KthreadIo {
     progs: HashMap<TaskId, Prog>,
     issued: Vec<Option<TaskId>>,
     served: u64,
+    /// Requests per process before its user task stops (tests); None: unbounded.
+    limit: Option<u64>,
+    /// Requests issued per process.
+    sent: Vec<u64>,
 }
 
 impl KthreadIo {
@@ -69,7 +73,15 @@ impl KthreadIo {
             progs: HashMap::new(),
             issued: vec![None; ncpus.max(1)],
             served: 0,
+            limit: None,
+            sent: vec![0; threads.max(1)],
         }
+    }
+
+    /// Each user task stops (`Next::Done`) after `n` requests, so a run ends by itself.
+    pub fn requests(mut self, n: u64) -> KthreadIo {
+        self.limit = Some(n);
+        self
     }
 }
 
@@ -111,6 +123,9 @@ impl Driver for KthreadIo {
         let Some(&p) = self.progs.get(&cur) else {
             return idle_next(k, cpu);
         };
+        if !p.worker && p.pc == 0 && self.limit.is_some_and(|n| self.sent[p.i] >= n) {
+            return finished(k, cpu);
+        }
         self.issued[cpu] = Some(cur);
         let pair = self.pairs[p.i];
         Next::Op(match (p.worker, p.pc) {
@@ -137,6 +152,7 @@ impl Driver for KthreadIo {
             (false, 0) if applied => {
                 // wake_up_process(worker): this CPU, where the requester is about to sleep.
                 k.wake_up_new_task(pair.kthread, cpu);
+                self.sent[p.i] += 1;
                 1
             }
             (false, 0) => 0,

@@ -26,7 +26,7 @@
 //! queues a task without the resched IPI the kernel's sends, so a new task can only be
 //! queued on a CPU that then looks at its runqueue — its starter, woken by a real wakeup.
 
-use super::common::{idle_next, new_user_tasks, usable};
+use super::common::{finished, idle_next, new_user_tasks, usable};
 use lazymm_engines::driver::{Driver, Next};
 use lazymm_model::ids::{CpuId, TaskId, TaskRef};
 use lazymm_model::{Kernel, SysOp};
@@ -77,6 +77,9 @@ pub struct WideExit {
     last_exit: Option<CpuId>,
     issued: Vec<Option<TaskId>>,
     exited: u64,
+    /// Rounds before the controller stops (tests); None: unbounded.
+    rounds: Option<u64>,
+    spawned: u64,
 }
 
 impl WideExit {
@@ -107,7 +110,15 @@ impl WideExit {
             last_exit: None,
             issued: vec![None; n],
             exited: 0,
+            rounds: None,
+            spawned: 0,
         }
+    }
+
+    /// The controller stops (`Next::Done`) after `n` processes, so a run ends by itself.
+    pub fn rounds(mut self, n: u64) -> WideExit {
+        self.rounds = Some(n);
+        self
     }
 
     fn read(pipe: u32, p: &Prog) -> SysOp {
@@ -220,6 +231,10 @@ impl Driver for WideExit {
         let Some(&p) = self.progs.get(&cur) else {
             return idle_next(k, cpu);
         };
+        let controller = p.role == Role::Starter(self.hosts[0]);
+        if controller && p.pc == 0 && self.rounds.is_some_and(|n| self.spawned >= n) {
+            return finished(k, cpu);
+        }
         self.issued[cpu] = Some(cur);
         let op = match p.role {
             Role::Starter(c) if c == self.hosts[0] => self.controller(p),
@@ -280,6 +295,7 @@ impl Driver for WideExit {
                         );
                     }
                     self.workers = ts;
+                    self.spawned += 1;
                     self.arrived = 0;
                     self.exits = 0;
                     p.pc = 1;
