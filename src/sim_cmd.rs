@@ -15,7 +15,7 @@ pub const WORKLOADS: &[&str] = drivers::NAMES;
 /// `lazymm sim` options.
 #[derive(Args, Debug, Clone)]
 pub struct SimArgs {
-    /// Workload: ctxsw.
+    /// Workload: ctxsw, tlb-flush, exec-storm, kthread-io, wide-exit.
     #[arg(long, default_value = "ctxsw")]
     pub workload: String,
     /// Variant name (refcount, shootdown, …, hazard+fixes; `lazymm scenario` lists them) or a

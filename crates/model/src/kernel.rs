@@ -264,6 +264,8 @@ pub struct Kernel {
     pub(crate) quiescing: std::sync::atomic::AtomicBool,
     /// Runqueues, affinities and pipes (wake.rs).
     pub(crate) wake: crate::wake::WakeState,
+    /// Whether the engine prices shared accesses ([`Kernel::with_access_hooks`]).
+    access_hooks: bool,
 }
 
 /// A context for boot-time setup: no interleaving, no interrupts.
@@ -363,7 +365,9 @@ impl Kernel {
             efi_mm: MmRef::NULL,
             poking_mm: MmRef::NULL,
             quiescing: Default::default(),
-            wake: crate::wake::WakeState::new(cfg.ncpus, cfg.max_tasks),
+            // One wakeup record per task slot (idle tasks included).
+            wake: crate::wake::WakeState::new(cfg.ncpus, cfg.max_tasks + cfg.ncpus),
+            access_hooks: false,
             cfg,
         };
         k.oracle
@@ -535,9 +539,32 @@ impl Kernel {
     }
 
     /// Reports an access to a shared cache line to the engine's cost hook ([`Cpu::access`]).
-    #[inline]
+    /// Engines without a cost model leave the hooks off: then each access costs one
+    /// predictable branch on a field of the kernel, not a virtual call (the threads engine's
+    /// hot path, measured in `crates/engines/examples/round_trips.rs`).
+    #[inline(always)]
     pub fn touch(&self, c: &dyn Cpu, line: Line, kind: Access) {
+        #[cfg(not(feature = "no-access-hooks"))]
+        if self.access_hooks {
+            Self::touch_report(c, line, kind);
+        }
+        #[cfg(feature = "no-access-hooks")]
+        let _ = (c, line, kind);
+    }
+
+    /// The out-of-line half of [`Kernel::touch`], so that an engine without hooks pays only
+    /// the test of the flag.
+    #[cfg(not(feature = "no-access-hooks"))]
+    #[cold]
+    #[inline(never)]
+    fn touch_report(c: &dyn Cpu, line: Line, kind: Access) {
         c.access(line, kind);
+    }
+
+    /// Turns on [`Cpu::access`] reports (an engine with a coherence model, before it runs).
+    pub fn with_access_hooks(mut self) -> Kernel {
+        self.access_hooks = true;
+        self
     }
 
     /// The mm slot behind a handle (callers have checked liveness or accept racing).

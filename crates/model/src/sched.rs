@@ -47,7 +47,6 @@ impl Kernel {
             return false;
         }
         let _t = c.trace().enter("schedule");
-        self.touch(c, Line::Task(next.0), Access::Load);
         // ttwu: smp_cond_load_acquire(&p->on_cpu, !VAL). Pairs with the release in
         // finish_task() on the CPU that last ran `next`: everything it did with next's
         // active_mm happens-before we take next over.
@@ -58,6 +57,9 @@ impl Kernel {
         };
         while nt.on_cpu.load(order) {
             c.wait(self, "ttwu:on_cpu");
+            // The line the claim above took is being written by the CPU switching `next`
+            // out; each re-read fetches it (reported only when we actually wait).
+            self.touch(c, Line::Task(next.0), Access::Load);
         }
         self.local_irq_disable(c);
         self.context_switch(c, prev, next);
@@ -79,7 +81,8 @@ impl Kernel {
         let cpu = c.id();
         let (pt, nt) = (self.task(prev), self.task(next));
         self.ev(c, Event::ContextSwitch);
-        self.touch(c, Line::Task(next.0), Access::Store);
+        // next->on_cpu = 1 goes to the line the claim in `schedule` just took: not reported
+        // again (an owned line is an L1 hit).
         self.touch(c, Line::Rq(cpu as u32), Access::Store);
         // prepare_task: next->on_cpu = 1 (Relaxed: only its owner CPU reads it before
         // finish_task's release).

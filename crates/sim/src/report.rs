@@ -159,19 +159,22 @@ pub fn simulate(spec: SimSpec) -> SimReport {
         llc: smt * profile.topology.cores_per_cluster.get() as usize,
         idle_polls: profile.idle.polling.get() != 0.0,
     };
-    let k = Arc::new(Kernel::boot(
-        Config {
-            ncpus,
-            arch,
-            knobs,
-            // Room for the quiesce's one-off processes too.
-            max_mms: max_mms + ncpus + 8,
-            max_tasks: max_tasks + 2 * ncpus + 8,
-            label: format!("sim:{}", rep.workload),
-            topo,
-        },
-        scheme,
-    ));
+    let k = Arc::new(
+        Kernel::boot(
+            Config {
+                ncpus,
+                arch,
+                knobs,
+                // Room for the quiesce's one-off processes too.
+                max_mms: max_mms + ncpus + 8,
+                max_tasks: max_tasks + 2 * ncpus + 8,
+                label: format!("sim:{}", rep.workload),
+                topo,
+            },
+            scheme,
+        )
+        .with_access_hooks(),
+    );
     k.oracle
         .set_labels(&rep.workload, &rep.scheme, arch_id.name());
     let coh = Coherence::new(&profile, ncpus);
