@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 mod calibrate_cmd;
 mod sim_cmd;
+mod sweep_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -86,7 +87,7 @@ enum Cmd {
     Sim(sim_cmd::SimArgs),
     /// Run a grid of simulations (workloads × profiles × schemes × CPU counts × threads) in
     /// parallel; write STEM.json and STEM.csv.
-    Sweep(sim_cmd::SweepArgs),
+    Sweep(sweep_cmd::SweepArgs),
     /// Measure this machine (cache-line transfer, RMW, fence, membarrier IPI, context
     /// switch), write profiles/this-machine.toml, and compare the real kernel's ctxsw
     /// throughput with the simulator's on that profile.
@@ -201,7 +202,7 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Cmd::Sweep(a) => match sim_cmd::sweep(&a) {
+        Cmd::Sweep(a) => match sweep_cmd::sweep(&a) {
             Ok(reps) => {
                 let bad = reps.iter().filter(|r| !r.violations.is_empty()).count();
                 eprintln!(

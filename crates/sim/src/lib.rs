@@ -6,6 +6,7 @@
 //! shared-line accesses, barriers, MMU switches, flushes and IPIs, each priced by the
 //! profile ([`cost`], [`Coherence`]); no scheme is ever replaced by a formula.
 //!
+//! - `cpu`: one simulated CPU behind the `Cpu` seam (what each access, event and IPI costs);
 //! - [`engine`]: virtual clocks, earliest-clock-first scheduling, IPIs, idle, quiesce;
 //! - [`coherence`]: owner/sharers per line, transfers by topology distance, serialised RMWs;
 //! - [`cost`]: event prices and the time breakdown;
@@ -17,6 +18,7 @@
 
 pub mod coherence;
 pub mod cost;
+mod cpu;
 pub mod engine;
 mod report;
 

@@ -1,0 +1,194 @@
+//! One simulated CPU as the kernel model sees it (the [`Cpu`] seam), and the state the
+//! engine shares with every CPU: clocks, pending IPIs and wakeups, the coherence model, the
+//! time breakdown. See [`crate::engine`] for the scheduling of CPUs.
+
+use crate::cost::{Breakdown, Cat, Prices};
+use crate::Coherence;
+use corosensei::Yielder;
+use lazymm_engines::driver::Driver;
+use lazymm_model::ids::CpuId;
+use lazymm_model::machine::{Access, Cpu, Event, Line, Trace};
+use lazymm_model::Kernel;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Run,
+    Drain,
+    Quiesce,
+    Over,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Deliver {
+    Nothing,
+    Ipi,
+}
+
+#[derive(Copy, Clone, Debug)]
+pub(crate) enum Yielded {
+    Point,
+    Wait(&'static str),
+    Park,
+    /// Before a shared access, this CPU's clock is ahead of another runnable CPU's: let
+    /// that one catch up first (no interrupt is taken here).
+    Sync,
+}
+
+pub(crate) struct Shared {
+    pub(crate) coh: RefCell<Coherence>,
+    pub(crate) prices: Prices,
+    pub(crate) clock: Vec<Cell<f64>>,
+    pub(crate) ipi_at: Vec<Cell<f64>>,
+    pub(crate) parked: Vec<Cell<Option<f64>>>,
+    pub(crate) wakes: RefCell<Vec<(CpuId, f64)>>,
+    pub(crate) bd: RefCell<Breakdown>,
+    pub(crate) driver: RefCell<Box<dyn Driver>>,
+    pub(crate) phase: Cell<Phase>,
+    pub(crate) quiesced: Vec<Cell<bool>>,
+    /// The earliest clock of the other runnable CPUs (and of the stop time) while one CPU
+    /// runs.
+    pub(crate) horizon: Cell<f64>,
+    /// Points the running CPU may still pass without yielding.
+    pub(crate) inline: Cell<u32>,
+    /// Context switches so far (the stop condition; the kernel's counters agree).
+    pub(crate) switches: Cell<u64>,
+    /// Until when the machine's broadcast-invalidation resource is busy.
+    pub(crate) broadcast_busy: Cell<f64>,
+}
+
+/// Points a CPU passes without yielding at most, while it is the earliest.
+pub(crate) const INLINE_POINTS: u32 = 64;
+
+impl Shared {
+    pub(crate) fn counting(&self) -> bool {
+        self.phase.get() == Phase::Run
+    }
+    pub(crate) fn add(&self, cpu: CpuId, cat: Cat, ns: f64) {
+        let c = &self.clock[cpu];
+        c.set(c.get() + ns);
+        if self.counting() {
+            self.bd.borrow_mut().add(cat, ns);
+        }
+    }
+}
+
+pub(crate) struct SimCpu<'y> {
+    pub(crate) id: CpuId,
+    pub(crate) yielder: &'y Yielder<Deliver, Yielded>,
+    pub(crate) sh: Rc<Shared>,
+    pub(crate) trace: Trace,
+}
+
+impl SimCpu<'_> {
+    pub(crate) fn suspend(&self, k: &Kernel, y: Yielded) {
+        if self.yielder.suspend(y) == Deliver::Ipi {
+            self.sh
+                .add(self.id, Cat::IpiHandler, self.sh.prices.ipi_handler);
+            k.irq_entry(self);
+        }
+    }
+}
+
+impl Cpu for SimCpu<'_> {
+    fn id(&self) -> CpuId {
+        self.id
+    }
+    fn point(&self, k: &Kernel, _at: &'static str) {
+        let sh = &self.sh;
+        let now = sh.clock[self.id].get();
+        let budget = sh.inline.get();
+        // Other CPUs need to run only when one of them (or the stop time) is behind us:
+        // then yield. Otherwise run on (shared accesses still synchronise, see `access`),
+        // taking a due interrupt here, as the engine would on resuming us — but yield every
+        // so often anyway so that the stop condition is checked.
+        if now > sh.horizon.get() || budget == 0 {
+            sh.inline.set(INLINE_POINTS);
+            return self.suspend(k, Yielded::Point);
+        }
+        sh.inline.set(budget - 1);
+        if sh.ipi_at[self.id].get() <= now
+            && k.irqs_enabled(self.id)
+            && k.cpu_online(self.id)
+            && k.ipi_pending(self.id)
+        {
+            sh.ipi_at[self.id].set(f64::INFINITY);
+            sh.add(self.id, Cat::IpiHandler, sh.prices.ipi_handler);
+            k.irq_entry(self);
+        }
+    }
+    fn wait(&self, k: &Kernel, on: &'static str) {
+        self.suspend(k, Yielded::Wait(on));
+    }
+    fn kick(&self, target: CpuId) {
+        let sh = &self.sh;
+        sh.add(self.id, Cat::IpiSend, sh.prices.ipi_send);
+        let arrival = sh.clock[self.id].get() + sh.prices.ipi_delivery;
+        let t = &sh.ipi_at[target];
+        t.set(t.get().min(arrival));
+        let at = arrival + sh.prices.idle_exit;
+        if sh.parked[target].get().is_some() {
+            // The target will act from `at`: we may not run past it unsynchronised.
+            sh.horizon.set(sh.horizon.get().min(at));
+        }
+        sh.wakes.borrow_mut().push((target, at));
+    }
+    fn resched(&self, target: CpuId) {
+        let sh = &self.sh;
+        let at = sh.clock[self.id].get()
+            + sh.coh.borrow().transfer(target, self.id)
+            + sh.prices.poll_wake;
+        if sh.parked[target].get().is_some() {
+            sh.horizon.set(sh.horizon.get().min(at));
+        }
+        sh.wakes.borrow_mut().push((target, at));
+    }
+    fn now(&self) -> u64 {
+        self.sh.clock[self.id].get() as u64
+    }
+    fn jiffies(&self) -> u64 {
+        // HZ = 1000: one jiffy per virtual millisecond.
+        (self.sh.clock[self.id].get() / 1e6) as u64
+    }
+    fn charge(&self, ev: Event) {
+        if ev == Event::ContextSwitch {
+            self.sh.switches.set(self.sh.switches.get() + 1);
+        }
+        let sh = &self.sh;
+        if ev == Event::BroadcastFlush {
+            // Broadcast invalidations from different CPUs do not overlap: TLBI broadcast
+            // latency "increases almost linearly with the number of CPUs trying to send tlbi
+            // broadcasts at the same time" (Arcangeli, arm64 "skip tlbi broadcast", 2020,
+            // hardware-costs.md second pass §4). One machine-wide resource, busy for each.
+            let now = sh.clock[self.id].get();
+            let start = now.max(sh.broadcast_busy.get());
+            sh.broadcast_busy.set(start + sh.prices.broadcast);
+            sh.add(self.id, Cat::Flush, start - now + sh.prices.broadcast);
+            return;
+        }
+        if let Some((cat, ns)) = sh.prices.event(ev) {
+            sh.add(self.id, cat, ns);
+        }
+    }
+    fn access(&self, line: Line, kind: Access) {
+        let sh = &self.sh;
+        if sh.clock[self.id].get() > sh.horizon.get() {
+            // Causality: another CPU is still behind us in virtual time; its accesses up to
+            // our time must happen first (it may, e.g., go idle before our wakeup reaches
+            // its runqueue).
+            self.yielder.suspend(Yielded::Sync);
+        }
+        let now = sh.clock[self.id].get();
+        let p = sh.coh.borrow_mut().access(self.id, now, line, kind);
+        sh.clock[self.id].set(now + p.total);
+        if sh.counting() {
+            let mut bd = sh.bd.borrow_mut();
+            bd.add(Cat::Access, p.total - p.stall);
+            bd.stall(line.kind(), p.stall);
+        }
+    }
+    fn trace(&self) -> &Trace {
+        &self.trace
+    }
+}
