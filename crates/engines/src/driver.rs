@@ -13,7 +13,7 @@
 //! A driver holds workload state only (which program step each task is at); everything the
 //! kernel does (blocking, wakeups, placement, the lazy-mm scheme) happens in the model.
 
-use lazymm_model::ids::CpuId;
+use lazymm_model::ids::{CpuId, TaskRef};
 use lazymm_model::{Kernel, SysOp};
 
 /// What a CPU does next.
@@ -45,6 +45,31 @@ pub trait Driver {
     fn ops(&self) -> u64;
     /// What one workload op is, for reports (e.g. "pipe round trip").
     fn op_name(&self) -> &'static str;
+    /// Whether the driver watches points ([`Driver::at_point`]); engines skip the calls
+    /// otherwise.
+    fn watches_points(&self) -> bool {
+        false
+    }
+    /// `cpu` arrives at point `at` (each arrival once): the driver may set markers, and
+    /// returns whether a gate holds the CPU here (the engine then spins it, still taking its
+    /// interrupts, until [`Driver::held`] says otherwise).
+    fn at_point(&mut self, cpu: CpuId, at: &'static str) -> bool {
+        let _ = (cpu, at);
+        false
+    }
+    /// Whether the gate that held `cpu` at `at` still holds it.
+    fn held(&self, cpu: CpuId, at: &'static str) -> bool {
+        let _ = (cpu, at);
+        false
+    }
+    /// Every CPU has only spun for a while: release every gate (as the step engine does, so a
+    /// gate never deadlocks a run).
+    fn release_gates(&mut self) {}
+    /// A directed preemption of `cpu` at preemptible point `at`: the tasks to run first.
+    fn preempt(&mut self, cpu: CpuId, at: &'static str) -> Option<Vec<TaskRef>> {
+        let _ = (cpu, at);
+        None
+    }
     /// Whether the workload is past its start-up (every task has run its loop once), so that
     /// measurements may begin. Engines also wait for their own warm-up count.
     fn warmed_up(&self) -> bool {

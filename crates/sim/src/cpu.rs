@@ -45,6 +45,8 @@ pub(crate) struct Shared {
     pub(crate) wakes: RefCell<Vec<(CpuId, f64)>>,
     pub(crate) bd: RefCell<Breakdown>,
     pub(crate) driver: RefCell<Box<dyn Driver>>,
+    /// The driver watches points (scenario gates, point markers, directed preemptions).
+    pub(crate) watch_points: bool,
     pub(crate) phase: Cell<Phase>,
     pub(crate) quiesced: Vec<Cell<bool>>,
     /// The earliest clock of the other runnable CPUs (and of the stop time) while one CPU
@@ -95,8 +97,14 @@ impl Cpu for SimCpu<'_> {
     fn id(&self) -> CpuId {
         self.id
     }
-    fn point(&self, k: &Kernel, _at: &'static str) {
+    fn point(&self, k: &Kernel, at: &'static str) {
         let sh = &self.sh;
+        if sh.watch_points && sh.driver.borrow_mut().at_point(self.id, at) {
+            // A scenario gate: spin here (taking interrupts) until its marker is set.
+            while sh.driver.borrow().held(self.id, at) {
+                self.wait(k, "gate");
+            }
+        }
         let now = sh.clock[self.id].get();
         let budget = sh.inline.get();
         // Other CPUs need to run only when one of them (or the stop time) is behind us:
@@ -117,6 +125,12 @@ impl Cpu for SimCpu<'_> {
             sh.add(self.id, Cat::IpiHandler, sh.prices.ipi_handler);
             k.irq_entry(self);
         }
+    }
+    fn preempt(&self, at: &'static str) -> Option<Vec<lazymm_model::TaskRef>> {
+        if !self.sh.watch_points {
+            return None;
+        }
+        self.sh.driver.borrow_mut().preempt(self.id, at)
     }
     fn wait(&self, k: &Kernel, on: &'static str) {
         self.suspend(k, Yielded::Wait(on));

@@ -147,6 +147,7 @@ pub fn run(
         parked: (0..n).map(|_| Cell::new(None)).collect(),
         wakes: RefCell::new(Vec::new()),
         bd: RefCell::new(Breakdown::default()),
+        watch_points: driver.watches_points(),
         driver: RefCell::new(driver),
         phase: Cell::new(Phase::Run),
         quiesced: (0..n).map(|_| Cell::new(false)).collect(),
@@ -164,6 +165,8 @@ pub fn run(
     // A CPU that yielded at a point and is still the earliest runs on without a trip through
     // the heap (the same choice the heap would make: ties go to the lower CPU number).
     let mut again: Option<CpuId> = None;
+    // Consecutive spin-wait yields (any CPU): when everyone only spins, gates are released.
+    let mut spin_streak = 0u64;
     let mut resumes = 0u64;
     let mut taken: Option<(f64, CounterSnapshot, Breakdown, u64)> = None;
     // (time, counters, breakdown, ops, switches) at the end of the warm-up.
@@ -264,6 +267,15 @@ pub fn run(
         };
         let t = sh.clock[cpu].get();
         synced[cpu] = matches!(y, Yielded::Sync);
+        if matches!(y, Yielded::Wait(_)) {
+            spin_streak += 1;
+            if spin_streak > 200 * n as u64 {
+                sh.driver.borrow_mut().release_gates();
+                spin_streak = 0;
+            }
+        } else {
+            spin_streak = 0;
+        }
         match y {
             Yielded::Point | Yielded::Sync => {
                 let first = heap.peek().is_none_or(|Reverse(top)| At(t, cpu) < *top);
