@@ -239,7 +239,7 @@ pub fn print_report(r: &SimReport, threads: usize, bind: Bind) {
         bind.name()
     );
     println!(
-        "  measured {:.3} ms of virtual time (after {:.3} ms of warm-up), stop {:?}; {} context switches: {:.0}/s; {} {}s: {:.0}/s",
+        "  measured {:.3} ms of virtual time (after {:.3} ms of warm-up), stop {:?}; {} context switches: {:.0}/s; {} ops ({}): {:.0}/s",
         r.virtual_ns / 1e6,
         r.measured_from_ns / 1e6,
         r.stop,
