@@ -539,26 +539,22 @@ impl Kernel {
     }
 
     /// Reports an access to a shared cache line to the engine's cost hook ([`Cpu::access`]).
-    /// Engines without a cost model leave the hooks off: then each access costs one
-    /// predictable branch on a field of the kernel, not a virtual call (the threads engine's
-    /// hot path, measured in `crates/engines/examples/round_trips.rs`).
-    #[inline(always)]
+    /// Engines without a cost model leave the hooks off; the model's call sites use the
+    /// `touch!` macro, which tests [`Kernel::access_hooks`] before building the line, so
+    /// the threads engine's hot path pays one predictable branch per access (measured with
+    /// `crates/engines/examples/round_trips.rs`).
+    #[inline]
     pub fn touch(&self, c: &dyn Cpu, line: Line, kind: Access) {
         #[cfg(not(feature = "no-access-hooks"))]
-        if self.access_hooks {
-            Self::touch_report(c, line, kind);
-        }
+        c.access(line, kind);
         #[cfg(feature = "no-access-hooks")]
         let _ = (c, line, kind);
     }
 
-    /// The out-of-line half of [`Kernel::touch`], so that an engine without hooks pays only
-    /// the test of the flag.
-    #[cfg(not(feature = "no-access-hooks"))]
-    #[cold]
-    #[inline(never)]
-    fn touch_report(c: &dyn Cpu, line: Line, kind: Access) {
-        c.access(line, kind);
+    /// Whether accesses are reported ([`Kernel::with_access_hooks`]).
+    #[inline(always)]
+    pub fn access_hooks(&self) -> bool {
+        !cfg!(feature = "no-access-hooks") && self.access_hooks
     }
 
     /// Turns on [`Cpu::access`] reports (an engine with a coherence model, before it runs).
@@ -767,7 +763,12 @@ impl Kernel {
     /// Snapshot of `mm_cpumask(mm)`, read by `c` (one load per cache line of the mask).
     pub fn mm_cpumask(&self, c: &dyn Cpu, mm: MmRef) -> CpuSet {
         for l in 0..self.cfg.ncpus.div_ceil(512) {
-            self.touch(c, Line::MmMask(mm.idx() as u32, l as u32), Access::Load);
+            touch!(
+                self,
+                c,
+                Line::MmMask(mm.idx() as u32, l as u32),
+                Access::Load
+            );
         }
         self.mm_cpumask_snapshot(mm)
     }
@@ -819,7 +820,7 @@ impl Kernel {
         if self.mask_policy() == MaskPolicy::None {
             return;
         }
-        self.touch(c, Self::mask_line(mm, cpu), Access::Rmw);
+        touch!(self, c, Self::mask_line(mm, cpu), Access::Rmw);
         // Relaxed (x86: AcqRel, a lock-prefixed bitop; see mask_rmw_order): x86
         // switch_mm_irqs_off relies on the RMW as its barrier before reading tlb_gen (§4.9);
         // the model counts the explicit smp_mb of 83b0177a6c48 where the RMW is skipped.
@@ -828,7 +829,7 @@ impl Kernel {
 
     /// `cpumask_clear_cpu(cpu, mm_cpumask(mm))` by `c`.
     pub fn mask_clear(&self, c: &dyn Cpu, mm: MmRef, cpu: CpuId) {
-        self.touch(c, Self::mask_line(mm, cpu), Access::Rmw);
+        touch!(self, c, Self::mask_line(mm, cpu), Access::Rmw);
         // Relaxed, x86 AcqRel (see mask_rmw_order). On x86 the release half pairs with the
         // acquire (TSO) loads of `mm_cpumask`: H-x86's scan that finds the bit clear also sees
         // the switch away from the mm that preceded the clear (switch_mm_irqs_off, A22).
@@ -837,7 +838,7 @@ impl Kernel {
 
     /// Whether `cpu` is in `mm_cpumask(mm)` (`cpumask_test_cpu` by `c`).
     pub fn mask_test(&self, c: &dyn Cpu, mm: MmRef, cpu: CpuId) -> bool {
-        self.touch(c, Self::mask_line(mm, cpu), Access::Load);
+        touch!(self, c, Self::mask_line(mm, cpu), Access::Load);
         self.in_mm_cpumask(mm, cpu)
     }
 

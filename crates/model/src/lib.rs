@@ -25,6 +25,18 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+/// Reports an access to a shared cache line (`touch!(kernel, cpu, line, kind)`): the line
+/// expression is evaluated only when the engine prices accesses
+/// ([`Kernel::with_access_hooks`]), so an engine without a cost model pays one test of a
+/// flag per access and nothing else (see [`Kernel::touch`]).
+macro_rules! touch {
+    ($k:expr, $c:expr, $line:expr, $kind:expr) => {
+        if $k.access_hooks() {
+            $k.touch($c, $line, $kind)
+        }
+    };
+}
+
 pub mod arch;
 pub mod counters;
 pub mod era;

@@ -39,7 +39,7 @@ impl Kernel {
         }
         // Relaxed: atomic_inc() is unordered in the kernel; the grabber already holds a
         // reference (or the mm is otherwise pinned) so no ordering is needed to keep it alive.
-        self.touch(c, Line::MmCount(mm.idx() as u32), Access::Rmw);
+        touch!(self, c, Line::MmCount(mm.idx() as u32), Access::Rmw);
         let old = self.slot(mm).count.fetch_add(1, Relaxed);
         self.ev(c, Event::MmCountRmw);
         if old <= 0 {
@@ -58,7 +58,7 @@ impl Kernel {
             return;
         }
         // Relaxed: atomic_add() is unordered; H's caller holds the mm_users-side reference.
-        self.touch(c, Line::MmCount(mm.idx() as u32), Access::Rmw);
+        touch!(self, c, Line::MmCount(mm.idx() as u32), Access::Rmw);
         self.slot(mm).count.fetch_add(n, Relaxed);
         self.ev(c, Event::MmCountRmw);
     }
@@ -70,7 +70,7 @@ impl Kernel {
             return;
         }
         // Relaxed: atomic_sub() is unordered; the final dec_and_test in mmdrop orders the free.
-        self.touch(c, Line::MmCount(mm.idx() as u32), Access::Rmw);
+        touch!(self, c, Line::MmCount(mm.idx() as u32), Access::Rmw);
         let old = self.slot(mm).count.fetch_sub(n, Relaxed);
         self.ev(c, Event::MmCountRmw);
         if old - n <= 0 {
@@ -116,7 +116,7 @@ impl Kernel {
         // reads (release half); the trailing one, on the 1→0 edge, orders every other
         // dropper's uses before our __mmdrop (acquire half). Membarrier relies on it being a
         // full barrier (mmdrop() comment, §4.6).
-        self.touch(c, Line::MmCount(mm.idx() as u32), Access::Rmw);
+        touch!(self, c, Line::MmCount(mm.idx() as u32), Access::Rmw);
         let old = if self.cfg.knobs.mmdrop_unordered {
             // Loom mutant: Relaxed, no barrier (see Knobs::mmdrop_unordered).
             self.slot(mm).count.fetch_sub(1, Relaxed)
@@ -176,7 +176,7 @@ impl Kernel {
         // a release barrier" of H's going-lazy argument (§3.c): the leading smp_mb orders every
         // user's earlier `rq->lazy_mm = mm` store before the decrement; the trailing one on the
         // 1→0 edge orders all of them before the freer's loads in mm_unlazy_mm_count.
-        self.touch(c, Line::MmUsers(mm.idx() as u32), Access::Rmw);
+        touch!(self, c, Line::MmUsers(mm.idx() as u32), Access::Rmw);
         let old = crate::sync::full::fetch_sub(&self.slot(mm).users, 1);
         if old <= 0 {
             self.underflow(c, mm, "mm_users below zero");

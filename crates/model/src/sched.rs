@@ -36,7 +36,7 @@ impl Kernel {
         if pin != u32::MAX && pin as usize != cpu {
             return false;
         }
-        self.touch(c, Line::Task(next.0), Access::Rmw);
+        touch!(self, c, Line::Task(next.0), Access::Rmw);
         // Acquire on success: pairs with the Release in task_alloc / in the previous CPU's
         // `prev.state = SLEEPING` store; the task's fields are then visible (ttwu's role).
         if nt
@@ -59,7 +59,7 @@ impl Kernel {
             c.wait(self, "ttwu:on_cpu");
             // The line the claim above took is being written by the CPU switching `next`
             // out; each re-read fetches it (reported only when we actually wait).
-            self.touch(c, Line::Task(next.0), Access::Load);
+            touch!(self, c, Line::Task(next.0), Access::Load);
         }
         self.local_irq_disable(c);
         self.context_switch(c, prev, next);
@@ -83,7 +83,7 @@ impl Kernel {
         self.ev(c, Event::ContextSwitch);
         // next->on_cpu = 1 goes to the line the claim in `schedule` just took: not reported
         // again (an owned line is an L1 hit).
-        self.touch(c, Line::Rq(cpu as u32), Access::Store);
+        touch!(self, c, Line::Rq(cpu as u32), Access::Store);
         // prepare_task: next->on_cpu = 1 (Relaxed: only its owner CPU reads it before
         // finish_task's release).
         nt.on_cpu.store(true, Relaxed);
@@ -93,7 +93,7 @@ impl Kernel {
         // Oracle: membarrier may have read rq->curr as prev and skipped this CPU whenever
         // prev->mm != next->mm; a full barrier is then owed before user space (§4.6).
         self.cpu(cpu).set_mb_pending(pt.mm() != nt.mm());
-        self.touch(c, Line::Task(prev.0), Access::Rmw);
+        touch!(self, c, Line::Task(prev.0), Access::Rmw);
         if pt.state() == task_state::RUNNING {
             // Release: pairs with the Acquire claim in `schedule`; prev may be taken by another
             // CPU, which will still wait for our finish_task before running it.
@@ -167,7 +167,7 @@ impl Kernel {
     pub fn finish_task_switch(&self, c: &dyn Cpu, prev: TaskId) {
         let _t = c.trace().enter("finish_task_switch");
         let cpu = c.id();
-        self.touch(c, Line::Task(prev.0), Access::Store);
+        touch!(self, c, Line::Task(prev.0), Access::Store);
         // finish_task: smp_store_release(&prev->on_cpu, 0). Pairs with the acquire spin in
         // `schedule` on the CPU that takes prev next: "the last reference to prev from here".
         self.task(prev).on_cpu.store(false, Release);

@@ -77,8 +77,8 @@ impl Kernel {
             }
             // Relaxed: the counter is published to the target with the csd (queue mutex).
             pending.fetch_add(1, Relaxed);
-            self.touch(c, Line::CsdLock(me as u32), Access::Store);
-            self.touch(c, Line::CsdQueue(t as u32), Access::Rmw);
+            touch!(self, c, Line::CsdLock(me as u32), Access::Store);
+            touch!(self, c, Line::CsdQueue(t as u32), Access::Rmw);
             self.cpu(t).csd.lock().unwrap().push_back(Csd {
                 func,
                 from: me,
@@ -96,7 +96,7 @@ impl Kernel {
         // so everything the handlers did (switching away from the mm) happens-before our
         // return — the "wait=1 gives completion ordering" of §3.b.
         while {
-            self.touch(c, Line::CsdLock(me as u32), Access::Load);
+            touch!(self, c, Line::CsdLock(me as u32), Access::Load);
             pending.load(Acquire) != 0
         } {
             c.wait(self, "csd_lock_wait");
@@ -110,7 +110,7 @@ impl Kernel {
         if cpu == c.id() || !self.cpu_online(cpu) {
             return;
         }
-        self.touch(c, Line::CsdQueue(cpu as u32), Access::Rmw);
+        touch!(self, c, Line::CsdQueue(cpu as u32), Access::Rmw);
         self.cpu(cpu).csd.lock().unwrap().push_back(Csd {
             func: IpiFunc::Resched,
             from: c.id(),
@@ -163,13 +163,13 @@ impl Kernel {
         let _t = c.trace().enter("[ipi]");
         self.local_irq_disable(c);
         loop {
-            self.touch(c, Line::CsdQueue(c.id() as u32), Access::Rmw);
+            touch!(self, c, Line::CsdQueue(c.id() as u32), Access::Rmw);
             let Some(csd) = self.cpu(c.id()).csd.lock().unwrap().pop_front() else {
                 break;
             };
             self.run_func(c, csd.func);
             if csd.func != IpiFunc::Resched {
-                self.touch(c, Line::CsdLock(csd.from as u32), Access::Rmw);
+                touch!(self, c, Line::CsdLock(csd.from as u32), Access::Rmw);
             }
             // Release: csd_unlock; pairs with the Acquire in csd_lock_wait.
             csd.pending.fetch_sub(1, Release);

@@ -27,7 +27,7 @@ impl Kernel {
         if self.cfg.arch.loaded_mm_separate {
             let pc = self.cpu(c.id());
             if pc.loaded_mm() != self.init_mm {
-                self.touch(c, Line::TlbState(c.id() as u32), Access::Store);
+                touch!(self, c, Line::TlbState(c.id() as u32), Access::Store);
                 pc.set_is_lazy(true);
             }
         }
@@ -48,7 +48,7 @@ impl Kernel {
         let real_prev = pc.loaded_mm();
         let was_lazy = pc.is_lazy();
         if was_lazy {
-            self.touch(c, Line::TlbState(cpu as u32), Access::Store);
+            touch!(self, c, Line::TlbState(cpu as u32), Access::Store);
         }
         pc.set_is_lazy(false);
         let x86 = self.cfg.arch.loaded_mm_separate;
@@ -128,8 +128,8 @@ impl Kernel {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if x86 {
             // this_cpu_write(cpu_tlbstate.loaded_mm), then the read of next->context.tlb_gen.
-            self.touch(c, Line::TlbState(cpu as u32), Access::Store);
-            self.touch(c, Line::MmContext(next.idx() as u32), Access::Load);
+            touch!(self, c, Line::TlbState(cpu as u32), Access::Store);
+            touch!(self, c, Line::MmContext(next.idx() as u32), Access::Load);
         }
         pc.set_loaded_mm(next);
         if self.mask_policy() == MaskPolicy::X86ClearOnSwitch
@@ -188,7 +188,7 @@ impl Kernel {
                     })
                     .collect();
                 // inc_mm_tlb_gen(mm): a fully ordered RMW on mm->context.tlb_gen.
-                self.touch(c, Line::MmContext(mm.idx() as u32), Access::Rmw);
+                touch!(self, c, Line::MmContext(mm.idx() as u32), Access::Rmw);
                 let trim = !freed_tables && self.should_trim_cpumask(c, mm);
                 let mask = self.mm_cpumask(c, mm);
                 let mut targets = CpuSet::with_cpus(self.ncpus());
@@ -196,7 +196,7 @@ impl Kernel {
                     let pc = self.cpu(t);
                     if t != me {
                         // should_flush_tlb reads the target's cpu_tlbstate(_shared).
-                        self.touch(c, Line::TlbState(t as u32), Access::Load);
+                        touch!(self, c, Line::TlbState(t as u32), Access::Load);
                     }
                     // native_flush_tlb_multi: with freed_tables every CPU in the mask (lazy ones
                     // must drop paging-structure caches), the local one included; otherwise

@@ -136,7 +136,7 @@ impl Kernel {
 
     /// `available_idle_cpu(cpu)` as `c` reads it: idle task current, nothing queued.
     fn idle_cpu(&self, c: &dyn Cpu, cpu: CpuId) -> bool {
-        self.touch(c, Line::Rq(cpu as u32), Access::Load);
+        touch!(self, c, Line::Rq(cpu as u32), Access::Load);
         self.curr(cpu) == self.cpu(cpu).idle && self.rq_queued(cpu) == 0 && self.cpu_online(cpu)
     }
 
@@ -166,7 +166,7 @@ impl Kernel {
     pub fn pipe_write(&self, c: &dyn Cpu, pipe: u32) -> bool {
         let _t = c.trace().enter("pipe_write");
         self.ev(c, Event::Syscall);
-        self.touch(c, Line::Pipe(pipe), Access::Rmw);
+        touch!(self, c, Line::Pipe(pipe), Access::Rmw);
         let reader = {
             let mut ps = self.wake.pipes.lock().unwrap();
             let Some(p) = ps.get_mut(pipe as usize) else {
@@ -192,8 +192,8 @@ impl Kernel {
         let me = self.curr(c.id());
         // Accesses are reported before the pipe lock is taken: an engine may switch CPUs at
         // an access, and a model lock is never held across a switch.
-        self.touch(c, Line::Pipe(pipe), Access::Rmw);
-        self.touch(c, Line::Task(me.0), Access::Store);
+        touch!(self, c, Line::Pipe(pipe), Access::Rmw);
+        touch!(self, c, Line::Task(me.0), Access::Store);
         {
             let mut ps = self.wake.pipes.lock().unwrap();
             let Some(p) = ps.get_mut(pipe as usize) else {
@@ -218,7 +218,7 @@ impl Kernel {
     pub fn schedule_next(&self, c: &dyn Cpu) -> bool {
         let cpu = c.id();
         loop {
-            self.touch(c, Line::Rq(cpu as u32), Access::Rmw);
+            touch!(self, c, Line::Rq(cpu as u32), Access::Rmw);
             let next = {
                 let rq = &self.wake.rqs[cpu];
                 let mut q = rq.queue.lock().unwrap();
@@ -250,7 +250,7 @@ impl Kernel {
     pub fn try_to_wake_up(&self, c: &dyn Cpu, p: TaskId, sync: bool) -> bool {
         let _t = c.trace().enter("try_to_wake_up");
         let t = self.task(p);
-        self.touch(c, Line::Task(p.0), Access::Rmw);
+        touch!(self, c, Line::Task(p.0), Access::Rmw);
         // Acquire: pairs with the pipe lock's release chain of the blocking reader (its
         // BLOCKED store); we then own the wakeup.
         if t.state
@@ -265,7 +265,7 @@ impl Kernel {
             c.wait(self, "ttwu:on_cpu");
         }
         let cpu = self.select_task_rq(c, p, sync);
-        self.touch(c, Line::Rq(cpu as u32), Access::Rmw);
+        touch!(self, c, Line::Rq(cpu as u32), Access::Rmw);
         let was_idle = self.curr(cpu) == self.cpu(cpu).idle;
         self.enqueue(p, cpu);
         // Release: publishes the wakeup to the claim (Acquire CAS in `schedule`).
@@ -275,7 +275,7 @@ impl Kernel {
             // resched_curr: a polling idle CPU sees TIF_NEED_RESCHED (set_nr_if_polling);
             // otherwise a reschedule IPI.
             if self.topo().idle_polls {
-                self.touch(c, Line::Tif(cpu as u32), Access::Rmw);
+                touch!(self, c, Line::Tif(cpu as u32), Access::Rmw);
                 c.resched(cpu);
             } else {
                 self.smp_send_reschedule(c, cpu);

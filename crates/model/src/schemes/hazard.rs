@@ -109,9 +109,10 @@ impl Hazard {
     /// `mmdrop_lazy(rq)`: release `rq->drop_mm` if this CPU no longer uses it.
     pub fn mmdrop_lazy(&self, k: &Kernel, c: &dyn Cpu) {
         let _t = c.trace().enter("mmdrop_lazy");
-        let rq = k.cpu(c.id());
-        let line = Line::RqLazy(c.id() as u32);
-        k.touch(c, line, Access::Load);
+        let me = c.id();
+        let rq = k.cpu(me);
+        let line = Line::RqLazy(me as u32);
+        touch!(k, c, line, Access::Load);
         // READ_ONCE(rq->drop_mm): Relaxed — a stale value only delays the drop, and the
         // cmpxchg below decides.
         let mut old = MmRef(rq.drop_mm.load(Relaxed));
@@ -122,7 +123,7 @@ impl Hazard {
             }
             // try_cmpxchg_relaxed: ordering comes from the mmdrop's full barrier that follows,
             // and our own lazy_mm release store already ordered our last use of `old`.
-            k.touch(c, line, Access::Rmw);
+            touch!(k, c, line, Access::Rmw);
             match rq.drop_mm.compare_exchange(old.0, 0, Relaxed, Relaxed) {
                 Ok(_) => {
                     k.ev(c, Event::DropMmRmw);
@@ -158,7 +159,7 @@ impl Hazard {
         let mut drop_count: i64 = 0;
         for cpu in self.candidates(k, c, mm) {
             k.ev(c, Event::ScanLoad);
-            k.touch(c, Line::RqLazy(cpu as u32), Access::Load);
+            touch!(k, c, Line::RqLazy(cpu as u32), Access::Load);
             // smp_load_acquire(&rq->lazy_mm): pairs with the owner's store_release(NULL) on
             // un-lazy (its last use of mm happens-before our seeing NULL); the owner's
             // going-lazy WRITE_ONCE is ordered before us by the mm_users release chain (mmput).
@@ -185,7 +186,7 @@ impl Hazard {
         let _t = c.trace().enter("__try_mm_drop_rq_ref");
         let rq = k.cpu(cpu);
         let line = Line::RqLazy(cpu as u32);
-        k.touch(c, line, Access::Load);
+        touch!(k, c, line, Access::Load);
         // smp_load_acquire(&rq->drop_mm): pairs with the fully ordered cmpxchg of the remote
         // freer that installed `old` (its leading smp_mb releases that freer's mm_count
         // reference), so a steal below sees it. The owner's emptying cmpxchg is _relaxed and
@@ -199,7 +200,7 @@ impl Hazard {
             // try_cmpxchg: fully ordered on success (LKMM). Its leading smp_mb orders our
             // atomic_add of the batch before the hand-off, which the owner's mmdrop (full
             // barrier) then consumes.
-            k.touch(c, line, Access::Rmw);
+            touch!(k, c, line, Access::Rmw);
             let ok = crate::sync::full::cmpxchg(&rq.drop_mm, 0, mm.0).is_ok();
             k.ev(c, Event::DropMmRmw);
             return ok;
@@ -217,7 +218,7 @@ impl Hazard {
         // rq->lazy_mm == mm != old (as far as we know): the rq is done with old; steal.
         // cmpxchg: fully ordered on success, as above; the Acquire load of drop_mm already
         // made the previous freer's hand-off of `old` visible before we mmdrop it.
-        k.touch(c, line, Access::Rmw);
+        touch!(k, c, line, Access::Rmw);
         let ok = crate::sync::full::cmpxchg(&rq.drop_mm, old.0, mm.0).is_ok();
         k.ev(c, Event::DropMmRmw);
         if !ok {
@@ -268,14 +269,14 @@ impl Scheme for Hazard {
         // WRITE_ONCE, no barrier: the caller still holds mm_users, and the release of its
         // mmput (→ __mmput) orders this store before mm_unlazy_mm_count's acquire loads; see
         // the module doc.
-        k.touch(c, Line::RqLazy(c.id() as u32), Access::Store);
+        touch!(k, c, Line::RqLazy(c.id() as u32), Access::Store);
         rq.lazy_mm.store(mm.0, Relaxed);
     }
 
     fn mmdrop_lazy_tlb(&self, k: &Kernel, c: &dyn Cpu, _mm: MmRef, site: Site) {
         let rq = k.cpu(c.id());
         if site != Site::FinishCpu {
-            k.touch(c, Line::RqLazy(c.id() as u32), Access::Store);
+            touch!(k, c, Line::RqLazy(c.id() as u32), Access::Store);
         }
         match site {
             Site::FinishCpu => {}
@@ -294,7 +295,7 @@ impl Scheme for Hazard {
 
     fn switch_kernel_to_user(&self, k: &Kernel, c: &dyn Cpu, _prev_active: MmRef) {
         // smp_store_release(&rq->lazy_mm, NULL): pairs with the scan's smp_load_acquire.
-        k.touch(c, Line::RqLazy(c.id() as u32), Access::Store);
+        touch!(k, c, Line::RqLazy(c.id() as u32), Access::Store);
         k.cpu(c.id()).lazy_mm.store(0, self.unlazy_store);
     }
 

@@ -83,7 +83,7 @@ impl HazardMd {
         k.smp_mb(c);
         for cpu in 0..k.ncpus() {
             k.ev(c, Event::ScanLoad);
-            k.touch(c, Line::HpSlot(cpu as u32), Access::Load);
+            touch!(k, c, Line::HpSlot(cpu as u32), Access::Load);
             let slot = &k.cpu(cpu).hp_slot;
             // smp_load_acquire(&slot->addr): pairs with the store-release / smp_mb + store of
             // the slot's owner.
@@ -125,7 +125,7 @@ impl Scheme for HazardMd {
         // WRITE_ONCE(slot->addr, mm). Relaxed: the caller holds mm_users (or mm_count), so
         // hp_scan cannot run until a later fully ordered mmput/mmdrop releases it; that chain
         // orders this store before the scan's acquire loads (no Load A re-validation needed).
-        k.touch(c, Line::HpSlot(c.id() as u32), Access::Store);
+        touch!(k, c, Line::HpSlot(c.id() as u32), Access::Store);
         slot.store(mm.0, Relaxed);
     }
 
@@ -137,7 +137,7 @@ impl Scheme for HazardMd {
         }
         if !self.ordered_slot_clear {
             // Mutant: no barrier, plain store.
-            k.touch(c, Line::HpSlot(c.id() as u32), Access::Store);
+            touch!(k, c, Line::HpSlot(c.id() as u32), Access::Store);
             k.cpu(c.id()).hp_slot.store(0, Relaxed);
             return;
         }
@@ -147,14 +147,14 @@ impl Scheme for HazardMd {
             return;
         }
         // Release: all use of the mm's page tables happens-before a scanner sees NULL.
-        k.touch(c, Line::HpSlot(c.id() as u32), Access::Store);
+        touch!(k, c, Line::HpSlot(c.id() as u32), Access::Store);
         k.cpu(c.id()).hp_slot.store(0, Release);
     }
 
     fn shot_lazy(&self, k: &Kernel, c: &dyn Cpu, _mm: MmRef) {
         // do_shoot_lazy_tlb: WRITE_ONCE(this_cpu slot->addr, NULL) after switching away.
         // Release: pairs with hp_scan's acquire busy-wait.
-        k.touch(c, Line::HpSlot(c.id() as u32), Access::Store);
+        touch!(k, c, Line::HpSlot(c.id() as u32), Access::Store);
         k.cpu(c.id()).hp_slot.store(0, Release);
     }
 
