@@ -19,12 +19,13 @@ fn toy(arch: ArchId) -> Profile {
 }
 
 /// Scenarios whose lazy/flush IPI counts depend on an interleaving their marks and gates do
-/// not pin: #18 and #27 hold CPU 1 inside H's scan (`cpu1_scan_match`) while CPU 0 and CPU 2
-/// move between the two exiting mms, and whether a CPU is still in the exiting mm's mask
-/// when its exit flush (or MD's scan) runs differs between the step engine's seeded random
-/// order and the sim's clock order: the sim sends one more IPI (flush on x86, MD's retire
-/// pair elsewhere). Every other counter, and the oracle's verdict, must still agree. Which
-/// order is the scenario's intended one is left open (issue note).
+/// not pin. In #18 and #27, outside H on non-x86 arches (the only case with a gate,
+/// `cpu1_scan_match`), CPU 0 waits only until CPU 1 reaches `exit_mm:before_mmput`, then
+/// switches from M1 to M2 while CPU 1 runs M1's `__mmput`: whether CPU 0 is still lazy on M1
+/// when M1's exit flush (x86: one flush IPI) or MD's `hp_scan` (the retire pair: two lazy
+/// IPIs) looks at it is a race both engines may order either way — the step engine's seeded
+/// order has CPU 0 leave first, the sim's clock order has the flush first. Both are kernel
+/// interleavings; every other counter, and the oracle's verdict, must still agree.
 const UNPINNED: &[&str] = &["drop-mm-steal-race", "drop-mm-handoff-after-unlazy"];
 
 #[test]
