@@ -92,8 +92,16 @@ impl Profile {
 
     /// How far apart CPUs `a` and `b` are.
     pub fn distance(&self, a: usize, b: usize) -> Distance {
-        let (pa, pb) = (self.place(a), self.place(b));
-        if a == b {
+        self.place(a).distance_to(&self.place(b))
+    }
+}
+
+impl Place {
+    /// How far this CPU is from the CPU at `other` (core and thread numbers are global, so
+    /// equal ones are the same CPU).
+    pub fn distance_to(&self, other: &Place) -> Distance {
+        let (pa, pb) = (self, other);
+        if pa.core == pb.core && pa.thread == pb.thread {
             Distance::Same
         } else if pa.core == pb.core {
             Distance::Smt

@@ -121,20 +121,7 @@ impl Coherence {
 
     /// Topology distance between two CPUs.
     pub fn distance(&self, a: usize, b: usize) -> Distance {
-        let (pa, pb) = (&self.places[a], &self.places[b]);
-        if a == b {
-            Distance::Same
-        } else if pa.core == pb.core {
-            Distance::Smt
-        } else if pa.cluster == pb.cluster {
-            Distance::Cluster
-        } else if pa.socket == pb.socket {
-            Distance::Socket
-        } else if pa.node == pb.node {
-            Distance::CrossSocket
-        } else {
-            Distance::CrossNode
-        }
+        self.places[a].distance_to(&self.places[b])
     }
 
     /// One line transfer from `src` to `req` (no queueing).
