@@ -543,7 +543,8 @@ impl Kernel {
     /// `touch!` macro, which tests [`Kernel::access_hooks`] before building the line, so
     /// the threads engine's hot path pays one predictable branch per access (measured with
     /// `crates/engines/examples/round_trips.rs`).
-    #[inline]
+    #[cold]
+    #[inline(never)]
     pub fn touch(&self, c: &dyn Cpu, line: Line, kind: Access) {
         #[cfg(not(feature = "no-access-hooks"))]
         c.access(line, kind);
