@@ -66,6 +66,10 @@ pub struct SimReport {
     pub extrapolated: bool,
     /// Why the variant cannot run on this arch, if so (nothing else is then filled in).
     pub infeasible: Option<String>,
+    /// The variant is expected to be clean on this arch (`Variant::clean_on`). When false —
+    /// an as-posted series, or S on x86, which mainline never ported — violations are the
+    /// catalogued findings (`lazymm scenario --all`), not new ones.
+    pub expected_clean: bool,
     /// How the run ended.
     pub stop: SimStop,
     /// Virtual time measured (ns), after the warm-up.
@@ -132,6 +136,7 @@ pub fn simulate(spec: SimSpec) -> SimReport {
         cpus: ncpus,
         extrapolated: profile.extrapolated(ncpus),
         infeasible: scheme.infeasible(&arch).map(str::to_string),
+        expected_clean: variant.clean_on(arch_id),
         stop: SimStop::Completed,
         virtual_ns: 0.0,
         measured_from_ns: 0.0,
