@@ -61,7 +61,7 @@ pub(crate) fn c2c(plan: &Plan, cpus: (usize, usize)) -> Result<Measurement, Cali
         "one 64-byte line (AtomicU64 in a 128-byte-aligned block) ping-ponged between threads \
          pinned to CPUs {} and {} ({}; cpu{} thread_siblings_list = {}): A waits for an even \
          value and stores the next odd one, B the reverse (plain load/store spin, no PAUSE); \
-         value = round trip / 2 (in a VM the value is for wherever the host runs the two \
+         reported: round trip / 2 (in a VM the value is for wherever the host runs the two \
          vCPUs during the run); {} samples of {rounds} round trips",
         cpus.0,
         cpus.1,

@@ -166,7 +166,7 @@ pub(crate) fn echo(ping_r: OwnedFd, pong_w: OwnedFd) -> Result<(), CalibrateErro
 /// What a ping-pong benchmark times.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Timed {
-    /// Whole round trips; value = round trip / 2.
+    /// Whole round trips; reported: round trip / 2.
     RoundTrip,
     /// Only the `write()` that wakes the blocked reader; value = ns per write.
     WakingWrite,
@@ -242,12 +242,12 @@ pub(crate) fn ctxsw(
     let (name, what) = match (timed, same) {
         (Timed::RoundTrip, true) => (
             "ctxsw_pinned_same_cpu",
-            "value = round trip / 2 = one context switch thread to thread, with one pipe \
+            "reported: round trip / 2 = one context switch thread to thread, with one pipe \
              write, one blocking pipe read and the local wakeup",
         ),
         (Timed::RoundTrip, false) => (
             "ctxsw_cross_cpu",
-            "value = round trip / 2 = one cross-CPU wakeup of a blocked reader whose CPU has \
+            "reported: round trip / 2 = one cross-CPU wakeup of a blocked reader whose CPU has \
              gone idle, with its pipe write and read and the idle CPU's exit and switch",
         ),
         // Not measured: with the reader on the writer's CPU, wakeup preemption can run the
