@@ -24,13 +24,14 @@ pub fn bind_mask(bind: Bind, i: usize, ncpus: usize, smt: usize) -> (CpuId, usiz
     }
 }
 
-/// Whether the scheduler's tables cover task `t`. The model sizes its per-task wakeup state
-/// (`wake.rs`: affinity, `task_cpu`) by `cfg.max_tasks` but its task table by `max_tasks +
-/// ncpus`, and claims never-used slots first, so the last `ncpus` slots of the table come
-/// without wakeup state: `set_affinity`, `wake_up_new_task` and any wakeup of such a task
-/// would index out of bounds. A driver leaves such a task stranded (created, never run: a
-/// stopped process holding its mm) and treats the creation as failed; at most `ncpus` tasks
-/// are ever stranded, after which slots are reused.
+/// Whether the driver runs task `t`. Written when the model sized its per-task wakeup state
+/// by `cfg.max_tasks` while its task table has `max_tasks + ncpus` slots (claimed
+/// never-used first), so the last `ncpus` slots had no wakeup state. The model now covers
+/// every slot (`kernel.rs`: `WakeState::new(ncpus, max_tasks + ncpus)`); the drivers still
+/// leave such a task stranded (created, never run: a stopped process holding its mm) and
+/// treat the creation as failed — at most `ncpus` tasks, after which slots are reused — so
+/// that their runs stay those measured. Dropping it is left for the next change of the
+/// drivers.
 pub fn usable(k: &Kernel, t: TaskId) -> bool {
     (t.0 as usize) < k.cfg.max_tasks
 }

@@ -91,15 +91,7 @@ impl Ctxsw {
 
     /// The allowed CPUs `[lo, lo + n)` of testcase task `i`.
     fn mask(&self, i: usize) -> (CpuId, usize) {
-        match self.bind {
-            Bind::Pu => (i % self.ncpus, 1),
-            Bind::Core => {
-                let cores = (self.ncpus / self.smt).max(1);
-                let core = i % cores;
-                let n = self.smt.min(self.ncpus - core * self.smt);
-                (core * self.smt, n)
-            }
-        }
+        super::common::bind_mask(self.bind, i, self.ncpus, self.smt)
     }
 }
 
@@ -144,11 +136,7 @@ impl Driver for Ctxsw {
         let Some(&i) = self.by_task.get(&cur) else {
             // The idle task (or a task of no testcase): run what the runqueue holds.
             self.issued[cpu] = None;
-            return if k.rq_queued(cpu) > 0 {
-                Next::Op(SysOp::ScheduleNext)
-            } else {
-                Next::Idle
-            };
+            return super::common::idle_next(k, cpu);
         };
         self.issued[cpu] = Some(i);
         let p = &self.progs[i];
