@@ -112,8 +112,7 @@ type Co = Coroutine<Deliver, Yielded, ()>;
 #[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Key(u64, u32);
 
-#[allow(non_snake_case)]
-fn At(t: f64, cpu: CpuId) -> Key {
+fn key_at(t: f64, cpu: CpuId) -> Key {
     debug_assert!(t >= 0.0 && t.is_finite());
     Key(t.to_bits(), cpu as u32)
 }
@@ -159,7 +158,7 @@ pub fn run(
     let mut cos: Vec<Co> = (0..n)
         .map(|cpu| spawn(k.clone(), sh.clone(), cpu))
         .collect();
-    let mut heap: BinaryHeap<Reverse<Key>> = (0..n).map(|c| Reverse(At(0.0, c))).collect();
+    let mut heap: BinaryHeap<Reverse<Key>> = (0..n).map(|c| Reverse(key_at(0.0, c))).collect();
     let mut queued = vec![true; n];
     let mut synced = vec![false; n];
     // A CPU that yielded at a point and is still the earliest runs on without a trip through
@@ -184,7 +183,7 @@ pub fn run(
                 sh.clock[t].set(at);
                 if !queued[t] {
                     queued[t] = true;
-                    heap.push(Reverse(At(at, t)));
+                    heap.push(Reverse(key_at(at, t)));
                 }
             }
         }
@@ -192,13 +191,13 @@ pub fn run(
             Some(c)
                 if heap
                     .peek()
-                    .is_none_or(|Reverse(top)| At(sh.clock[c].get(), c) < *top) =>
+                    .is_none_or(|Reverse(top)| key_at(sh.clock[c].get(), c) < *top) =>
             {
                 Some(c)
             }
             Some(c) => {
                 queued[c] = true;
-                heap.push(Reverse(At(sh.clock[c].get(), c)));
+                heap.push(Reverse(key_at(sh.clock[c].get(), c)));
                 heap.pop().map(|Reverse(k)| k.cpu())
             }
             None => heap.pop().map(|Reverse(k)| k.cpu()),
@@ -278,12 +277,12 @@ pub fn run(
         }
         match y {
             Yielded::Point | Yielded::Sync => {
-                let first = heap.peek().is_none_or(|Reverse(top)| At(t, cpu) < *top);
+                let first = heap.peek().is_none_or(|Reverse(top)| key_at(t, cpu) < *top);
                 if first {
                     again = Some(cpu);
                 } else {
                     queued[cpu] = true;
-                    heap.push(Reverse(At(t, cpu)));
+                    heap.push(Reverse(key_at(t, cpu)));
                 }
             }
             Yielded::Wait(on) => {
@@ -308,7 +307,7 @@ pub fn run(
                 };
                 sh.add(cpu, cat, new - t);
                 queued[cpu] = true;
-                heap.push(Reverse(At(new, cpu)));
+                heap.push(Reverse(key_at(new, cpu)));
             }
             Yielded::Park => {
                 sh.parked[cpu].set(Some(t));
@@ -404,7 +403,7 @@ fn wake_all(sh: &Shared, heap: &mut BinaryHeap<Reverse<Key>>, queued: &mut [bool
     for (cpu, q) in queued.iter_mut().enumerate() {
         if sh.parked[cpu].take().is_some() && !*q {
             *q = true;
-            heap.push(Reverse(At(sh.clock[cpu].get(), cpu)));
+            heap.push(Reverse(key_at(sh.clock[cpu].get(), cpu)));
         }
     }
 }
