@@ -3,9 +3,11 @@
 //! Every scenario (its scripts, marks, point markers, gates and directed preemptions) is
 //! played by `ScriptDriver` on the sim engine, for every variant on every arch where it is
 //! clean, and its counters must equal the step engine's row: the counts are the kernel's,
-//! whichever engine runs it.
+//! whichever engine runs it. Every scenario pins the interleavings its counts depend on with
+//! marks and gates (#18 and #27 hold CPU 1's exit until CPU 0 has left M1 where no hazard
+//! gate does), so neither engine's own order decides a count.
 
-use lazymm_model::{ArchId, SchemeId};
+use lazymm_model::ArchId;
 use lazymm_profile::Profile;
 use lazymm_sim::{simulate, SimConfig, SimSpec, SimStop};
 use lazymm_workloads::scenarios;
@@ -18,21 +20,10 @@ fn toy(arch: ArchId) -> Profile {
     p
 }
 
-/// Scenarios whose lazy/flush IPI counts depend on an interleaving their marks and gates do
-/// not pin. In #18 and #27, outside H on non-x86 arches (the only case with a gate,
-/// `cpu1_scan_match`), CPU 0 waits only until CPU 1 reaches `exit_mm:before_mmput`, then
-/// switches from M1 to M2 while CPU 1 runs M1's `__mmput`: whether CPU 0 is still lazy on M1
-/// when M1's exit flush (x86: one flush IPI) or MD's `hp_scan` (the retire pair: two lazy
-/// IPIs) looks at it is a race both engines may order either way — the step engine's seeded
-/// order has CPU 0 leave first, the sim's clock order has the flush first. Both are kernel
-/// interleavings; every other counter, and the oracle's verdict, must still agree.
-const UNPINNED: &[&str] = &["drop-mm-steal-race", "drop-mm-handoff-after-unlazy"];
-
 #[test]
 fn catalogue_on_the_sim_engine_counts_as_on_the_step_engine() {
     let mut compared = 0;
     let mut mismatches = vec![];
-    let mut unpinned = 0;
     for s in scenarios::catalogue() {
         for v in lazymm_model::era::variants() {
             for arch in ArchId::ALL {
@@ -80,22 +71,7 @@ fn catalogue_on_the_sim_engine_counts_as_on_the_step_engine() {
                     )
                 };
                 let differs = key(a) != key(b) || step.row.violations.len() != sim.violations.len();
-                if differs && UNPINNED.contains(&s.name) && v.scheme != SchemeId::Refcount {
-                    // See UNPINNED: only the IPI counts may differ there.
-                    let strip = |k: (u64, u64, u64, u64, u64, u64, u64, u64)| {
-                        (k.2, k.3, k.4, k.5, k.6, k.7)
-                    };
-                    assert_eq!(
-                        strip(key(a)),
-                        strip(key(b)),
-                        "{} {} {}",
-                        s.name,
-                        v.name,
-                        arch.name()
-                    );
-                    assert_eq!(step.row.violations.len(), sim.violations.len());
-                    unpinned += 1;
-                } else if differs {
+                if differs {
                     mismatches.push(format!(
                         "{} {} {}: step {:?} vs sim {:?}; violations {} vs {}",
                         s.name,
@@ -111,9 +87,7 @@ fn catalogue_on_the_sim_engine_counts_as_on_the_step_engine() {
             }
         }
     }
-    eprintln!(
-        "compared {compared} rows; {unpinned} differ only in IPI counts in UNPINNED scenarios"
-    );
+    eprintln!("compared {compared} rows");
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
     // 28 scenarios × the clean variants on each arch where they are feasible.
     assert!(compared > 400, "only {compared} rows compared");

@@ -419,9 +419,13 @@ fn online_cycles(k: &Kernel) -> Built {
 
 /// The marker of cpu1's exit reaching the point where H's scan matched a lazy CPU, and the
 /// gate that holds cpu1 there until `until`: only under H, and not on x86, whose exit flush
-/// IPI unlazies the lazy CPU first (patch 21) so the scan never matches it. Elsewhere the
-/// scenario runs unpinned, waiting on cpu1's exit instead.
-fn cpu1_scan_match(k: &Kernel, until: &str) -> (Vec<Gate>, &'static str) {
+/// IPI unlazies the lazy CPU first (patch 21) so the scan never matches it.
+///
+/// Elsewhere CPU 1 is held at `exit_mm:before_mmput` until CPU 0 has left M1 (`left`): without
+/// that gate, whether CPU 0 is still lazy on M1 when M1's exit flush (x86) or MD's `hp_scan`
+/// looks at it is a race each engine may order its own way (the step engine by its seed, the
+/// sim by its clocks), and the lazy/flush IPI counts would follow the engine, not the scenario.
+fn cpu1_scan_match(k: &Kernel, until: &str, left: &str) -> (Vec<Gate>, &'static str) {
     let hazard = matches!(k.scheme.id(), SchemeId::Hazard | SchemeId::HazardX86)
         && k.cfg.arch.id != ArchId::X86;
     if hazard {
@@ -430,7 +434,10 @@ fn cpu1_scan_match(k: &Kernel, until: &str) -> (Vec<Gate>, &'static str) {
             "cpu1@mm_unlazy_mm_count:matched",
         )
     } else {
-        (vec![], "cpu1@exit_mm:before_mmput")
+        (
+            vec![gate(1, "exit_mm:before_mmput", left)],
+            "cpu1@exit_mm:before_mmput",
+        )
     }
 }
 
@@ -440,7 +447,7 @@ fn steal_race(k: &Kernel) -> Built {
     let (_, t1) = proc1(k);
     let (m2, t2) = proc1(k);
     let (_, u) = proc1(k);
-    let (gates, f1_loaded) = cpu1_scan_match(k, "f2_done");
+    let (gates, f1_loaded) = cpu1_scan_match(k, "f2_done", "a2");
     Built {
         scripts: vec![
             vec![
@@ -643,7 +650,7 @@ fn handoff_after_unlazy(k: &Kernel) -> Built {
     let (m, t) = proc1(k);
     let (_, u) = proc1(k);
     let (_, u2) = proc1(k);
-    let (gates, matched) = cpu1_scan_match(k, "a_user");
+    let (gates, matched) = cpu1_scan_match(k, "a_user", "a_user");
     Built {
         scripts: vec![
             vec![
