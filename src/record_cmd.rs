@@ -391,7 +391,7 @@ fn wait(until: &Until, interrupt: &AtomicBool) -> Result<(Option<ExitStatus>, bo
             let mut signalled: Option<Instant> = None;
             loop {
                 match child.try_wait() {
-                    Ok(Some(s)) => return Ok((Some(s), signalled.is_some())),
+                    Ok(Some(s)) => return Ok((Some(s), interrupt.load(Ordering::SeqCst))),
                     Ok(None) => {}
                     Err(e) => return Err(format!("waiting for `{}`: {e}", quote(argv))),
                 }
