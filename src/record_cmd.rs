@@ -14,17 +14,22 @@
 
 mod state;
 mod stream;
+mod text;
 mod tracefs;
+mod workload;
 
 use clap::Args;
 use state::{Kind, StateGuard};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, ExitStatus};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::process::{ExitCode, ExitStatus};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
+use text::header;
+pub use text::quote;
+use workload::wait;
 
 /// `lazymm record` options.
 #[derive(Args, Debug, Clone)]
@@ -115,7 +120,7 @@ pub struct Report {
     pub interrupted: bool,
     /// Per-CPU loss counters read before restoring.
     pub losses: Vec<tracefs::Loss>,
-    /// Events enabled, and those absent on this kernel.
+    /// Events enabled (`system:event`).
     pub enabled: Vec<String>,
     /// Events absent on this kernel.
     pub skipped: Vec<String>,
@@ -242,25 +247,6 @@ fn print_report(a: &RecordArgs, r: &Report) {
     );
 }
 
-/// Shell-style quoting of a command line for the header and messages.
-pub fn quote(argv: &[String]) -> String {
-    let safe = |s: &str| {
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
-    };
-    argv.iter()
-        .map(|s| {
-            if safe(s) {
-                s.clone()
-            } else {
-                format!("'{}'", s.replace('\'', r"'\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// `FILE.tmp`, next to `FILE`.
 fn tmp_path(out: &Path) -> PathBuf {
     let mut s = out.as_os_str().to_owned();
@@ -377,98 +363,6 @@ pub fn record(root: &Path, o: &Opts, interrupt: &AtomicBool) -> Result<Report, S
         skipped,
         restored,
     })
-}
-
-/// Run the command or wait; the command's status and whether a signal came.
-fn wait(until: &Until, interrupt: &AtomicBool) -> Result<(Option<ExitStatus>, bool), String> {
-    let tick = Duration::from_millis(10);
-    match until {
-        Until::Command(argv) => {
-            let mut child = Command::new(&argv[0])
-                .args(&argv[1..])
-                .spawn()
-                .map_err(|e| format!("running `{}`: {e}", quote(argv)))?;
-            let mut signalled: Option<Instant> = None;
-            loop {
-                match child.try_wait() {
-                    Ok(Some(s)) => return Ok((Some(s), interrupt.load(Ordering::SeqCst))),
-                    Ok(None) => {}
-                    Err(e) => return Err(format!("waiting for `{}`: {e}", quote(argv))),
-                }
-                if interrupt.load(Ordering::SeqCst) {
-                    // Ctrl-C reaches the command too; give it 2 s to exit, then kill it.
-                    let t = *signalled.get_or_insert_with(Instant::now);
-                    if t.elapsed() > Duration::from_secs(2) {
-                        let _ = child.kill();
-                    }
-                }
-                std::thread::sleep(tick);
-            }
-        }
-        Until::Seconds(d) => {
-            let start = Instant::now();
-            while start.elapsed() < *d {
-                if interrupt.load(Ordering::SeqCst) {
-                    return Ok((None, true));
-                }
-                std::thread::sleep(tick.min(d.saturating_sub(start.elapsed())));
-            }
-            Ok((None, false))
-        }
-        Until::Interrupt => {
-            eprintln!("recording; Ctrl-C to stop");
-            while !interrupt.load(Ordering::SeqCst) {
-                std::thread::sleep(tick);
-            }
-            Ok((None, true))
-        }
-    }
-}
-
-/// The `# lazymm record: ...` header line.
-fn header(o: &Opts, enabled: &[String]) -> String {
-    let what = match &o.until {
-        Until::Command(argv) => format!("command: {}", quote(argv)),
-        Until::Seconds(d) => format!("seconds: {}", d.as_secs_f64()),
-        Until::Interrupt => "until Ctrl-C".to_string(),
-    };
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "unknown".into());
-    format!(
-        "# lazymm record: {what}; cpus: {}; kernel: {kernel}; clock: {}; buffer_size_kb: {}; \
-         started: {}; events: {}\n",
-        tracefs::online_cpus(),
-        o.clock,
-        o.buffer_kb,
-        utc_now(),
-        enabled.join(",")
-    )
-}
-
-/// Now as `YYYY-MM-DDThh:mm:ssZ`.
-fn utc_now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! `record` on a fake tracefs: a temporary tree of plain files laid out like the kernel's.
 
 use super::state::{current, restore_text, Kind, StateGuard};
+use super::text::utc;
 use super::*;
 use clap::Parser;
 use std::fs;
@@ -311,4 +312,12 @@ fn commands_are_quoted_like_a_shell_would_read_them() {
         r"sh -c 'a; b '\''c'\'''"
     );
     assert_eq!(quote(&v(&[""])), "''");
+}
+
+#[test]
+fn start_times_are_written_as_utc_dates() {
+    assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+    assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
+    assert_eq!(utc(1_000_000_000), "2001-09-09T01:46:40Z");
+    assert_eq!(utc(4_102_444_799), "2099-12-31T23:59:59Z");
 }
