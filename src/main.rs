@@ -12,6 +12,7 @@ use lazymm_workloads::{explore, mutants, scenarios};
 use std::process::ExitCode;
 
 mod calibrate_cmd;
+mod record_cmd;
 mod sim_cmd;
 mod sweep_cmd;
 
@@ -92,6 +93,10 @@ enum Cmd {
     /// switch), write profiles/this-machine.toml, and compare the real kernel's ctxsw
     /// throughput with the simulator's on that profile.
     Calibrate(calibrate_cmd::CalibrateArgs),
+    /// Record a real scheduler trace with ftrace (as root): run CMD (after `--`), or wait
+    /// `--seconds` or until Ctrl-C, streaming the kernel's trace text to FILE; tracefs is
+    /// restored exactly afterwards.
+    Record(record_cmd::RecordArgs),
     /// Random exploration of one scheme × arch.
     Explore {
         /// Scheme id (refcount, shootdown, shootdown-ppc, mmput-flush, hazard, hazard-x86, hazard-md).
@@ -202,6 +207,7 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Cmd::Record(a) => record_cmd::main(&a),
         Cmd::Sweep(a) => match sweep_cmd::sweep(&a) {
             Ok(reps) => {
                 let viol = |clean: bool| {
