@@ -366,6 +366,7 @@ fn spawn(k: Arc<Kernel>, sh: Rc<Shared>, cpu: CpuId) -> Co {
                             c.point(&k, "driver:next");
                         }
                         Next::Spin => c.wait(&k, "driver:spin"),
+                        Next::Busy { until_ns, idle } => busy(&k, &c, until_ns as f64, idle),
                         Next::Idle | Next::Done => c.suspend(&k, Yielded::Park),
                     }
                 }
@@ -380,6 +381,19 @@ fn spawn(k: Arc<Kernel>, sh: Rc<Shared>, cpu: CpuId) -> Co {
             }
         }
     })
+}
+
+/// [`Next::Busy`]: advance `c` to `until`, in steps to the next moment another CPU may act
+/// (at least `BUSY_SLICE_NS`), taking due IPIs at the point after each step.
+fn busy(k: &Kernel, c: &SimCpu, until: f64, idle: bool) {
+    let sh = &c.sh;
+    let cat = if idle { Cat::Idle } else { Cat::Work };
+    while sh.phase.get() == Phase::Run && sh.clock[c.id].get() < until {
+        let now = sh.clock[c.id].get();
+        let to = until.min(sh.horizon.get().max(now + lazymm_engines::driver::BUSY_SLICE_NS));
+        sh.add(c.id, cat, to - now);
+        c.point(k, "driver:busy");
+    }
 }
 
 fn stop_due(cfg: &SimConfig, now: f64, switches: u64) -> bool {
