@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// Longest offending text an error keeps, in bytes (cut at a character boundary).
-pub const MAX_TEXT: usize = 160;
+pub const MAX_TEXT: usize = 256;
 
 /// A line that is not what its format allows: which line, what is wrong, what was expected,
 /// and the line itself (truncated to [`MAX_TEXT`] bytes).
@@ -70,7 +70,7 @@ mod tests {
 
     #[test]
     fn long_text_is_truncated_at_a_char_boundary() {
-        let s = "é".repeat(200);
+        let s = "é".repeat(300);
         let e = ParseError::new(1, "m", "e", &s);
         assert!(e.text.len() <= MAX_TEXT + "…".len());
         assert!(e.text.ends_with('…'));

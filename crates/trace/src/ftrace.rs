@@ -54,7 +54,7 @@ pub fn prefix(p: &str) -> Option<Prefix<'_>> {
     let (comm, pid) = dash_task(rest)?;
     Some(Prefix {
         comm,
-        pid,
+        pid: Some(pid),
         tgid,
         cpu,
     })

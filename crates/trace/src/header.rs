@@ -10,8 +10,9 @@
 pub struct Header<'a> {
     /// The current task's comm.
     pub comm: &'a str,
-    /// The current task's pid (thread id).
-    pub pid: u32,
+    /// The current task's pid (thread id); `None` where perf lost the thread and printed
+    /// `:-1 -1`.
+    pub pid: Option<u32>,
     /// The current task's tgid, where the header has one.
     pub tgid: Option<u32>,
     /// The CPU.
@@ -29,8 +30,8 @@ pub struct Header<'a> {
 pub struct Prefix<'a> {
     /// The current task's comm.
     pub comm: &'a str,
-    /// The current task's pid.
-    pub pid: u32,
+    /// The current task's pid; `None` where perf lost the thread (`:-1 -1`).
+    pub pid: Option<u32>,
     /// Its tgid, if printed.
     pub tgid: Option<u32>,
     /// The CPU.

@@ -9,7 +9,7 @@
 //! become U+FFFD. A read error ends the iteration after one error.
 
 use crate::error::ParseError;
-use crate::event::{Event, TaskName};
+use crate::event::{Event, EventKind, TaskName};
 use crate::fields::{self, Fields};
 use crate::header::{self, Header};
 use crate::{ftrace, perf, tracecmd, Format};
@@ -134,7 +134,15 @@ pub fn parse_line(format: Format, text: &str, line_no: u64) -> Line {
         _ => h.event,
     };
     match fields::parse(name, h.fields, format == Format::TraceCmd) {
-        Fields::Event(kind) => Line::Event(event(&h, kind, line_no)),
+        Fields::Event(kind) => match event(&h, kind, line_no) {
+            Some(e) => Line::Event(e),
+            None => Line::Bad(ParseError::new(
+                line_no,
+                format!("perf names no current task (`:-1 -1`) for {name}"),
+                perf::LINE_FORM,
+                text,
+            )),
+        },
         Fields::Other => Line::Ignored,
         Fields::Bad(expected) => Line::Bad(ParseError::new(
             line_no,
@@ -145,16 +153,23 @@ pub fn parse_line(format: Format, text: &str, line_no: u64) -> Line {
     }
 }
 
-fn event(h: &Header<'_>, kind: crate::EventKind, line: u64) -> Event {
-    Event {
+/// The event of header `h` and fields `kind`; `None` where the header names no current task
+/// and the event does not imply it (see [`perf`]).
+fn event(h: &Header<'_>, kind: EventKind, line: u64) -> Option<Event> {
+    let current = match (h.pid, &kind) {
+        (Some(pid), _) => TaskName {
+            comm: h.comm.to_owned(),
+            pid,
+        },
+        (None, EventKind::Switch { prev: t, .. } | EventKind::Exit { task: t, .. }) => t.clone(),
+        (None, _) => return None,
+    };
+    Some(Event {
         line,
         ts_ns: h.ts_ns,
         cpu: h.cpu,
-        current: TaskName {
-            comm: h.comm.to_owned(),
-            pid: h.pid,
-        },
+        current,
         tgid: h.tgid,
         kind,
-    }
+    })
 }

@@ -13,7 +13,11 @@
 //! ```
 //!
 //! (perf 6.1 on Linux 6.18, this machine.) The comm is everything before the last space-
-//! separated token before `[CPU]`, with its padding removed. Events of systems other than
+//! separated token before `[CPU]`, with its padding removed. Where perf has lost the sampled
+//! thread it prints comm `:-1` and pid `-1` (seen here on the `sched_switch` away from an
+//! exiting task): such a `sched_switch` or `sched_process_exit`, which the kernel fires in the
+//! context of `prev` or of the exiting task, takes that task as the current one; any other
+//! event of ours with that header is a bad line. Events of systems other than
 //! `sched` and `tlb` are ignored; so are `#` lines (`perf script --header`).
 
 use crate::event::Event;
@@ -31,8 +35,9 @@ pub fn prefix(p: &str) -> Option<Prefix<'_>> {
     let i = rest.rfind(' ')?;
     let (comm, ids) = (rest[..i].trim_matches(' '), &rest[i + 1..]);
     let (tgid, pid) = match ids.split_once('/') {
-        Some((pid, tid)) => (Some(digits_u32(pid)?), digits_u32(tid)?),
-        None => (None, digits_u32(ids)?),
+        _ if ids == "-1" || ids == "-1/-1" => (None, None),
+        Some((pid, tid)) => (Some(digits_u32(pid)?), Some(digits_u32(tid)?)),
+        None => (None, Some(digits_u32(ids)?)),
     };
     Some(Prefix {
         comm,

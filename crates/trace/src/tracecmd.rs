@@ -62,7 +62,7 @@ fn prefix_no_instance(p: &str) -> Option<Prefix<'_>> {
     let (comm, pid) = dash_task(rest.trim_end_matches(' '))?;
     Some(Prefix {
         comm,
-        pid,
+        pid: Some(pid),
         tgid: None,
         cpu,
     })

@@ -160,3 +160,16 @@ fn perf_pid_slash_tid_header_gives_tgid_and_bracketed_comm() {
         }
     );
 }
+
+#[test]
+fn perf_lost_thread_switch_takes_prev_as_current() {
+    for name in ["perf.txt", "perf_pid_tid.txt"] {
+        let ev = parse_all(name, Format::PerfScript);
+        let e = ev
+            .iter()
+            .find(|e| matches!(&e.kind, EventKind::Switch { prev_state, .. } if prev_state == "X"))
+            .expect("the switch away from the exiting task");
+        assert_eq!(e.current, task("a=b c-9 [1]", 15476), "{name}");
+        assert_eq!(e.tgid, None);
+    }
+}
