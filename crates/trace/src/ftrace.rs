@@ -1,0 +1,82 @@
+//! ftrace text: `/sys/kernel/tracing/trace` and `trace_pipe`.
+//!
+//! Each event line is printed by `print_trace_fmt()` in `kernel/trace/trace.c` with the header
+//! of `trace_print_context()` and `trace_print_lat_fmt()` (`kernel/trace/trace_output.c`),
+//! then the tracepoint's `TP_printk` (`include/trace/events/sched.h`, `tlb.h`):
+//!
+//! ```text
+//!      my comm-x y-13322   (  13322) [001] d..2. 20489.747972: sched_switch: prev_comm=my comm-x y prev_pid=13322 prev_prio=120 prev_state=S ==> next_comm=swapper/1 next_pid=0 next_prio=120
+//!           <idle>-0       (-------) [000] d..2. 20489.748007: sched_switch: prev_comm=swapper/0 prev_pid=0 prev_prio=120 prev_state=R ==> next_comm=my comm-x y next_pid=13323 next_prio=120
+//!           cap.sh-13266   [000]  20481.385156: sched_process_fork: comm=cap.sh pid=13266 child_comm=cap.sh child_pid=13267
+//! ```
+//!
+//! (Linux 6.18, this machine.) The header is `COMM-PID`, right-aligned in 16 columns then
+//! `-%-7d`; with `options/record-tgid` a `(%7d)` tgid column, or `(-------)` where no tgid is
+//! known (the idle task); `[CPU]` as `%03d`; with `options/irq-info` (the default) the flags
+//! column (`d..2.`: irqs-off, need-resched, hardirq/softirq, preempt depth, migrate-disable; four
+//! characters before Linux 5.15), else two spaces; the timestamp in seconds with microseconds
+//! (`%5lu.%06lu`); then `EVENT: FIELDS`. A comm the saved-cmdlines cache has lost is `<...>`.
+//! The pid follows the comm's last dash, so comms with dashes, spaces and brackets parse.
+//! Lines starting with `#` (the header `trace` prints) and `CPU:N [LOST N EVENTS]` are ignored.
+
+use crate::event::Event;
+use crate::fields;
+use crate::header::{dash_task, digits_u32, pop_cpu, Prefix};
+use std::fmt::Write;
+
+/// The form of an ftrace line, for errors.
+pub const LINE_FORM: &str = "ftrace line `COMM-PID (TGID) [CPU] FLAGS TS: EVENT: FIELDS`";
+
+/// Reads the header before the timestamp: `COMM-PID [(TGID)] [CPU] [FLAGS]`.
+pub fn prefix(p: &str) -> Option<Prefix<'_>> {
+    // An irq-info flags column, if any, is one token after `[CPU]`.
+    let p = if p.ends_with(']') {
+        p
+    } else {
+        let i = p.rfind(' ')?;
+        p[..i].trim_end_matches(' ')
+    };
+    let (rest, cpu) = pop_cpu(p)?;
+    let rest = rest.trim_end_matches(' ');
+    let (rest, tgid) = match rest.strip_suffix(')') {
+        Some(inner) => {
+            let open = inner.rfind('(')?;
+            let t = inner[open + 1..].trim_matches(' ');
+            let tgid = if t == "-------" {
+                None
+            } else {
+                Some(digits_u32(t)?)
+            };
+            (rest[..open].trim_end_matches(' '), tgid)
+        }
+        None => (rest, None),
+    };
+    let (comm, pid) = dash_task(rest)?;
+    Some(Prefix {
+        comm,
+        pid: Some(pid),
+        tgid,
+        cpu,
+    })
+}
+
+/// The ftrace line of `ev`, as `trace` prints it with irq-info on (flags `.....`) and, when
+/// `ev.tgid` is set, record-tgid on. The timestamp is printed in microseconds, so parsing the
+/// line back truncates `ts_ns` to a whole microsecond.
+pub fn write(ev: &Event) -> String {
+    let mut s = String::with_capacity(160);
+    let head = format!("{}-{}", ev.current.comm, ev.current.pid);
+    let _ = write!(s, "{head:>22}");
+    if let Some(t) = ev.tgid {
+        let _ = write!(s, " ({t:>7})");
+    }
+    let (secs, us) = (ev.ts_ns / 1_000_000_000, ev.ts_ns % 1_000_000_000 / 1000);
+    let _ = write!(
+        s,
+        " [{:03}] ..... {secs:5}.{us:06}: {}: ",
+        ev.cpu,
+        fields::name(&ev.kind)
+    );
+    fields::write_kv(&mut s, &ev.kind);
+    s
+}
