@@ -31,8 +31,8 @@ pub enum Next {
     /// does): the user and kernel work between a replayed trace's events, which no lazy-mm
     /// scheme changes. `idle`: the CPU sits in its idle loop meanwhile (the time is idle
     /// time) instead of running its task. Interrupts are taken meanwhile: the sim engine
-    /// advances the clock to the next moment another CPU may act, at least
-    /// [`BUSY_SLICE_NS`] at a time, and takes due IPIs between. Engines without virtual
+    /// advances the clock to the next moment another CPU may act (at least
+    /// [`BUSY_SLICE_NS`] at a time) and takes due IPIs between. Engines without virtual
     /// time (step, threads) treat it as a no-op.
     Busy {
         /// Virtual time (ns) the CPU's clock must reach.

@@ -227,12 +227,18 @@ fn two_thread_exit() -> Vec<Event> {
         prio: 120,
     };
     numbered(vec![
-        ev(5, 0, P0, Some(300), EventKind::Wakeup {
-            which: lazymm_trace::WakeKind::Waking,
-            task: t("x", 7),
-            prio: 120,
-            target_cpu: 0,
-        }),
+        ev(
+            5,
+            0,
+            P0,
+            Some(300),
+            EventKind::Wakeup {
+                which: lazymm_trace::WakeKind::Waking,
+                task: t("x", 7),
+                prio: 120,
+                target_cpu: 0,
+            },
+        ),
         ev(6, 1, P1, Some(300), exit(P1)),
         ev(10, 1, P1, Some(300), sw(P1, "X", IDLE1)),
         ev(20, 0, P0, Some(300), exit(P0)),

@@ -369,7 +369,12 @@ impl<I: Iterator<Item = Result<Event, String>>> Driver for Replay<I> {
                     self.procs.insert(g, k.task(t).mm());
                 }
             }
-            (StepKind::Switch { prev, exit: true, .. }, _) => {
+            (
+                StepKind::Switch {
+                    prev, exit: true, ..
+                },
+                _,
+            ) => {
                 if matches!(op, SysOp::Exit { .. }) {
                     self.stats.borrow_mut().exits += 1;
                 }

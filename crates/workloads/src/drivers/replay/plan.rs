@@ -27,6 +27,10 @@ use std::collections::VecDeque;
 /// stops reading.
 pub const MAX_QUEUED: usize = 1 << 18;
 
+/// Most events one tgid resolution reads: a task switched in is the current task of its
+/// CPU's next event, so its tgid shows within a few lines unless the trace lost events.
+pub const RESOLVE_EVENTS: usize = 1 << 12;
+
 /// What a step does.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StepKind {
@@ -227,14 +231,23 @@ impl<I: Iterator<Item = Result<Event, String>>> Planner<I> {
                 let p = self.tasks.named(prev.pid, &prev.comm, None);
                 let n = self.tasks.named(next.pid, &next.comm, None);
                 let preempted = prev_state.starts_with('R');
-                let exit =
-                    p != IDLE && !preempted && self.tasks.get(p).is_some_and(|i| i.dying);
+                let exit = p != IDLE && !preempted && self.tasks.get(p).is_some_and(|i| i.dying);
                 let dep = if n == IDLE {
                     None
                 } else {
                     self.tasks.get(n).and_then(|i| i.last_out)
                 };
-                self.push(cpu, ts, line, dep, StepKind::Switch { prev: p, next: n, exit });
+                self.push(
+                    cpu,
+                    ts,
+                    line,
+                    dep,
+                    StepKind::Switch {
+                        prev: p,
+                        next: n,
+                        exit,
+                    },
+                );
                 if exit {
                     self.tasks.retire(p);
                 }
@@ -243,7 +256,16 @@ impl<I: Iterator<Item = Result<Event, String>>> Planner<I> {
                 self.counts.fork += 1;
                 let p = self.tasks.named(parent.pid, &parent.comm, None);
                 let c = self.tasks.forked(child.pid, p);
-                self.push(cpu, ts, line, None, StepKind::Fork { parent: p, child: c });
+                self.push(
+                    cpu,
+                    ts,
+                    line,
+                    None,
+                    StepKind::Fork {
+                        parent: p,
+                        child: c,
+                    },
+                );
             }
             EventKind::Exec { pid, old_pid, .. } => {
                 self.counts.exec += 1;
@@ -278,10 +300,10 @@ impl<I: Iterator<Item = Result<Event, String>>> Planner<I> {
         !self.queues[cpu].is_empty()
     }
 
-    /// Reads on until task `u`'s tgid is known, the input ends, or the queues hold
-    /// [`MAX_QUEUED`] steps. Returns its tgid if known.
+    /// Reads on until task `u`'s tgid is known, the input ends, [`RESOLVE_EVENTS`] events
+    /// were read, or the queues hold [`MAX_QUEUED`] steps. Returns its tgid if known.
     pub fn resolve_tgid(&mut self, u: Uid) -> Option<u32> {
-        loop {
+        for _ in 0..=RESOLVE_EVENTS {
             match self.tasks.get(u) {
                 Some(i) if i.tgid.is_some() => return i.tgid,
                 None => return None,
@@ -292,6 +314,7 @@ impl<I: Iterator<Item = Result<Event, String>>> Planner<I> {
                 return None;
             }
         }
+        None
     }
 
     /// Reads on until `cpu`'s task at trace start is known (see [`Planner::resolve_tgid`]

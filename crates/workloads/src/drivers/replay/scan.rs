@@ -26,7 +26,7 @@ pub struct Scan {
     /// Task incarnations (pid reuse counts again), idle tasks excluded.
     pub tasks: u64,
     /// User processes: user incarnations that lead their thread group (tgid = pid, or no
-    /// tgid recorded), plus execs (each starts a new mm).
+    /// tgid recorded). Each exec also starts a new mm (`events.exec`).
     pub processes: u64,
     /// Kernel-thread incarnations.
     pub kthreads: u64,
@@ -110,7 +110,6 @@ pub fn scan<I: Iterator<Item = Result<Event, String>>>(events: I) -> Result<Scan
             }
             EventKind::Exec { pid, old_pid, .. } => {
                 s.events.exec += 1;
-                s.processes += 1;
                 t.exec(pid, old_pid, &ev.current.comm);
             }
             EventKind::Exit { task, .. } => {

@@ -254,10 +254,18 @@ mod tests {
 
     #[test]
     fn kthread_names_match_kernel_threads_only() {
-        for k in ["kworker/3:1", "ksoftirqd/0", "migration/1", "rcu_sched", "md0_raid1"] {
+        for k in [
+            "kworker/3:1",
+            "ksoftirqd/0",
+            "migration/1",
+            "rcu_sched",
+            "md0_raid1",
+        ] {
             assert!(kthread_name(k), "{k}");
         }
-        for u in ["bash", "make", "mdadm", "cargo", "xfsprogs", "cc1", "cardinal"] {
+        for u in [
+            "bash", "make", "mdadm", "cargo", "xfsprogs", "cc1", "cardinal",
+        ] {
             assert!(!kthread_name(u), "{u}");
         }
     }
