@@ -58,8 +58,10 @@ fn numbered(mut evs: Vec<Event>) -> Vec<Event> {
 /// Replays `evs` with `v` on as many CPUs as the trace has; None if `v` cannot run on x86.
 fn replay(v: Variant, evs: &[Event]) -> Option<(SimReport, ReplayStats)> {
     let sc = scan(evs.iter().cloned().map(Ok)).expect("scan");
+    // The driver owns its input ('static, as the engine's Box<dyn Driver>).
+    let owned: Vec<Event> = evs.to_vec();
     let d = Replay::new(
-        evs.to_vec().into_iter().map(Ok),
+        owned.into_iter().map(Ok),
         sc.cpus,
         sc.capacity(sc.cpus),
         sc.has_tgid,
