@@ -207,7 +207,7 @@ fn replay_one(
         cfg: SimConfig {
             switches: None,
             duration_ns: None,
-            warmup_switches: Some(0),
+            warmup_switches: None,
             ..SimConfig::default()
         },
         knobs: None,
@@ -297,7 +297,7 @@ fn print_summary(s: &ReplaySummary, default_profile: bool) {
     println!(
         "  tasks {} (processes {}, kthreads {} of which {} by name), peak live {}, tgids {}; {} CPUs in the trace, {:.3} ms",
         p.scan.tasks, p.scan.processes, p.scan.kthreads, p.scan.kthreads_by_name,
-        p.scan.peak_live, if p.scan.has_tgid { "recorded" } else { "not recorded (each task its own process unless forked as a thread)" },
+        p.scan.peak_live, if p.scan.has_tgid { "recorded" } else { "not recorded (a forked child is a thread unless it execs)" },
         p.scan.cpus, s.duration_ns as f64 / 1e6
     );
     println!(
@@ -343,9 +343,9 @@ fn print_summary(s: &ReplaySummary, default_profile: bool) {
     if let Some(r) = s.schemes.first() {
         let st = &r.replay;
         println!(
-            "  replay: {} steps, {} exits, {} execs, forks {}/{}/{} (process/thread/kthread), {} CPUs placed at start, {} mismatched steps (lost events), {} ops not applied, {} creations failed, look-ahead peak {} steps",
+            "  replay: {} steps, {} exits, {} execs, forks {}/{}/{} (process/thread/kthread; {} by the exec rule), {} CPUs placed at start, {} mismatched steps (lost events), {} ops not applied, {} creations failed, look-ahead peak {} steps",
             st.steps, st.exits, st.execs, st.forked_processes, st.forked_threads,
-            st.forked_kthreads, st.placed, st.mismatches, st.not_applied, st.create_failed,
+            st.forked_kthreads, st.forks_by_exec_rule, st.placed, st.mismatches, st.not_applied, st.create_failed,
             st.peak_queued
         );
     }

@@ -2,7 +2,7 @@
 //! traces as `Event` lists and as ftrace text, with counts derived from the kernel paths as
 //! modelled (`crates/model/src/sched.rs`, `exit.rs`, `exec.rs`, `schemes/refcount.rs`).
 //!
-//! Every trace starts with each CPU's task at trace start placed during the warm-up, so the
+//! Each CPU's task at trace start is placed at setup (boot context, not counted), so the
 //! measured counts are the trace's own steps.
 
 use lazymm_model::era::{self, Variant};
@@ -75,7 +75,7 @@ fn replay(v: Variant, evs: &[Event]) -> Option<(SimReport, ReplayStats)> {
         cfg: SimConfig {
             switches: None,
             duration_ns: None,
-            warmup_switches: Some(0),
+            warmup_switches: None,
             ..SimConfig::default()
         },
         knobs: None,
@@ -163,7 +163,7 @@ fn mixed() -> Vec<Event> {
 }
 
 /// The mixed trace, every clean x86 variant: the 8 sched_switch lines are the measured
-/// context switches (bash's placement on CPU 0 is the warm-up); one exit; one exec; forks:
+/// context switches (bash's placement on CPU 0 is setup); one exit; one exec; forks:
 /// one thread (201: its tgid 200 is app's), one process (202); tasks alive at start: bash
 /// and app (processes), the kworker (by name). Lazy switches (user → kthread or idle):
 /// bash→idle, app→kworker, 201→idle = 3. IPIs: none — /bin/true's mm (the exec's) and the
@@ -319,4 +319,54 @@ fn ftrace_text_of_the_mixed_trace_replays_with_the_same_counts() {
     let (r, st) = replay(era::variant("refcount").expect("refcount"), &parsed).expect("x86");
     assert_eq!((r.context_switches, st.exits, st.execs), (8, 1, 1));
     assert_eq!(r.counters.mm_count_rmw, 9);
+}
+
+/// A trace without tgids (trace-cmd report, perf script's default header): a forked child
+/// is a thread unless it execs within the look-ahead. P forks 401 (never execs: a thread of
+/// P) and 402 (execs /bin/true, exits: a process).
+#[test]
+fn without_tgids_a_child_that_execs_is_a_process_and_one_that_does_not_a_thread() {
+    let (p, a, b) = (("p", 400), ("p", 401), ("p", 402));
+    let fork = |c: (&str, u32)| EventKind::Fork {
+        parent: t(p.0, p.1),
+        child: t(c.0, c.1),
+    };
+    let evs = numbered(vec![
+        ev(10, 0, p, None, fork(a)),
+        ev(20, 0, p, None, fork(b)),
+        ev(30, 0, p, None, sw(p, "S", a)),
+        ev(40, 0, a, None, sw(a, "S", b)),
+        ev(
+            50,
+            0,
+            b,
+            None,
+            EventKind::Exec {
+                filename: "/bin/true".into(),
+                pid: 402,
+                old_pid: 402,
+            },
+        ),
+        ev(
+            60,
+            0,
+            ("true", 402),
+            None,
+            EventKind::Exit {
+                task: t("true", 402),
+                prio: 120,
+            },
+        ),
+        ev(70, 0, ("true", 402), None, sw(("true", 402), "Z", p)),
+    ]);
+    for v in clean_x86() {
+        let Some((r, st)) = replay(v, &evs) else {
+            continue;
+        };
+        let n = v.name;
+        assert_eq!(st.forks_by_exec_rule, 2, "{n}");
+        assert_eq!((st.forked_threads, st.forked_processes), (1, 1), "{n}");
+        assert_eq!((r.context_switches, st.exits, st.execs), (3, 1, 1), "{n}");
+        assert_eq!((st.mismatches, st.not_applied), (0, 0), "{n}");
+    }
 }

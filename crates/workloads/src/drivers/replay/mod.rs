@@ -4,7 +4,7 @@
 //!  trace events ──plan.rs──▶ per-CPU steps (Switch / Fork / Exec, with dependencies)
 //!                             │  the driver, for CPU c:
 //!                             ▼
-//!  setup    each CPU switches to its task at trace start (warm-up; measured from then)
+//!  setup    each CPU switches to its task at trace start (boot context: not measured)
 //!  next(c)  step s = c's next step
 //!           1. Busy { until: s.ts }      c's clock reaches the event's trace time (the gap is
 //!                                        work no lazy-mm scheme changes; idle if c is idle)
@@ -33,6 +33,7 @@ pub mod tasks;
 
 use lazymm_engines::driver::{Driver, Next};
 use lazymm_model::ids::{CpuId, TaskId, TaskRef};
+use lazymm_model::kernel::BootCpu;
 use lazymm_model::{Kernel, MmRef, SysOp};
 use lazymm_trace::Event;
 use plan::{Planner, Step, StepKind};
@@ -61,6 +62,9 @@ pub struct ReplayStats {
     pub forked_threads: u64,
     /// Kernel threads forked.
     pub forked_kthreads: u64,
+    /// Forks classified thread or process without a tgid (the trace records none): a thread
+    /// unless the child execs within the look-ahead.
+    pub forks_by_exec_rule: u64,
     /// Tasks alive at trace start, created at first use: user processes.
     pub initial_processes: u64,
     /// Tasks alive at trace start: threads joined to a live process.
@@ -71,7 +75,7 @@ pub struct ReplayStats {
     pub kthreads_by_name: u64,
     /// User tasks whose tgid the trace never recorded (each taken as its own process).
     pub unknown_tgid: u64,
-    /// CPUs switched to their task at trace start (warm-up).
+    /// CPUs switched to their task at trace start (at setup, not measured).
     pub placed: u64,
     /// Steps that did not fit the model's state (lost events) — played anyway.
     pub mismatches: u64,
@@ -104,9 +108,6 @@ pub struct Replay<I> {
     has_tgid: bool,
     model: HashMap<Uid, TaskId>,
     procs: HashMap<u32, MmRef>,
-    /// Per CPU: 0 placement not started, 1 placement switch issued, 2 placed.
-    placed: Vec<u8>,
-    released: Vec<bool>,
     timed: Vec<bool>,
     waited: Vec<u64>,
     issued: Vec<Option<Step>>,
@@ -123,8 +124,6 @@ impl<I: Iterator<Item = Result<Event, String>>> Replay<I> {
             has_tgid,
             model: HashMap::new(),
             procs: HashMap::new(),
-            placed: vec![0; ncpus],
-            released: vec![false; ncpus],
             timed: vec![false; ncpus],
             waited: vec![0; ncpus],
             issued: vec![None; ncpus],
@@ -206,7 +205,13 @@ impl<I: Iterator<Item = Result<Event, String>>> Replay<I> {
                 None
             };
             let mm = ptask.map_or(MmRef::NULL, |t| k.task(t).mm());
-            if ctgid.is_some() && ctgid == ptgid && !mm.is_null() {
+            let thread = if self.has_tgid {
+                ctgid.is_some() && ctgid == ptgid
+            } else {
+                self.stats.borrow_mut().forks_by_exec_rule += 1;
+                !self.plan.resolve_exec(child)
+            };
+            if thread && !mm.is_null() {
                 self.stats.borrow_mut().forked_threads += 1;
                 k.clone_thread(mm)
             } else {
@@ -258,14 +263,12 @@ impl<I: Iterator<Item = Result<Event, String>>> Replay<I> {
 
     /// `cpu`'s first switch, to its task at trace start (None: nothing to do).
     fn place(&mut self, k: &Kernel, cpu: CpuId) -> Option<SysOp> {
-        self.placed[cpu] = 2;
         let u = self.plan.resolve_initial(cpu)?;
         if u == IDLE {
             return None;
         }
         let t = self.ensure(k, u)?;
         self.stats.borrow_mut().placed += 1;
-        self.placed[cpu] = 1;
         Some(SysOp::Switch(TaskRef::Task(t)))
     }
 }
@@ -279,22 +282,19 @@ impl<I: Iterator<Item = Result<Event, String>>> Driver for Replay<I> {
         (self.cap.tasks, self.cap.mms)
     }
 
-    fn setup(&mut self, _k: &Kernel) {}
+    fn setup(&mut self, k: &Kernel) {
+        // Before any CPU runs, in a boot context (no cost, not counted: the engine takes its
+        // baseline after setup), as the machine was when tracing started.
+        for cpu in 0..k.ncpus() {
+            if let Some(op) = self.place(k, cpu) {
+                if !k.do_op(&BootCpu::new(cpu), &op) {
+                    self.stats.borrow_mut().not_applied += 1;
+                }
+            }
+        }
+    }
 
     fn next(&mut self, k: &Kernel, cpu: CpuId) -> Next {
-        if self.placed[cpu] == 0 {
-            if let Some(op) = self.place(k, cpu) {
-                return Next::Op(op);
-            }
-        }
-        if !self.released[cpu] {
-            // Every CPU waits for the others' placement, then yields once, so the engine's
-            // warm-up ends before any trace step runs.
-            if self.warmed_up() {
-                self.released[cpu] = true;
-            }
-            return Next::Spin;
-        }
         loop {
             if !self.plan.fill(cpu, true) {
                 if self.plan.eof {
@@ -351,11 +351,6 @@ impl<I: Iterator<Item = Result<Event, String>>> Driver for Replay<I> {
 
     fn done_op(&mut self, k: &Kernel, cpu: CpuId, op: &SysOp, applied: bool) {
         let Some(s) = self.issued[cpu].take() else {
-            // The placement switch.
-            self.placed[cpu] = 2;
-            if !applied {
-                self.stats.borrow_mut().not_applied += 1;
-            }
             return;
         };
         if !applied {
@@ -398,10 +393,6 @@ impl<I: Iterator<Item = Result<Event, String>>> Driver for Replay<I> {
 
     fn op_name(&self) -> &'static str {
         "trace step replayed (switch, fork, exec, exit)"
-    }
-
-    fn warmed_up(&self) -> bool {
-        self.placed.iter().all(|&p| p == 2)
     }
 }
 

@@ -27,8 +27,13 @@ use std::collections::VecDeque;
 /// stops reading.
 pub const MAX_QUEUED: usize = 1 << 18;
 
-/// Most events one tgid resolution reads: a task switched in is the current task of its
-/// CPU's next event, so its tgid shows within a few lines unless the trace lost events.
+/// Most events the placement of a CPU's task at trace start reads: a CPU silent that long
+/// starts in its idle task (its first switch then counts as a mismatch if it was not idle).
+pub const PLACE_EVENTS: usize = 1 << 16;
+
+/// How far past a task's first sight a look-ahead about it reads (events): a task switched
+/// in is the current task of its CPU's next event, so its tgid shows within a few lines
+/// unless the trace lost events; a forked process execs soon after its fork.
 pub const RESOLVE_EVENTS: usize = 1 << 12;
 
 /// What a step does.
@@ -205,6 +210,7 @@ impl<I: Iterator<Item = Result<Event, String>>> Planner<I> {
     }
 
     fn plan(&mut self, ev: Event) -> Result<(), String> {
+        self.tasks.events += 1;
         let cpu = ev.cpu as usize;
         if cpu >= self.ncpus {
             return Err(format!(
@@ -300,27 +306,53 @@ impl<I: Iterator<Item = Result<Event, String>>> Planner<I> {
         !self.queues[cpu].is_empty()
     }
 
-    /// Reads on until task `u`'s tgid is known, the input ends, [`RESOLVE_EVENTS`] events
-    /// were read, or the queues hold [`MAX_QUEUED`] steps. Returns its tgid if known.
+    /// Reads on until task `u`'s tgid is known, the input ends, the reader is
+    /// [`RESOLVE_EVENTS`] events past `u`'s first sight, or the queues hold [`MAX_QUEUED`]
+    /// steps. Returns its tgid if known.
     pub fn resolve_tgid(&mut self, u: Uid) -> Option<u32> {
-        for _ in 0..=RESOLVE_EVENTS {
-            match self.tasks.get(u) {
-                Some(i) if i.tgid.is_some() => return i.tgid,
-                None => return None,
-                Some(i) if i.kind == Kind::Idle => return None,
-                _ => {}
+        loop {
+            let i = self.tasks.get(u)?;
+            if i.tgid.is_some() || i.kind == Kind::Idle {
+                return i.tgid;
             }
-            if self.queued >= MAX_QUEUED || !self.pump() {
+            if !self.may_read_for(i.seen_at) {
                 return None;
             }
         }
-        None
     }
 
-    /// Reads on until `cpu`'s task at trace start is known (see [`Planner::resolve_tgid`]
-    /// for the bounds).
+    /// Whether a look-ahead about something first seen after `seen_at` events may read one
+    /// more event (and reads it).
+    fn may_read_for(&mut self, seen_at: u64) -> bool {
+        self.tasks.events < seen_at + RESOLVE_EVENTS as u64
+            && self.queued < MAX_QUEUED
+            && self.pump()
+    }
+
+    /// Reads on until task `u` execs or exits, the input ends, the reader is
+    /// [`RESOLVE_EVENTS`] events past `u`'s first sight, or the queues hold [`MAX_QUEUED`]
+    /// steps. Returns whether it exec'd.
+    pub fn resolve_exec(&mut self, u: Uid) -> bool {
+        loop {
+            let Some(i) = self.tasks.get(u) else {
+                return false;
+            };
+            if i.execd || i.dying {
+                return i.execd;
+            }
+            if !self.may_read_for(i.seen_at) {
+                return false;
+            }
+        }
+    }
+
+    /// Reads on until `cpu`'s task at trace start is known, the input ends,
+    /// [`PLACE_EVENTS`] events were read, or the queues hold [`MAX_QUEUED`] steps.
     pub fn resolve_initial(&mut self, cpu: usize) -> Option<Uid> {
-        while self.initial[cpu].is_none() {
+        for _ in 0..PLACE_EVENTS {
+            if self.initial[cpu].is_some() {
+                break;
+            }
             if self.queued >= MAX_QUEUED || !self.pump() {
                 break;
             }

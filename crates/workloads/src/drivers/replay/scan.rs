@@ -25,8 +25,9 @@ pub struct Scan {
     pub has_tgid: bool,
     /// Task incarnations (pid reuse counts again), idle tasks excluded.
     pub tasks: u64,
-    /// User processes: user incarnations that lead their thread group (tgid = pid, or no
-    /// tgid recorded). Each exec also starts a new mm (`events.exec`).
+    /// User processes: user incarnations that lead their thread group (tgid = pid; without
+    /// tgids: alive at trace start, or forked and exec'd). Each exec also starts a new mm
+    /// (`events.exec`).
     pub processes: u64,
     /// Kernel-thread incarnations.
     pub kthreads: u64,
@@ -64,7 +65,15 @@ pub fn scan<I: Iterator<Item = Result<Event, String>>>(events: I) -> Result<Scan
                 s.kthreads += 1;
                 s.kthreads_by_name += i.by_name as u64;
             }
-            Kind::User => s.processes += i.tgid.is_none_or(|g| g == i.pid) as u64,
+            Kind::User => {
+                // Without a tgid, the replay's rule: a forked child that never exec'd is a
+                // thread.
+                let leader = match i.tgid {
+                    Some(g) => g == i.pid,
+                    None => !i.forked || i.execd,
+                };
+                s.processes += leader as u64;
+            }
             Kind::Idle => {}
         }
     };

@@ -9,7 +9,10 @@
 //!   descendants; a `user_mode_thread` child of a kworker has no mm until it execs, which
 //!   is what the model's kthread + `Exec` does). Otherwise it is a thread of its parent's
 //!   process iff its tgid (learned when it runs: ftrace `record-tgid`, perf `pid/tid`)
-//!   equals the parent's, else a new process (fork: a new mm).
+//!   equals the parent's, else a new process (fork: a new mm). A trace without tgids
+//!   (`trace-cmd report`, `perf script` without `-F pid,tid`) cannot say: there a child is a
+//!   thread unless it execs within the look-ahead (`plan::RESOLVE_EVENTS` events) — most
+//!   forked processes exec at once, threads never do (counted: forks classified so).
 //! - A task alive at trace start (first seen without a fork) is kthreadd (pid 2), a user
 //!   thread if its tgid is known and differs from its pid, else a kernel thread if its
 //!   `comm` matches [`KTHREAD_PREFIXES`] (counted as classified by name), else a user task
@@ -121,6 +124,10 @@ pub struct Info {
     pub by_name: bool,
     /// `sched_process_exit` seen: its next switch out that is not a preemption is its last.
     pub dying: bool,
+    /// `sched_process_exec` seen.
+    pub execd: bool,
+    /// Events read before this incarnation was first seen (bounds look-aheads about it).
+    pub seen_at: u64,
     /// Where its last switch out (or its fork) is: (CPU, step index there).
     pub last_out: Option<(u32, u64)>,
 }
@@ -128,6 +135,8 @@ pub struct Info {
 /// The live task incarnations.
 #[derive(Debug, Default)]
 pub struct Tasks {
+    /// Events read so far (set by the reader; stamps new incarnations).
+    pub events: u64,
     by_pid: HashMap<u32, Uid>,
     info: HashMap<Uid, Info>,
     next: Uid,
@@ -162,6 +171,8 @@ impl Tasks {
             forked: false,
             by_name,
             dying: false,
+            execd: false,
+            seen_at: self.events,
             last_out: None,
         })
     }
@@ -179,6 +190,8 @@ impl Tasks {
             forked: true,
             by_name: false,
             dying: false,
+            execd: false,
+            seen_at: self.events,
             last_out: None,
         })
     }
@@ -197,6 +210,7 @@ impl Tasks {
         if let Some(i) = self.info.get_mut(&u) {
             i.kind = Kind::User;
             i.by_name = false;
+            i.execd = true;
             if pid != old_pid {
                 i.pid = pid;
                 self.by_pid.remove(&old_pid);
