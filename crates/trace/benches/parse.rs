@@ -8,7 +8,13 @@ use lazymm_trace::{write, Event, EventKind, Format, Parser, TaskName, WakeKind};
 const LINES: usize = 100_000;
 
 fn task(i: usize) -> TaskName {
-    const COMMS: [&str; 5] = ["bash", "my comm-x y", "kworker/1:1", "lto cgu.07", "a=b c-9 [1]"];
+    const COMMS: [&str; 5] = [
+        "bash",
+        "my comm-x y",
+        "kworker/1:1",
+        "lto cgu.07",
+        "a=b c-9 [1]",
+    ];
     TaskName {
         comm: COMMS[i % COMMS.len()].to_owned(),
         pid: 1000 + (i % 977) as u32,
@@ -25,7 +31,11 @@ fn kind(i: usize) -> EventKind {
             next_prio: 120,
         },
         4 | 5 => EventKind::Wakeup {
-            which: if i % 2 == 0 { WakeKind::Waking } else { WakeKind::Wakeup },
+            which: if i % 2 == 0 {
+                WakeKind::Waking
+            } else {
+                WakeKind::Wakeup
+            },
             task: task(i + 2),
             prio: 120,
             target_cpu: (i % 64) as u32,
@@ -61,10 +71,18 @@ fn trace(format: Format) -> Vec<u8> {
         let line = write(format, &ev);
         if i % 10 == 9 {
             // Same header, another tracepoint.
-            let cut = line.find(": sched_process_exec:").or_else(|| line.find(": sched:sched_process_exec:"));
+            let cut = line
+                .find(": sched_process_exec:")
+                .or_else(|| line.find(": sched:sched_process_exec:"));
             let head = &line[..cut.expect("exec line")];
-            let sys = if format == Format::PerfScript { "sched:" } else { "" };
-            out.push_str(&format!("{head}: {sys}sched_stat_runtime: comm=bash pid=1 runtime=3955490 [ns]"));
+            let sys = if format == Format::PerfScript {
+                "sched:"
+            } else {
+                ""
+            };
+            out.push_str(&format!(
+                "{head}: {sys}sched_stat_runtime: comm=bash pid=1 runtime=3955490 [ns]"
+            ));
         } else {
             out.push_str(&line);
         }
@@ -79,12 +97,18 @@ fn bench(c: &mut Criterion) {
     g.sample_size(20);
     for format in Format::ALL {
         let data = trace(format);
-        let events = Parser::new(&data[..], format, false).map(|r| r.unwrap()).count();
+        let events = Parser::new(&data[..], format, false)
+            .map(|r| r.unwrap())
+            .count();
         assert_eq!(events, LINES - LINES / 10);
         g.bench_function(format.to_string(), |b| {
             b.iter_batched(
                 || &data[..],
-                |input| Parser::new(input, format, false).filter(Result::is_ok).count(),
+                |input| {
+                    Parser::new(input, format, false)
+                        .filter(Result::is_ok)
+                        .count()
+                },
                 BatchSize::SmallInput,
             )
         });

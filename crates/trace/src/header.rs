@@ -3,7 +3,8 @@
 //!
 //! A line is split at a timestamp (`SECONDS.FRACTION` preceded by a space and followed by `:`
 //! and a space or the line's end). Comms may contain `:` and digits, so each such candidate is
-//! tried left to right until the text before it parses as the format's header prefix.
+//! tried left to right until the text before it parses as the format's header prefix, at most
+//! [`MAX_CANDIDATES`] of them, so a long line of colons costs linear time, not quadratic.
 
 /// The parts of a line every format has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +39,10 @@ pub struct Prefix<'a> {
     pub cpu: u32,
 }
 
+/// Timestamp candidates [`split`] tries per line (a real header holds one, or a few where the
+/// comm holds `N:` runs).
+pub const MAX_CANDIDATES: usize = 32;
+
 /// Splits `line` into a [`Header`], reading the part before the timestamp with `prefix`.
 pub fn split<'a>(
     line: &'a str,
@@ -45,6 +50,7 @@ pub fn split<'a>(
 ) -> Option<Header<'a>> {
     let b = line.as_bytes();
     let mut from = 0;
+    let mut tried = 0;
     while let Some(off) = line[from..].find(':') {
         let colon = from + off;
         from = colon + 1;
@@ -54,6 +60,10 @@ pub fn split<'a>(
         let Some(start) = ts_start(b, colon) else {
             continue;
         };
+        tried += 1;
+        if tried > MAX_CANDIDATES {
+            return None;
+        }
         let Some(ts_ns) = parse_ts(&line[start..colon]) else {
             continue;
         };
@@ -194,5 +204,42 @@ mod tests {
         );
         assert_eq!(split_event("x:"), Some(("x", "")));
         assert_eq!(split_event("no colon"), None);
+    }
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::*;
+
+    fn any_prefix(p: &str) -> Option<Prefix<'_>> {
+        let (comm, pid) = dash_task(p.trim_end())?;
+        Some(Prefix {
+            comm,
+            pid: Some(pid),
+            tgid: None,
+            cpu: 0,
+        })
+    }
+
+    #[test]
+    fn a_comm_with_timestamp_like_text_is_passed_over() {
+        let h = split("  a 1: b-12 5.000001: ev: x=1", any_prefix).unwrap();
+        assert_eq!(
+            (h.comm, h.pid, h.ts_ns),
+            ("a 1: b", Some(12), 5_000_001_000)
+        );
+        assert_eq!((h.event, h.fields), ("ev", "x=1"));
+    }
+
+    #[test]
+    fn at_most_max_candidates_timestamps_are_tried() {
+        let mut line = "x".to_owned();
+        for _ in 0..MAX_CANDIDATES {
+            line.push_str(" 1:");
+        }
+        line.push_str(" c-1 2.5: ev: f");
+        assert!(split(&line, any_prefix).is_none());
+        let short = line.replacen(" 1:", "", 2);
+        assert!(split(&short, any_prefix).is_some());
     }
 }

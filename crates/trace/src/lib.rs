@@ -5,7 +5,7 @@
 //! [`Parser`] over any [`BufRead`]; iterate it for `Result<Event, ParseError>`. The parsers
 //! stream: one pass, one reused line buffer, allocations only for the strings an [`Event`]
 //! owns. Each format's module documents its layout with real lines: [`ftrace`], [`tracecmd`],
-//! [`perf`]; the tracepoints' fields are read by [`fields`].
+//! [`perf`]; the tracepoints' fields are read by [`fields`] and written by [`render`].
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![forbid(unsafe_code)]
@@ -17,6 +17,7 @@ pub mod ftrace;
 pub mod header;
 pub mod parser;
 pub mod perf;
+pub mod render;
 pub mod tracecmd;
 
 pub use error::ParseError;

@@ -29,12 +29,18 @@ fn task() -> impl Strategy<Value = TaskName> {
 }
 
 fn state() -> impl Strategy<Value = String> {
-    prop::sample::select(vec!["R", "R+", "S", "D", "T", "t", "X", "Z", "P", "I", "D|K", "S|W"])
-        .prop_map(str::to_owned)
+    prop::sample::select(vec![
+        "R", "R+", "S", "D", "T", "t", "X", "Z", "P", "I", "D|K", "S|W",
+    ])
+    .prop_map(str::to_owned)
 }
 
 fn kind() -> impl Strategy<Value = EventKind> {
-    let which = prop::sample::select(vec![WakeKind::Waking, WakeKind::Wakeup, WakeKind::WakeupNew]);
+    let which = prop::sample::select(vec![
+        WakeKind::Waking,
+        WakeKind::Wakeup,
+        WakeKind::WakeupNew,
+    ]);
     prop_oneof![
         (task(), any::<i32>(), state(), task(), any::<i32>()).prop_map(
             |(prev, prev_prio, prev_state, next, next_prio)| EventKind::Switch {
@@ -63,21 +69,27 @@ fn kind() -> impl Strategy<Value = EventKind> {
         }),
         (task(), any::<i32>()).prop_map(|(task, prio)| EventKind::Exit { task, prio }),
         (task(), any::<i32>()).prop_map(|(task, prio)| EventKind::Free { task, prio }),
-        (any::<u32>(), any::<i64>()).prop_map(|(reason, pages)| EventKind::TlbFlush { reason, pages }),
+        (any::<u32>(), any::<i64>())
+            .prop_map(|(reason, pages)| EventKind::TlbFlush { reason, pages }),
     ]
 }
 
 fn event() -> impl Strategy<Value = Event> {
-    (any::<u64>(), any::<u32>(), task(), any::<Option<u32>>(), kind()).prop_map(
-        |(ts_ns, cpu, current, tgid, kind)| Event {
+    (
+        any::<u64>(),
+        any::<u32>(),
+        task(),
+        any::<Option<u32>>(),
+        kind(),
+    )
+        .prop_map(|(ts_ns, cpu, current, tgid, kind)| Event {
             line: 1,
             ts_ns,
             cpu,
             current,
             tgid,
             kind,
-        },
-    )
+        })
 }
 
 /// `ev` as `format` can represent it.
