@@ -26,12 +26,12 @@ fn kind(i: usize) -> EventKind {
         0..=3 => EventKind::Switch {
             prev: task(i),
             prev_prio: 120,
-            prev_state: if i % 3 == 0 { "R+" } else { "S" }.to_owned(),
+            prev_state: if i.is_multiple_of(3) { "R+" } else { "S" }.to_owned(),
             next: task(i + 1),
             next_prio: 120,
         },
         4 | 5 => EventKind::Wakeup {
-            which: if i % 2 == 0 {
+            which: if i.is_multiple_of(2) {
                 WakeKind::Waking
             } else {
                 WakeKind::Wakeup
@@ -42,7 +42,7 @@ fn kind(i: usize) -> EventKind {
         },
         6 | 7 => EventKind::TlbFlush {
             reason: (i % 5) as u32,
-            pages: if i % 4 == 0 { -1 } else { 1 },
+            pages: if i.is_multiple_of(4) { -1 } else { 1 },
         },
         8 => EventKind::Fork {
             parent: task(i),
@@ -98,8 +98,9 @@ fn bench(c: &mut Criterion) {
     for format in Format::ALL {
         let data = trace(format);
         let events = Parser::new(&data[..], format, false)
-            .map(|r| r.unwrap())
-            .count();
+            .collect::<Result<Vec<_>, _>>()
+            .expect("generated lines parse")
+            .len();
         assert_eq!(events, LINES - LINES / 10);
         g.bench_function(format.to_string(), |b| {
             b.iter_batched(
