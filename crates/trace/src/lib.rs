@@ -74,8 +74,10 @@ impl Format {
                 (Some(h), Some(_)) => {
                     // Same header text: ftrace prints `[CPU]` then two spaces (no flags) and
                     // `EVENT: ` with one space; trace-cmd one space and `EVENT:` padded.
-                    let padded = line.contains(&format!(" {}:  ", h.event));
-                    let two_spaces = line.contains("]  ");
+                    // `h.fields` is the line's tail; look at the header only.
+                    let head = &line[..line.len() - h.fields.len()];
+                    let padded = head.contains(&format!(" {}:  ", h.event));
+                    let two_spaces = head.contains("]  ");
                     return Some(if padded || !two_spaces {
                         Format::TraceCmd
                     } else {
