@@ -20,7 +20,7 @@
 //! Lines starting with `#` (the header `trace` prints) and `CPU:N [LOST N EVENTS]` are ignored.
 
 use crate::event::Event;
-use crate::header::{dash_task, digits_u32, pop_cpu, Prefix};
+use crate::header::{dash_task, digits_u32, lead_with_space, pop_cpu, Prefix};
 use crate::render;
 use std::fmt::Write;
 
@@ -61,24 +61,24 @@ pub fn prefix(p: &str) -> Option<Prefix<'_>> {
 }
 
 /// The ftrace line of `ev`, as `trace` prints it with irq-info on (flags `.....`) and, when
-/// `ev.tgid` is set, record-tgid on. The timestamp is printed in microseconds, so parsing the
+/// `ev.tgid` is set, record-tgid on (a line with a comm of 16 or more bytes, which the kernel
+/// never prints, gets a leading space). The timestamp is printed in microseconds, so parsing the
 /// line back truncates `ts_ns` to a whole microsecond.
 pub fn write(ev: &Event) -> String {
     let mut s = String::with_capacity(160);
-    let head = format!("{}-{}", ev.current.comm, ev.current.pid);
-    let _ = write!(s, "{head:>22}");
+    let _ = write!(s, "{:>16}-{:<7} ", ev.current.comm, ev.current.pid);
     if let Some(t) = ev.tgid {
-        let _ = write!(s, " ({t:>7})");
+        let _ = write!(s, "({t:>7}) ");
     }
     let (secs, us) = (ev.ts_ns / 1_000_000_000, ev.ts_ns % 1_000_000_000 / 1000);
     let _ = write!(
         s,
-        " [{:03}] ..... {secs:5}.{us:06}: {}: ",
+        "[{:03}] ..... {secs:5}.{us:06}: {}: ",
         ev.cpu,
         render::name(&ev.kind)
     );
     render::write_kv(&mut s, &ev.kind);
-    s
+    lead_with_space(s)
 }
 
 #[cfg(test)]

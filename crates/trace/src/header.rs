@@ -168,14 +168,29 @@ pub fn dash_task(s: &str) -> Option<(&str, u32)> {
 
 /// Lines every format may carry that are not events: blank lines, `#` comments and headers,
 /// `CPU:N [LOST N EVENTS]`, trace-cmd's `cpus=N`, `CPU N is empty`, `version = N`.
+///
+/// All of these start in the first column, while every format right-aligns the header's comm
+/// in 16 columns, so an event line whose comm (at most 15 bytes in the kernel) starts with
+/// `#` or `cpus=` begins with a space and is not taken for one.
 pub fn is_noise(line: &str) -> bool {
-    let t = line.trim_start();
-    t.is_empty()
-        || t.starts_with('#')
-        || t.starts_with("cpus=")
-        || t.starts_with("version = ")
-        || (t.starts_with("CPU")
-            && (t.contains(" LOST ") || t.ends_with(" is empty") || t.contains(" EVENTS DROPPED")))
+    line.trim_start().is_empty()
+        || line.starts_with('#')
+        || line.starts_with("cpus=")
+        || line.starts_with("version = ")
+        || (line.starts_with("CPU")
+            && (line.contains(" LOST ")
+                || line.ends_with(" is empty")
+                || line.contains(" EVENTS DROPPED")))
+}
+
+/// Puts a space before `line` unless it has one: every format pads the comm to 16 columns, so
+/// real lines start with one for the kernel's 15-byte comms; a writer given a longer comm
+/// keeps that, so the line is not taken for a comment or an instance prefix.
+pub fn lead_with_space(mut line: String) -> String {
+    if !line.starts_with(' ') {
+        line.insert(0, ' ');
+    }
+    line
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@
 //! `sched` and `tlb` are ignored; so are `#` lines (`perf script --header`).
 
 use crate::event::Event;
-use crate::header::{digits_u32, pop_cpu, Prefix};
+use crate::header::{digits_u32, lead_with_space, pop_cpu, Prefix};
 use crate::render;
 use std::fmt::Write;
 
@@ -56,7 +56,8 @@ pub fn tracepoint(event: &str) -> Option<&str> {
 }
 
 /// The `perf script --ns` line of `ev` (`PID/TID` when `ev.tgid` is set). perf pads the comm,
-/// so a comm's leading and trailing spaces do not survive a round trip.
+/// so a comm's leading and trailing spaces do not survive a round trip; one of 16 or more
+/// bytes gets a leading space, so that it is not taken for a comment.
 pub fn write(ev: &Event) -> String {
     let mut s = String::with_capacity(160);
     let ids = match ev.tgid {
@@ -75,7 +76,7 @@ pub fn write(ev: &Event) -> String {
         ev.current.comm, ev.cpu
     );
     render::write_kv(&mut s, &ev.kind);
-    s
+    lead_with_space(s)
 }
 
 #[cfg(test)]

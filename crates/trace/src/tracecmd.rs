@@ -23,7 +23,7 @@
 //! Both are accepted. The leading `cpus=N` line and `CPU N is empty` lines are ignored.
 
 use crate::event::Event;
-use crate::header::{dash_task, pop_cpu, Prefix};
+use crate::header::{dash_task, lead_with_space, pop_cpu, Prefix};
 use crate::render;
 use std::fmt::Write;
 
@@ -71,12 +71,10 @@ fn prefix_no_instance(p: &str) -> Option<Prefix<'_>> {
 /// The `trace-cmd report -t` line of `ev` (nanosecond timestamps), with the default plugins'
 /// field forms. `trace-cmd report` prints no tgid, so parsing the line back gives
 /// `tgid: None`. The comm is padded to 16 columns as trace-cmd does; one longer than the
-/// kernel's 15 bytes gets a leading space, so that it is not taken for an instance name.
+/// kernel's 15 bytes gets a leading space, so that it is not taken for an instance name or a
+/// comment.
 pub fn write(ev: &Event) -> String {
     let mut s = String::with_capacity(160);
-    if ev.current.comm.len() >= 16 {
-        s.push(' ');
-    }
     let (secs, ns) = (ev.ts_ns / 1_000_000_000, ev.ts_ns % 1_000_000_000);
     let name = format!("{}:", render::name(&ev.kind));
     let _ = write!(
@@ -85,7 +83,7 @@ pub fn write(ev: &Event) -> String {
         ev.current.comm, ev.current.pid, ev.cpu
     );
     render::write_plugin(&mut s, &ev.kind);
-    s
+    lead_with_space(s)
 }
 
 #[cfg(test)]

@@ -110,3 +110,13 @@ fn detection_tells_apart_headers_that_both_ftrace_and_trace_cmd_read() {
     assert_eq!(Format::detect(tracecmd), Some(Format::TraceCmd));
     assert_eq!(Format::detect("# comment only\n\n"), None);
 }
+
+#[test]
+fn a_comm_starting_with_hash_is_an_event_not_a_comment() {
+    let text = "# tracer: nop\n          #1 x-5       [000] .....  1.000000: sched_process_free: comm=#1 x pid=5 prio=120\n";
+    let ev: Vec<_> = Parser::new(text.as_bytes(), Format::Ftrace, false)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].current.comm, "#1 x");
+}
