@@ -55,11 +55,10 @@ impl Format {
     /// `[CPU]`, ftrace (without flags) two.
     pub fn detect(head: &str) -> Option<Format> {
         for line in head.lines() {
-            let t = line.trim_start();
-            if t.starts_with("# tracer:") {
+            if line.starts_with("# tracer:") {
                 return Some(Format::Ftrace);
             }
-            if t.starts_with("cpus=") {
+            if line.starts_with("cpus=") {
                 return Some(Format::TraceCmd);
             }
             if header::is_noise(line) {
