@@ -3,8 +3,14 @@
 //!
 //! A line is split at a timestamp (`SECONDS.FRACTION` preceded by a space and followed by `:`
 //! and a space or the line's end). Comms may contain `:` and digits, so each such candidate is
-//! tried left to right until the text before it parses as the format's header prefix, at most
+//! tried left to right until the text before it parses as the format's header prefix and the
+//! text after it starts with an event name (no spaces, then `:`), at most
 //! [`MAX_CANDIDATES`] of them, so a long line of colons costs linear time, not quadratic.
+//!
+//! The formats print comms raw, so a comm holding `: ` or ending in `:` can itself hold a
+//! whole header (`x 1 [0] 1: a:` is 13 bytes), and a line with one is ambiguous by
+//! construction: the first reading wins. Comms without those (all but pathological ones,
+//! `kworker/1:1` included) always read back as written.
 
 /// The parts of a line every format has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,7 +77,9 @@ pub fn split<'a>(
             continue;
         };
         let rest = line[colon + 1..].trim_start_matches(' ');
-        let (event, fields) = split_event(rest)?;
+        let Some((event, fields)) = split_event(rest) else {
+            continue;
+        };
         return Some(Header {
             comm: p.comm,
             pid: p.pid,

@@ -66,9 +66,19 @@ pub fn write_kv(s: &mut String, kind: &EventKind) {
 
 /// Appends `kind`'s fields as `trace-cmd report` prints them by default: libtraceevent's
 /// sched_switch plugin forms for `sched_switch`, `sched_wakeup` and `sched_wakeup_new`, its tlb
-/// plugin's `pages=.. reason=..`, the kernel's form for the rest.
+/// plugin's `pages=.. reason=..`, the kernel's form for the rest (and where the first comm
+/// starts with a space, which the plugin forms cannot hold).
 pub fn write_plugin(s: &mut String, kind: &EventKind) {
     use std::fmt::Write;
+    // The plugins print the first comm right after the event name's padding, where a leading
+    // space would be lost; the kernel's form (`report -N`) keeps it after `comm=`.
+    let first_comm = match kind {
+        EventKind::Switch { prev: t, .. } | EventKind::Wakeup { task: t, .. } => &t.comm,
+        _ => "",
+    };
+    if first_comm.starts_with(' ') {
+        return write_kv(s, kind);
+    }
     let _ = match kind {
         EventKind::Switch {
             prev,
