@@ -260,114 +260,130 @@ fn tlb(f: &str) -> Option<EventKind> {
     })
 }
 
-/// The text `tlb_flush` prints for `reason` (`__print_symbolic` in `include/trace/events/tlb.h`).
-pub fn tlb_reason_text(reason: u32) -> &'static str {
-    match reason {
-        0 => "flush on task switch",
-        1 => "remote shootdown",
-        2 => "local shootdown",
-        3 => "local MM shootdown",
-        4 => "remote IPI send",
-        5 => "remote wrong CPU",
-        _ => "unknown",
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(name: &str, f: &str, plugin: bool) -> Option<EventKind> {
+        match parse(name, f, plugin) {
+            Fields::Event(k) => Some(k),
+            _ => None,
+        }
     }
-}
 
-/// Appends `kind`'s fields as the kernel's `TP_printk` prints them. `sched_process_exit` is
-/// written without `group_dead` (the pre-6.10 form), which [`EventKind::Exit`] does not keep.
-pub fn write_kv(s: &mut String, kind: &EventKind) {
-    use std::fmt::Write;
-    let _ = match kind {
-        EventKind::Switch {
+    #[test]
+    fn switch_comms_holding_field_text_are_read_from_the_right() {
+        let f = "prev_comm=a prev_pid=1 ==> next_comm=x prev_pid=5 prev_prio=1 prev_state=S ==> next_comm=b next_pid=9 c next_pid=6 next_prio=120";
+        let Some(EventKind::Switch {
             prev,
-            prev_prio,
-            prev_state,
             next,
-            next_prio,
-        } => write!(
-            s,
-            "prev_comm={} prev_pid={} prev_prio={prev_prio} prev_state={prev_state} ==> next_comm={} next_pid={} next_prio={next_prio}",
-            prev.comm, prev.pid, next.comm, next.pid
-        ),
-        EventKind::Wakeup {
-            task,
-            prio,
-            target_cpu,
+            prev_prio,
             ..
-        } => write!(
-            s,
-            "comm={} pid={} prio={prio} target_cpu={target_cpu:03}",
-            task.comm, task.pid
-        ),
-        EventKind::Fork { parent, child } => write!(
-            s,
-            "comm={} pid={} child_comm={} child_pid={}",
-            parent.comm, parent.pid, child.comm, child.pid
-        ),
-        EventKind::Exec {
-            filename,
-            pid,
-            old_pid,
-        } => write!(s, "filename={filename} pid={pid} old_pid={old_pid}"),
-        EventKind::Exit { task, prio } | EventKind::Free { task, prio } => {
-            write!(s, "comm={} pid={} prio={prio}", task.comm, task.pid)
-        }
-        EventKind::TlbFlush { reason, pages } => write!(
-            s,
-            "pages:{pages} reason:{} ({reason})",
-            tlb_reason_text(*reason)
-        ),
-    };
-}
+        }) = ev("sched_switch", f, false)
+        else {
+            panic!("no switch")
+        };
+        assert_eq!(
+            (prev.comm.as_str(), prev.pid, prev_prio),
+            ("a prev_pid=1 ==> next_comm=x", 5, 1)
+        );
+        assert_eq!((next.comm.as_str(), next.pid), ("b next_pid=9 c", 6));
+    }
 
-/// Appends `kind`'s fields as `trace-cmd report` prints them by default: libtraceevent's
-/// sched_switch plugin forms for `sched_switch`, `sched_wakeup` and `sched_wakeup_new`, its tlb
-/// plugin's `pages=.. reason=..`, the kernel's form for the rest.
-pub fn write_plugin(s: &mut String, kind: &EventKind) {
-    use std::fmt::Write;
-    let _ = match kind {
-        EventKind::Switch {
+    #[test]
+    fn plugin_forms_are_read_only_for_trace_cmd() {
+        let f = "memfd:sealed-91:14479 [120] S ==> rustc:15081 [120]";
+        assert!(ev("sched_switch", f, false).is_none());
+        let Some(EventKind::Switch {
             prev,
-            prev_prio,
             prev_state,
             next,
-            next_prio,
-        } => write!(
-            s,
-            "{}:{} [{prev_prio}] {prev_state} ==> {}:{} [{next_prio}]",
-            prev.comm, prev.pid, next.comm, next.pid
-        ),
-        EventKind::Wakeup {
-            which: WakeKind::Wakeup | WakeKind::WakeupNew,
-            task,
-            prio,
-            target_cpu,
-        } => write!(s, "{}:{} [{prio}] CPU:{target_cpu:03}", task.comm, task.pid),
-        EventKind::TlbFlush { reason, pages } => write!(
-            s,
-            "pages={pages} reason={} ({reason})",
-            tlb_reason_text(*reason)
-        ),
-        other => {
-            write_kv(s, other);
-            Ok(())
-        }
-    };
-}
+            ..
+        }) = ev("sched_switch", f, true)
+        else {
+            panic!("no switch")
+        };
+        assert_eq!(
+            (prev.comm.as_str(), prev.pid, prev_state.as_str()),
+            ("memfd:sealed-91", 14479, "S")
+        );
+        assert_eq!((next.comm.as_str(), next.pid), ("rustc", 15081));
+        let w = ev("sched_wakeup", "bash:7 [120] success=1 CPU:003", true);
+        assert!(matches!(
+            w,
+            Some(EventKind::Wakeup {
+                target_cpu: 3,
+                prio: 120,
+                ..
+            })
+        ));
+    }
 
-/// The tracepoint name of `kind` (without a system prefix).
-pub fn name(kind: &EventKind) -> &'static str {
-    match kind {
-        EventKind::Switch { .. } => "sched_switch",
-        EventKind::Wakeup { which, .. } => match which {
-            WakeKind::Waking => "sched_waking",
-            WakeKind::Wakeup => "sched_wakeup",
-            WakeKind::WakeupNew => "sched_wakeup_new",
-        },
-        EventKind::Fork { .. } => "sched_process_fork",
-        EventKind::Exec { .. } => "sched_process_exec",
-        EventKind::Exit { .. } => "sched_process_exit",
-        EventKind::Free { .. } => "sched_process_free",
-        EventKind::TlbFlush { .. } => "tlb_flush",
+    #[test]
+    fn exit_with_and_without_group_dead_and_old_wakeup_success() {
+        let a = ev(
+            "sched_process_exit",
+            "comm=true pid=5 prio=120 group_dead=true",
+            false,
+        );
+        let b = ev("sched_process_exit", "comm=true pid=5 prio=120", false);
+        assert_eq!(a, b);
+        assert!(ev(
+            "sched_process_exit",
+            "comm=true pid=5 prio=120 group_dead=maybe",
+            false
+        )
+        .is_none());
+        let w = ev(
+            "sched_wakeup",
+            "comm=a b pid=3 prio=100 success=1 target_cpu=002",
+            false,
+        );
+        assert!(matches!(
+            w,
+            Some(EventKind::Wakeup {
+                target_cpu: 2,
+                prio: 100,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn tlb_flush_reads_both_separators_and_full_flushes() {
+        let k = EventKind::TlbFlush {
+            reason: 4,
+            pages: -1,
+        };
+        assert_eq!(
+            ev("tlb_flush", "pages:-1 reason:remote IPI send (4)", false),
+            Some(k.clone())
+        );
+        assert_eq!(
+            ev("tlb_flush", "pages=-1 reason=remote IPI send (4)", true),
+            Some(k)
+        );
+        assert!(ev("tlb_flush", "pages:-1 reason:remote IPI send", false).is_none());
+    }
+
+    #[test]
+    fn signs_and_garbage_in_numbers_are_rejected() {
+        assert!(ev("sched_process_free", "comm=a pid=+5 prio=120", false).is_none());
+        assert!(ev("sched_process_free", "comm=a pid=-5 prio=120", false).is_none());
+        assert!(ev("sched_process_free", "comm=a pid=5 prio=-120", false).is_some());
+        assert!(ev(
+            "sched_process_exec",
+            "filename=/x pid=1 old_pid=99999999999",
+            false
+        )
+        .is_none());
+        assert!(matches!(
+            parse("sched_stat_runtime", "comm=a", false),
+            Fields::Other
+        ));
+        assert!(matches!(
+            parse("sched_switch", "", false),
+            Fields::Bad(SWITCH_FORM)
+        ));
     }
 }

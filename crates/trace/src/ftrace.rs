@@ -20,8 +20,8 @@
 //! Lines starting with `#` (the header `trace` prints) and `CPU:N [LOST N EVENTS]` are ignored.
 
 use crate::event::Event;
-use crate::fields;
-use crate::header::{dash_task, digits_u32, pop_cpu, Prefix};
+use crate::header::{dash_task, digits_u32, lead_with_space, pop_cpu, Prefix};
+use crate::render;
 use std::fmt::Write;
 
 /// The form of an ftrace line, for errors.
@@ -61,22 +61,55 @@ pub fn prefix(p: &str) -> Option<Prefix<'_>> {
 }
 
 /// The ftrace line of `ev`, as `trace` prints it with irq-info on (flags `.....`) and, when
-/// `ev.tgid` is set, record-tgid on. The timestamp is printed in microseconds, so parsing the
+/// `ev.tgid` is set, record-tgid on (a line with a comm of 16 or more bytes, which the kernel
+/// never prints, gets a leading space). The timestamp is printed in microseconds, so parsing the
 /// line back truncates `ts_ns` to a whole microsecond.
 pub fn write(ev: &Event) -> String {
     let mut s = String::with_capacity(160);
-    let head = format!("{}-{}", ev.current.comm, ev.current.pid);
-    let _ = write!(s, "{head:>22}");
+    let _ = write!(s, "{:>16}-{:<7} ", ev.current.comm, ev.current.pid);
     if let Some(t) = ev.tgid {
-        let _ = write!(s, " ({t:>7})");
+        let _ = write!(s, "({t:>7}) ");
     }
     let (secs, us) = (ev.ts_ns / 1_000_000_000, ev.ts_ns % 1_000_000_000 / 1000);
     let _ = write!(
         s,
-        " [{:03}] ..... {secs:5}.{us:06}: {}: ",
+        "[{:03}] ..... {secs:5}.{us:06}: {}: ",
         ev.cpu,
-        fields::name(&ev.kind)
+        render::name(&ev.kind)
     );
-    fields::write_kv(&mut s, &ev.kind);
-    s
+    render::write_kv(&mut s, &ev.kind);
+    lead_with_space(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_variants_of_trace_output_c_are_read() {
+        let p = |s| prefix(s).map(|p| (p.comm, p.pid, p.tgid, p.cpu));
+        assert_eq!(
+            p("     my comm-x y-13322   (  13322) [001] d..2."),
+            Some(("my comm-x y", Some(13322), Some(13322), 1))
+        );
+        assert_eq!(
+            p("          <idle>-0       (-------) [000] dNh2."),
+            Some(("<idle>", Some(0), None, 0))
+        );
+        assert_eq!(
+            p("     a=b c-9 [1]-13342   [000] ....."),
+            Some(("a=b c-9 [1]", Some(13342), None, 0))
+        );
+        assert_eq!(
+            p("          cap.sh-13266   [000]"),
+            Some(("cap.sh", Some(13266), None, 0))
+        );
+        assert_eq!(
+            p("           <...>-18992   (  18992) [127] d..3"),
+            Some(("<...>", Some(18992), Some(18992), 127))
+        );
+        assert_eq!(p("cap.sh-x [000] ....."), None);
+        assert_eq!(p("cap.sh-1 (abc) [000] ....."), None);
+        assert_eq!(p("cap.sh-1 [00x] ....."), None);
+    }
 }

@@ -3,7 +3,14 @@
 //!
 //! A line is split at a timestamp (`SECONDS.FRACTION` preceded by a space and followed by `:`
 //! and a space or the line's end). Comms may contain `:` and digits, so each such candidate is
-//! tried left to right until the text before it parses as the format's header prefix.
+//! tried left to right until the text before it parses as the format's header prefix and the
+//! text after it starts with an event name (no spaces, then `:`), at most
+//! [`MAX_CANDIDATES`] of them, so a long line of colons costs linear time, not quadratic.
+//!
+//! The formats print comms raw, so a comm holding `: ` or ending in `:` can itself hold a
+//! whole header (`x 1 [0] 1: a:` is 13 bytes), and a line with one is ambiguous by
+//! construction: the first reading wins. Comms without those (all but pathological ones,
+//! `kworker/1:1` included) always read back as written.
 
 /// The parts of a line every format has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +45,10 @@ pub struct Prefix<'a> {
     pub cpu: u32,
 }
 
+/// Timestamp candidates [`split`] tries per line (a real header holds one, or a few where the
+/// comm holds `N:` runs).
+pub const MAX_CANDIDATES: usize = 32;
+
 /// Splits `line` into a [`Header`], reading the part before the timestamp with `prefix`.
 pub fn split<'a>(
     line: &'a str,
@@ -45,6 +56,7 @@ pub fn split<'a>(
 ) -> Option<Header<'a>> {
     let b = line.as_bytes();
     let mut from = 0;
+    let mut tried = 0;
     while let Some(off) = line[from..].find(':') {
         let colon = from + off;
         from = colon + 1;
@@ -54,6 +66,10 @@ pub fn split<'a>(
         let Some(start) = ts_start(b, colon) else {
             continue;
         };
+        tried += 1;
+        if tried > MAX_CANDIDATES {
+            return None;
+        }
         let Some(ts_ns) = parse_ts(&line[start..colon]) else {
             continue;
         };
@@ -61,7 +77,9 @@ pub fn split<'a>(
             continue;
         };
         let rest = line[colon + 1..].trim_start_matches(' ');
-        let (event, fields) = split_event(rest)?;
+        let Some((event, fields)) = split_event(rest) else {
+            continue;
+        };
         return Some(Header {
             comm: p.comm,
             pid: p.pid,
@@ -158,14 +176,29 @@ pub fn dash_task(s: &str) -> Option<(&str, u32)> {
 
 /// Lines every format may carry that are not events: blank lines, `#` comments and headers,
 /// `CPU:N [LOST N EVENTS]`, trace-cmd's `cpus=N`, `CPU N is empty`, `version = N`.
+///
+/// All of these start in the first column, while every format right-aligns the header's comm
+/// in 16 columns, so an event line whose comm (at most 15 bytes in the kernel) starts with
+/// `#` or `cpus=` begins with a space and is not taken for one.
 pub fn is_noise(line: &str) -> bool {
-    let t = line.trim_start();
-    t.is_empty()
-        || t.starts_with('#')
-        || t.starts_with("cpus=")
-        || t.starts_with("version = ")
-        || (t.starts_with("CPU")
-            && (t.contains(" LOST ") || t.ends_with(" is empty") || t.contains(" EVENTS DROPPED")))
+    line.trim_start().is_empty()
+        || line.starts_with('#')
+        || line.starts_with("cpus=")
+        || line.starts_with("version = ")
+        || (line.starts_with("CPU")
+            && (line.contains(" LOST ")
+                || line.ends_with(" is empty")
+                || line.contains(" EVENTS DROPPED")))
+}
+
+/// Puts a space before `line` unless it has one: every format pads the comm to 16 columns, so
+/// real lines start with one for the kernel's 15-byte comms; a writer given a longer comm
+/// keeps that, so the line is not taken for a comment or an instance prefix.
+pub fn lead_with_space(mut line: String) -> String {
+    if !line.starts_with(' ') {
+        line.insert(0, ' ');
+    }
+    line
 }
 
 #[cfg(test)]
@@ -194,5 +227,42 @@ mod tests {
         );
         assert_eq!(split_event("x:"), Some(("x", "")));
         assert_eq!(split_event("no colon"), None);
+    }
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::*;
+
+    fn any_prefix(p: &str) -> Option<Prefix<'_>> {
+        let (comm, pid) = dash_task(p.trim_end())?;
+        Some(Prefix {
+            comm,
+            pid: Some(pid),
+            tgid: None,
+            cpu: 0,
+        })
+    }
+
+    #[test]
+    fn a_comm_with_timestamp_like_text_is_passed_over() {
+        let h = split("  a 1: b-12 5.000001: ev: x=1", any_prefix).unwrap();
+        assert_eq!(
+            (h.comm, h.pid, h.ts_ns),
+            ("a 1: b", Some(12), 5_000_001_000)
+        );
+        assert_eq!((h.event, h.fields), ("ev", "x=1"));
+    }
+
+    #[test]
+    fn at_most_max_candidates_timestamps_are_tried() {
+        let mut line = "x".to_owned();
+        for _ in 0..MAX_CANDIDATES {
+            line.push_str(" 1:");
+        }
+        line.push_str(" c-1 2.5: ev: f");
+        assert!(split(&line, any_prefix).is_none());
+        let short = line.replacen(" 1:", "", 2);
+        assert!(split(&short, any_prefix).is_some());
     }
 }

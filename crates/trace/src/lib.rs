@@ -5,7 +5,7 @@
 //! [`Parser`] over any [`BufRead`]; iterate it for `Result<Event, ParseError>`. The parsers
 //! stream: one pass, one reused line buffer, allocations only for the strings an [`Event`]
 //! owns. Each format's module documents its layout with real lines: [`ftrace`], [`tracecmd`],
-//! [`perf`]; the tracepoints' fields are read by [`fields`].
+//! [`perf`]; the tracepoints' fields are read by [`fields`] and written by [`render`].
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![forbid(unsafe_code)]
@@ -17,6 +17,7 @@ pub mod ftrace;
 pub mod header;
 pub mod parser;
 pub mod perf;
+pub mod render;
 pub mod tracecmd;
 
 pub use error::ParseError;
@@ -54,11 +55,10 @@ impl Format {
     /// `[CPU]`, ftrace (without flags) two.
     pub fn detect(head: &str) -> Option<Format> {
         for line in head.lines() {
-            let t = line.trim_start();
-            if t.starts_with("# tracer:") {
+            if line.starts_with("# tracer:") {
                 return Some(Format::Ftrace);
             }
-            if t.starts_with("cpus=") {
+            if line.starts_with("cpus=") {
                 return Some(Format::TraceCmd);
             }
             if header::is_noise(line) {
@@ -73,8 +73,10 @@ impl Format {
                 (Some(h), Some(_)) => {
                     // Same header text: ftrace prints `[CPU]` then two spaces (no flags) and
                     // `EVENT: ` with one space; trace-cmd one space and `EVENT:` padded.
-                    let padded = line.contains(&format!(" {}:  ", h.event));
-                    let two_spaces = line.contains("]  ");
+                    // `h.fields` is the line's tail; look at the header only.
+                    let head = &line[..line.len() - h.fields.len()];
+                    let padded = head.contains(&format!(" {}:  ", h.event));
+                    let two_spaces = head.contains("]  ");
                     return Some(if padded || !two_spaces {
                         Format::TraceCmd
                     } else {

@@ -88,7 +88,12 @@ impl<R: BufRead> Iterator for Parser<R> {
                     while end > 0 && matches!(self.buf[end - 1], b'\n' | b'\r') {
                         end -= 1;
                     }
-                    let text = String::from_utf8_lossy(&self.buf[..end]);
+                    // Valid UTF-8 is checked in one fast pass; only other lines pay for
+                    // the replacement.
+                    let text = match std::str::from_utf8(&self.buf[..end]) {
+                        Ok(t) => std::borrow::Cow::Borrowed(t),
+                        Err(_) => String::from_utf8_lossy(&self.buf[..end]),
+                    };
                     match parse_line(self.format, &text, self.lines) {
                         Line::Event(e) => return Some(Ok(e)),
                         Line::Ignored => self.ignored += 1,

@@ -21,8 +21,8 @@
 //! `sched` and `tlb` are ignored; so are `#` lines (`perf script --header`).
 
 use crate::event::Event;
-use crate::fields;
-use crate::header::{digits_u32, pop_cpu, Prefix};
+use crate::header::{digits_u32, lead_with_space, pop_cpu, Prefix};
+use crate::render;
 use std::fmt::Write;
 
 /// The form of a perf script line, for errors.
@@ -56,7 +56,8 @@ pub fn tracepoint(event: &str) -> Option<&str> {
 }
 
 /// The `perf script --ns` line of `ev` (`PID/TID` when `ev.tgid` is set). perf pads the comm,
-/// so a comm's leading and trailing spaces do not survive a round trip.
+/// so a comm's leading and trailing spaces do not survive a round trip; one of 16 or more
+/// bytes gets a leading space, so that it is not taken for a comment.
 pub fn write(ev: &Event) -> String {
     let mut s = String::with_capacity(160);
     let ids = match ev.tgid {
@@ -68,12 +69,42 @@ pub fn write(ev: &Event) -> String {
         crate::EventKind::TlbFlush { .. } => "tlb",
         _ => "sched",
     };
-    let name = format!("{sys}:{}", fields::name(&ev.kind));
+    let name = format!("{sys}:{}", render::name(&ev.kind));
     let _ = write!(
         s,
         "{:>16} {ids} [{:03}] {secs:5}.{ns:09}: {name:>24}: ",
         ev.current.comm, ev.cpu
     );
-    fields::write_kv(&mut s, &ev.kind);
-    s
+    render::write_kv(&mut s, &ev.kind);
+    lead_with_space(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tid_pid_slash_tid_and_lost_thread_headers_are_read() {
+        let p = |s| prefix(s).map(|p| (p.comm, p.pid, p.tgid, p.cpu));
+        assert_eq!(
+            p("     my comm-x y 15468 [000]"),
+            Some(("my comm-x y", Some(15468), None, 0))
+        );
+        assert_eq!(
+            p("     a=b c-9 [1] 15476/15477 [001]"),
+            Some(("a=b c-9 [1]", Some(15477), Some(15476), 1))
+        );
+        assert_eq!(
+            p("             :-1    -1 [001]"),
+            Some((":-1", None, None, 1))
+        );
+        assert_eq!(
+            p("             :-1    -1/-1    [001]"),
+            Some((":-1", None, None, 1))
+        );
+        assert_eq!(p("  bash -2 [001]"), None);
+        assert_eq!(p("  bash 1/x [001]"), None);
+        assert_eq!(tracepoint("sched:sched_switch"), Some("sched_switch"));
+        assert_eq!(tracepoint("irq:irq_handler_entry"), None);
+    }
 }

@@ -23,8 +23,8 @@
 //! Both are accepted. The leading `cpus=N` line and `CPU N is empty` lines are ignored.
 
 use crate::event::Event;
-use crate::fields;
-use crate::header::{dash_task, pop_cpu, Prefix};
+use crate::header::{dash_task, lead_with_space, pop_cpu, Prefix};
+use crate::render;
 use std::fmt::Write;
 
 /// The form of a trace-cmd report line, for errors.
@@ -71,19 +71,45 @@ fn prefix_no_instance(p: &str) -> Option<Prefix<'_>> {
 /// The `trace-cmd report -t` line of `ev` (nanosecond timestamps), with the default plugins'
 /// field forms. `trace-cmd report` prints no tgid, so parsing the line back gives
 /// `tgid: None`. The comm is padded to 16 columns as trace-cmd does; one longer than the
-/// kernel's 15 bytes gets a leading space, so that it is not taken for an instance name.
+/// kernel's 15 bytes gets a leading space, so that it is not taken for an instance name or a
+/// comment.
 pub fn write(ev: &Event) -> String {
     let mut s = String::with_capacity(160);
-    if ev.current.comm.len() >= 16 {
-        s.push(' ');
-    }
     let (secs, ns) = (ev.ts_ns / 1_000_000_000, ev.ts_ns % 1_000_000_000);
-    let name = format!("{}:", fields::name(&ev.kind));
+    let name = format!("{}:", render::name(&ev.kind));
     let _ = write!(
         s,
         "{:>16}-{:<5} [{:03}] {secs}.{ns:09}: {name:<21} ",
         ev.current.comm, ev.current.pid, ev.cpu
     );
-    fields::write_plugin(&mut s, &ev.kind);
-    s
+    render::write_plugin(&mut s, &ev.kind);
+    lead_with_space(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_prefix_and_latency_column_are_read() {
+        let p = |s| prefix(s).map(|p| (p.comm, p.pid, p.cpu));
+        assert_eq!(
+            p("lzt:      my comm-x y-15268 [001]"),
+            Some(("my comm-x y", Some(15268), 1))
+        );
+        assert_eq!(
+            p("         tccap.sh-15266 [000]"),
+            Some(("tccap.sh", Some(15266), 0))
+        );
+        assert_eq!(
+            p("lzt: my comm--15268   1d..3."),
+            Some(("my comm-", Some(15268), 1))
+        );
+        assert_eq!(
+            p("  memfd:sealed-91-14479  12d..2."),
+            Some(("memfd:sealed-91", Some(14479), 12))
+        );
+        assert_eq!(p(" bash-1   d..2."), None);
+        assert_eq!(p(" bash-1   12"), None);
+    }
 }

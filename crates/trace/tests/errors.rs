@@ -99,3 +99,24 @@ fn tracecmd_event_of_ours_with_bad_plugin_fields_names_both_forms() {
     assert!(e.expected.contains("COMM:PID [PRIO] CPU:TARGET"), "{e}");
     assert!(e.expected.contains("comm=.. pid=.."), "{e}");
 }
+
+#[test]
+fn detection_tells_apart_headers_that_both_ftrace_and_trace_cmd_read() {
+    let ftrace_pipe = "          cap.sh-13266   [000]  20481.385156: sched_process_exit: comm=a]  b pid=1 prio=120";
+    // An event name longer than trace-cmd's 20 columns is not padded; `]  ` in the fields
+    // must not count.
+    let tracecmd = "          cap.sh-13266 [000] 20481.385156: sched_kthread_work_execute_start: work struct=x]  y";
+    assert_eq!(Format::detect(ftrace_pipe), Some(Format::Ftrace));
+    assert_eq!(Format::detect(tracecmd), Some(Format::TraceCmd));
+    assert_eq!(Format::detect("# comment only\n\n"), None);
+}
+
+#[test]
+fn a_comm_starting_with_hash_is_an_event_not_a_comment() {
+    let text = "# tracer: nop\n          #1 x-5       [000] .....  1.000000: sched_process_free: comm=#1 x pid=5 prio=120\n";
+    let ev: Vec<_> = Parser::new(text.as_bytes(), Format::Ftrace, false)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].current.comm, "#1 x");
+}

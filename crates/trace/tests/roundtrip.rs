@@ -11,11 +11,12 @@
 use lazymm_trace::{write, Event, EventKind, Format, Parser, TaskName, WakeKind};
 use proptest::prelude::*;
 
-/// Comms of up to 16 bytes with spaces, dashes, brackets, `=`, `:` and digits, no space at
+/// Comms of up to 16 bytes with spaces, dashes, brackets, `#`, `=`, `:` and digits, no space at
 /// either end; also the placeholders traces print.
 fn comm() -> impl Strategy<Value = String> {
     prop_oneof![
-        "[a-zA-Z0-9_/:.=<>()\\[\\]-]([a-zA-Z0-9_/:.=<>()\\[\\] -]{0,14}[a-zA-Z0-9_/:.=<>()\\[\\]-])?",
+        "[#a-zA-Z0-9_/:.=<>()\\[\\]-]([#a-zA-Z0-9_/:.=<>()\\[\\] -]{0,14}[#a-zA-Z0-9_/:.=<>()\\[\\]-])?",
+        Just("cpus=2".to_owned()),
         Just(String::new()),
         Just("<...>".to_owned()),
         Just("<idle>".to_owned()),
