@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 mod calibrate_cmd;
 mod record_cmd;
+mod replay_cmd;
 mod sim_cmd;
 mod sweep_cmd;
 
@@ -89,6 +90,9 @@ enum Cmd {
     /// Run a grid of simulations (workloads × profiles × schemes × CPU counts × threads) in
     /// parallel; write STEM.json and STEM.csv.
     Sweep(sweep_cmd::SweepArgs),
+    /// Replay a Linux scheduler trace (ftrace, trace-cmd report, perf script) through every
+    /// scheme on the simulated machine and report what lazy-mm handling would have cost.
+    Replay(replay_cmd::ReplayArgs),
     /// Measure this machine (cache-line transfer, RMW, fence, membarrier IPI, context
     /// switch), write profiles/this-machine.toml, and compare the real kernel's ctxsw
     /// throughput with the simulator's on that profile.
@@ -194,6 +198,13 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Cmd::Sim(a) => match sim_cmd::sim(&a) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Cmd::Replay(a) => match replay_cmd::run(&a) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");

@@ -8,6 +8,8 @@
 //!                        Idle   => the CPU sits in its idle loop until a wakeup (IPI or
 //!                                  TIF_NEED_RESCHED on a polling idle CPU) arrives
 //!                        Spin   => one spin-wait iteration (another CPU must act first)
+//!                        Busy   => work outside the model until a virtual time (replayed
+//!                                  traces: the gaps between a trace's events)
 //!                        Done   => the CPU stops driving } }
 //! ```
 //! A driver holds workload state only (which program step each task is at); everything the
@@ -25,9 +27,26 @@ pub enum Next {
     Idle,
     /// Spin until another CPU acts (a scenario script waiting for a marker, an op to retry).
     Spin,
+    /// Work outside the model until the CPU's clock reads `until_ns` (nothing if it already
+    /// does): the user and kernel work between a replayed trace's events, which no lazy-mm
+    /// scheme changes. `idle`: the CPU sits in its idle loop meanwhile (the time is idle
+    /// time) instead of running its task. Interrupts are taken meanwhile: the sim engine
+    /// advances the clock to the next moment another CPU may act (at least
+    /// [`BUSY_SLICE_NS`] at a time) and takes due IPIs between. Engines without virtual
+    /// time (step, threads) treat it as a no-op.
+    Busy {
+        /// Virtual time (ns) the CPU's clock must reach.
+        until_ns: u64,
+        /// The CPU is idle rather than busy meanwhile.
+        idle: bool,
+    },
     /// The workload is over for this CPU.
     Done,
 }
+
+/// The smallest step (ns) by which a clocked engine advances a CPU in [`Next::Busy`] while
+/// another CPU is within it: an IPI sent to a busy CPU is taken at most this late.
+pub const BUSY_SLICE_NS: f64 = 1000.0;
 
 /// A workload generator driven by the engine (see the module doc).
 pub trait Driver {

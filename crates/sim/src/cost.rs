@@ -49,8 +49,11 @@ pub enum Cat {
     Wakeup,
     /// Syscall base work.
     Syscall,
-    /// Idle (parked, nothing to run).
+    /// Idle (parked, nothing to run; or a replayed trace's idle gap).
     Idle,
+    /// Work outside the model: a replayed trace's gaps between events on a busy CPU
+    /// ([`lazymm_engines::driver::Next::Busy`]).
+    Work,
     /// Leaving the idle state after a wakeup.
     IdleExit,
 }
@@ -86,6 +89,8 @@ pub struct Breakdown {
     pub idle: f64,
     /// Idle exit latency.
     pub idle_exit: f64,
+    /// Work outside the model (a replayed trace's gaps on busy CPUs); not in [`Breakdown::busy`].
+    pub work: f64,
 }
 
 impl Breakdown {
@@ -105,6 +110,7 @@ impl Breakdown {
             Cat::Syscall => &mut self.syscall,
             Cat::Idle => &mut self.idle,
             Cat::IdleExit => &mut self.idle_exit,
+            Cat::Work => &mut self.work,
         };
         *f += ns;
     }
@@ -116,7 +122,7 @@ impl Breakdown {
         }
     }
 
-    /// Busy time: everything but idle.
+    /// Busy time of the model's own work: everything but idle and outside work.
     pub fn busy(&self) -> f64 {
         self.access
             + self.coherence.values().sum::<f64>()
@@ -152,6 +158,7 @@ impl Breakdown {
         d.syscall -= o.syscall;
         d.idle -= o.idle;
         d.idle_exit -= o.idle_exit;
+        d.work -= o.work;
         d
     }
 
@@ -173,6 +180,7 @@ impl Breakdown {
             syscall: d(self.syscall),
             idle: d(self.idle),
             idle_exit: d(self.idle_exit),
+            work: d(self.work),
         }
     }
 }

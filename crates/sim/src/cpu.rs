@@ -58,6 +58,8 @@ pub(crate) struct Shared {
     pub(crate) switches: Cell<u64>,
     /// Until when the machine's broadcast-invalidation resource is busy.
     pub(crate) broadcast_busy: Cell<f64>,
+    /// Until when each CPU does work outside the model (`Next::Busy`; 0 when it does not).
+    pub(crate) busy_until: Vec<Cell<f64>>,
 }
 
 /// Points a CPU passes without yielding at most, while it is the earliest.

@@ -154,6 +154,7 @@ pub fn run(
         inline: Cell::new(INLINE_POINTS),
         switches: Cell::new(0),
         broadcast_busy: Cell::new(0.0),
+        busy_until: (0..n).map(|_| Cell::new(0.0)).collect(),
     });
     let mut cos: Vec<Co> = (0..n)
         .map(|cpu| spawn(k.clone(), sh.clone(), cpu))
@@ -357,6 +358,7 @@ fn spawn(k: Arc<Kernel>, sh: Rc<Shared>, cpu: CpuId) -> Co {
                             c.point(&k, "driver:next");
                         }
                         Next::Spin => c.wait(&k, "driver:spin"),
+                        Next::Busy { until_ns, idle } => busy(&k, &c, until_ns as f64, idle),
                         Next::Idle | Next::Done => c.suspend(&k, Yielded::Park),
                     }
                 }
@@ -388,6 +390,31 @@ fn requeue(heap: &mut BinaryHeap<Reverse<Key>>, queued: &mut [bool], t: f64, cpu
         }
         _ => cpu,
     }
+}
+
+/// [`Next::Busy`]: advance `c` to `until`, in steps to the earliest moment another CPU may
+/// act (a running CPU's clock, a busy one's end, a pending wakeup, an IPI due here; at least
+/// `BUSY_SLICE_NS`), taking due IPIs at the point after each step. Busy and parked CPUs send
+/// no IPI, so a machine of busy CPUs jumps from one busy end to the next.
+fn busy(k: &Kernel, c: &SimCpu, until: f64, idle: bool) {
+    let (sh, me) = (&c.sh, c.id);
+    let cat = if idle { Cat::Idle } else { Cat::Work };
+    sh.busy_until[me].set(until);
+    while sh.phase.get() == Phase::Run && sh.clock[me].get() < until {
+        let now = sh.clock[me].get();
+        let others = (0..sh.clock.len())
+            .filter(|&j| j != me && sh.parked[j].get().is_none())
+            .map(|j| sh.clock[j].get().max(sh.busy_until[j].get()))
+            .chain(sh.wakes.borrow().iter().map(|w| w.1))
+            .fold(f64::INFINITY, f64::min);
+        let mut to = until.min(others.max(now + lazymm_engines::driver::BUSY_SLICE_NS));
+        if sh.ipi_at[me].get() > now {
+            to = to.min(sh.ipi_at[me].get());
+        }
+        sh.add(me, cat, to - now);
+        c.point(k, "driver:busy");
+    }
+    sh.busy_until[me].set(0.0);
 }
 
 fn stop_due(cfg: &SimConfig, now: f64, switches: u64) -> bool {

@@ -6,6 +6,7 @@ pub mod common;
 pub mod ctxsw;
 pub mod execstorm;
 pub mod kthreadio;
+pub mod replay;
 pub mod tlbflush;
 pub mod wideexit;
 

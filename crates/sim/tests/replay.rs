@@ -1,0 +1,372 @@
+//! The replay driver on the toy profile (tests/data/toy-machine.toml, x86): hand-written
+//! traces as `Event` lists and as ftrace text, with counts derived from the kernel paths as
+//! modelled (`crates/model/src/sched.rs`, `exit.rs`, `exec.rs`, `schemes/refcount.rs`).
+//!
+//! Each CPU's task at trace start is placed at setup (boot context, not counted), so the
+//! measured counts are the trace's own steps.
+
+use lazymm_model::era::{self, Variant};
+use lazymm_model::ArchId;
+use lazymm_profile::Profile;
+use lazymm_sim::{simulate, SimConfig, SimReport, SimSpec, SimStop};
+use lazymm_trace::{Event, EventKind, TaskName};
+use lazymm_workloads::drivers::replay::scan::scan;
+use lazymm_workloads::drivers::replay::{Replay, ReplayStats};
+
+fn toy() -> Profile {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/toy-machine.toml");
+    Profile::load(std::path::Path::new(path)).expect("toy profile parses")
+}
+
+fn t(comm: &str, pid: u32) -> TaskName {
+    TaskName {
+        comm: comm.into(),
+        pid,
+    }
+}
+
+/// A line at 1 s + `us` µs on `cpu` whose current task is `cur` (tgid `tgid`, None for idle,
+/// which ftrace's header names `<idle>`).
+fn ev(us: u64, cpu: u32, cur: (&str, u32), tgid: Option<u32>, kind: EventKind) -> Event {
+    Event {
+        line: 0,
+        ts_ns: 1_000_000_000 + us * 1000,
+        cpu,
+        current: t(if cur.1 == 0 { "<idle>" } else { cur.0 }, cur.1),
+        tgid,
+        kind,
+    }
+}
+
+fn sw(prev: (&str, u32), state: &str, next: (&str, u32)) -> EventKind {
+    EventKind::Switch {
+        prev: t(prev.0, prev.1),
+        prev_prio: 120,
+        prev_state: state.into(),
+        next: t(next.0, next.1),
+        next_prio: 120,
+    }
+}
+
+fn numbered(mut evs: Vec<Event>) -> Vec<Event> {
+    for (i, e) in evs.iter_mut().enumerate() {
+        e.line = i as u64 + 1;
+    }
+    evs
+}
+
+/// Replays `evs` with `v` on as many CPUs as the trace has; None if `v` cannot run on x86.
+fn replay(v: Variant, evs: &[Event]) -> Option<(SimReport, ReplayStats)> {
+    let sc = scan(evs.iter().cloned().map(Ok)).expect("scan");
+    // The driver owns its input ('static, as the engine's Box<dyn Driver>).
+    let owned: Vec<Event> = evs.to_vec();
+    let d = Replay::new(
+        owned.into_iter().map(Ok),
+        sc.cpus,
+        sc.capacity(sc.cpus),
+        sc.has_tgid,
+    );
+    let stats = d.stats();
+    let r = simulate(SimSpec {
+        profile: toy(),
+        variant: v,
+        ncpus: sc.cpus,
+        driver: Box::new(d),
+        cfg: SimConfig {
+            switches: None,
+            duration_ns: None,
+            warmup_switches: None,
+            ..SimConfig::default()
+        },
+        knobs: None,
+    });
+    if r.infeasible.is_some() {
+        return None;
+    }
+    assert_eq!(r.stop, SimStop::Completed, "{}", v.name);
+    assert!(r.violations.is_empty(), "{}: {:?}", v.name, r.violations);
+    let st = stats.borrow().clone();
+    Some((r, st))
+}
+
+fn clean_x86() -> Vec<Variant> {
+    era::variants()
+        .into_iter()
+        .filter(|v| v.clean_on(ArchId::X86))
+        .collect()
+}
+
+const BASH: (&str, u32) = ("bash", 100);
+const APP: (&str, u32) = ("app", 200);
+const APP_T: (&str, u32) = ("app", 201);
+const CHILD: (&str, u32) = ("app", 202);
+const TRUE: (&str, u32) = ("true", 202);
+const KW: (&str, u32) = ("kworker/1:0", 30);
+const IDLE0: (&str, u32) = ("swapper/0", 0);
+const IDLE1: (&str, u32) = ("swapper/1", 0);
+
+/// Two CPUs; bash (alive at start) on CPU 0; app (tgid 200) forks a thread 201 on CPU 1,
+/// which runs on CPU 0, then migrates back to CPU 1 and forks a process 202, which execs
+/// /bin/true and exits; a kworker (by name) and the idle tasks.
+fn mixed() -> Vec<Event> {
+    numbered(vec![
+        ev(0, 0, BASH, Some(100), sw(BASH, "S", IDLE0)),
+        ev(0, 1, IDLE1, None, sw(IDLE1, "R", APP)),
+        ev(
+            10,
+            1,
+            APP,
+            Some(200),
+            EventKind::Fork {
+                parent: t(APP.0, APP.1),
+                child: t(APP_T.0, APP_T.1),
+            },
+        ),
+        ev(20, 1, APP, Some(200), sw(APP, "S", KW)),
+        ev(30, 0, IDLE0, None, sw(IDLE0, "R", APP_T)),
+        ev(40, 0, APP_T, Some(200), sw(APP_T, "S", IDLE0)),
+        ev(50, 1, KW, Some(30), sw(KW, "I", APP_T)),
+        ev(
+            60,
+            1,
+            APP_T,
+            Some(200),
+            EventKind::Fork {
+                parent: t(APP_T.0, APP_T.1),
+                child: t(CHILD.0, CHILD.1),
+            },
+        ),
+        ev(70, 1, APP_T, Some(200), sw(APP_T, "S", CHILD)),
+        ev(
+            80,
+            1,
+            CHILD,
+            Some(202),
+            EventKind::Exec {
+                filename: "/bin/true".into(),
+                pid: 202,
+                old_pid: 202,
+            },
+        ),
+        ev(
+            90,
+            1,
+            TRUE,
+            Some(202),
+            EventKind::Exit {
+                task: t(TRUE.0, TRUE.1),
+                prio: 120,
+            },
+        ),
+        ev(100, 1, TRUE, Some(202), sw(TRUE, "X", IDLE1)),
+    ])
+}
+
+/// The mixed trace, every clean x86 variant: the 8 sched_switch lines are the measured
+/// context switches (bash's placement on CPU 0 is setup); one exit; one exec; forks:
+/// one thread (201: its tgid 200 is app's), one process (202); tasks alive at start: bash
+/// and app (processes), the kworker (by name). Lazy switches (user → kthread or idle):
+/// bash→idle, app→kworker, 201→idle = 3. IPIs: none — /bin/true's mm (the exec's) and the
+/// forked copy were only ever on CPU 1, so exit_mmap's flush finds no other CPU in
+/// mm_cpumask, and no CPU is lazy on them elsewhere.
+#[test]
+fn mixed_trace_switches_forks_exec_exit_on_every_scheme() {
+    for v in clean_x86() {
+        let Some((r, st)) = replay(v, &mixed()) else {
+            continue;
+        };
+        let n = v.name;
+        assert_eq!(r.context_switches, 8, "{n}");
+        assert_eq!(st.switches, 8, "{n}");
+        assert_eq!(st.placed, 1, "{n}");
+        assert_eq!(st.exits, 1, "{n}");
+        assert_eq!(st.execs, 1, "{n}");
+        assert_eq!(
+            (st.forked_threads, st.forked_processes, st.forked_kthreads),
+            (1, 1, 0),
+            "{n}"
+        );
+        assert_eq!((st.initial_processes, st.initial_kthreads), (2, 1), "{n}");
+        assert_eq!(st.kthreads_by_name, 1, "{n}");
+        assert_eq!(st.lazy_switches, 3, "{n}");
+        assert_eq!((st.mismatches, st.not_applied), (0, 0), "{n}");
+        assert_eq!(r.counters.lazy_ipis + r.counters.flush_ipis, 0, "{n}");
+    }
+}
+
+/// R (refcount) on the mixed trace: mm_count RMWs, each from refcount.rs's GRAB on a
+/// user → kernel switch (context_switch: mmgrab_lazy_tlb(prev->active_mm)) or DROP of
+/// rq->prev_mm after a kernel → user switch (finish_task_switch), plus __mmput's mmdrop and
+/// exit_mm's grab:
+///   bash→idle grab(bash) 1; CPU 1 idle→app drop(init_mm) 1; app→kworker grab(app) 1;
+///   CPU 0 idle→201 drop(bash) 1; 201→idle grab(app) 1; kworker→201 drop(app) 1;
+///   201→202 user→user 0; exec: mmput(forked copy) → __mmput → mmdrop 1;
+///   exit of 202: exit_mm grab 1 + mmput → __mmput → mmdrop 1; final switch: prev->mm is
+///   NULL after exit_mm, so no grab.                                       = 9
+/// /bin/true's mm is then held only by CPU 1's idle (the exit_mm reference): pending until
+/// CPU 1 next runs a user task, which the trace never does: 2 mms reached mm_users 0 (the
+/// forked copy, freed at once; /bin/true's), 1 freed.
+#[test]
+fn mixed_trace_refcount_counts_derived_from_the_paths() {
+    let (r, _) = replay(era::variant("refcount").expect("refcount"), &mixed()).expect("x86");
+    assert_eq!(r.counters.mm_count_rmw, 9);
+    assert_eq!(r.free_latency.exited, 2);
+    assert_eq!(r.free_latency.freed, 1);
+    assert_eq!(r.peak_pending_free, 1);
+}
+
+const P0: (&str, u32) = ("par", 300);
+const P1: (&str, u32) = ("par", 301);
+
+/// A process with threads 300 (CPU 0) and 301 (CPU 1), both running at trace start. 301
+/// exits first (CPU 1 idles, lazy on the mm: still in its mm_cpumask), then 300, the last
+/// user: __mmput → exit_mmap's flush with freed tables → native_flush_tlb_multi IPIs the
+/// mask's other CPU: 1 flush IPI, in every x86 scheme (as wide-exit with N = 2).
+/// R: each exit_mm grabs (2) and the last mmput's __mmput drops the users' reference (1) = 3;
+/// the mm then stays pinned by both idle tasks' lazy references: pending, not freed.
+fn two_thread_exit() -> Vec<Event> {
+    let exit = |p: (&str, u32)| EventKind::Exit {
+        task: t(p.0, p.1),
+        prio: 120,
+    };
+    numbered(vec![
+        ev(
+            5,
+            0,
+            P0,
+            Some(300),
+            EventKind::Wakeup {
+                which: lazymm_trace::WakeKind::Waking,
+                task: t("x", 7),
+                prio: 120,
+                target_cpu: 0,
+            },
+        ),
+        ev(6, 1, P1, Some(300), exit(P1)),
+        ev(10, 1, P1, Some(300), sw(P1, "X", IDLE1)),
+        ev(20, 0, P0, Some(300), exit(P0)),
+        ev(21, 0, P0, Some(300), sw(P0, "X", IDLE0)),
+    ])
+}
+
+#[test]
+fn last_thread_exit_ipis_the_cpu_lazy_on_the_mm() {
+    for v in clean_x86() {
+        let Some((r, st)) = replay(v, &two_thread_exit()) else {
+            continue;
+        };
+        let n = v.name;
+        assert_eq!(st.placed, 2, "{n}");
+        assert_eq!((st.initial_processes, st.initial_threads), (1, 1), "{n}");
+        assert_eq!(r.context_switches, 2, "{n}");
+        assert_eq!(st.exits, 2, "{n}");
+        assert_eq!(r.counters.flush_ipis, 1, "{n}");
+        if n == "refcount" {
+            assert_eq!(r.counters.mm_count_rmw, 3);
+            assert_eq!((r.free_latency.exited, r.free_latency.freed), (1, 0));
+        }
+    }
+}
+
+/// A task that migrates: 201 is switched out on CPU 1 and in on CPU 0 at the same trace
+/// time, the switch in listed after the switch out. Were CPU 0 to run its switch first, the
+/// model's schedule() would find 201 still running on CPU 1 and fail (not applied); the
+/// dependency makes CPU 0 wait for CPU 1's switch, so every switch applies.
+#[test]
+fn migrating_task_runs_on_its_new_cpu_only_after_the_old_one_switched_it_out() {
+    let evs = numbered(vec![
+        ev(0, 1, APP_T, Some(200), sw(APP_T, "R+", IDLE1)),
+        ev(0, 0, IDLE0, None, sw(IDLE0, "R", APP_T)),
+        ev(5, 0, APP_T, Some(200), sw(APP_T, "S", IDLE0)),
+    ]);
+    for v in clean_x86() {
+        let Some((r, st)) = replay(v, &evs) else {
+            continue;
+        };
+        assert_eq!(r.context_switches, 3, "{}", v.name);
+        assert_eq!((st.mismatches, st.not_applied), (0, 0), "{}", v.name);
+    }
+}
+
+/// The mixed trace as ftrace text (tests/data/replay_mixed.ftrace, record-tgid layout):
+/// the parser gives the same events, and R counts the same 9 mm_count RMWs.
+#[test]
+fn ftrace_text_of_the_mixed_trace_replays_with_the_same_counts() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/replay_mixed.ftrace"
+    );
+    let p = lazymm_trace::open(std::path::Path::new(path), None, false).expect("opens");
+    let parsed: Vec<Event> = p
+        .map(|r| {
+            let mut e = r.expect("parses");
+            e.line = 0;
+            e
+        })
+        .collect();
+    let mut want = mixed();
+    for e in &mut want {
+        e.line = 0;
+    }
+    assert_eq!(parsed.len(), want.len());
+    for (a, b) in parsed.iter().zip(&want) {
+        assert_eq!(
+            (a.ts_ns, a.cpu, &a.current, a.tgid),
+            (b.ts_ns, b.cpu, &b.current, b.tgid)
+        );
+        assert_eq!(a.kind, b.kind);
+    }
+    let (r, st) = replay(era::variant("refcount").expect("refcount"), &parsed).expect("x86");
+    assert_eq!((r.context_switches, st.exits, st.execs), (8, 1, 1));
+    assert_eq!(r.counters.mm_count_rmw, 9);
+}
+
+/// A trace without tgids (trace-cmd report, perf script's default header): a forked child
+/// is a thread unless it execs within the look-ahead. P forks 401 (never execs: a thread of
+/// P) and 402 (execs /bin/true, exits: a process).
+#[test]
+fn without_tgids_a_child_that_execs_is_a_process_and_one_that_does_not_a_thread() {
+    let (p, a, b) = (("p", 400), ("p", 401), ("p", 402));
+    let fork = |c: (&str, u32)| EventKind::Fork {
+        parent: t(p.0, p.1),
+        child: t(c.0, c.1),
+    };
+    let evs = numbered(vec![
+        ev(10, 0, p, None, fork(a)),
+        ev(20, 0, p, None, fork(b)),
+        ev(30, 0, p, None, sw(p, "S", a)),
+        ev(40, 0, a, None, sw(a, "S", b)),
+        ev(
+            50,
+            0,
+            b,
+            None,
+            EventKind::Exec {
+                filename: "/bin/true".into(),
+                pid: 402,
+                old_pid: 402,
+            },
+        ),
+        ev(
+            60,
+            0,
+            ("true", 402),
+            None,
+            EventKind::Exit {
+                task: t("true", 402),
+                prio: 120,
+            },
+        ),
+        ev(70, 0, ("true", 402), None, sw(("true", 402), "Z", p)),
+    ]);
+    for v in clean_x86() {
+        let Some((r, st)) = replay(v, &evs) else {
+            continue;
+        };
+        let n = v.name;
+        assert_eq!(st.forks_by_exec_rule, 2, "{n}");
+        assert_eq!((st.forked_threads, st.forked_processes), (1, 1), "{n}");
+        assert_eq!((r.context_switches, st.exits, st.execs), (3, 1, 1), "{n}");
+        assert_eq!((st.mismatches, st.not_applied), (0, 0), "{n}");
+    }
+}

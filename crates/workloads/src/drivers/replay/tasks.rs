@@ -1,0 +1,307 @@
+//! The trace's tasks: pid → task incarnation, tgid, and whether it is a kernel thread.
+//!
+//! A trace names tasks by pid, and pids are reused: every incarnation gets its own [`Uid`]
+//! (a fork, or the first sight of a task alive at trace start), and a pid maps to its
+//! current incarnation only while it lives. Rules (the issue's, in this order):
+//!
+//! - pid 0 is the idle task of the line's CPU (`swapper/N`): [`Kind::Idle`].
+//! - A forked child is a kernel thread iff its parent is one (kthreadd, pid 2, and its
+//!   descendants; a `user_mode_thread` child of a kworker has no mm until it execs, which
+//!   is what the model's kthread + `Exec` does). Otherwise it is a thread of its parent's
+//!   process iff its tgid (learned when it runs: ftrace `record-tgid`, perf `pid/tid`)
+//!   equals the parent's, else a new process (fork: a new mm). A trace without tgids
+//!   (`trace-cmd report`, `perf script` without `-F pid,tid`) cannot say: there a child is a
+//!   thread unless it execs within the look-ahead (`plan::RESOLVE_EVENTS` events) — most
+//!   forked processes exec at once, threads never do (counted: forks classified so).
+//! - A task alive at trace start (first seen without a fork) is kthreadd (pid 2), a user
+//!   thread if its tgid is known and differs from its pid, else a kernel thread if its
+//!   `comm` matches [`KTHREAD_PREFIXES`] (counted as classified by name), else a user task
+//!   of process `tgid` (or of its own pid when the trace records no tgid: counted).
+//! - `sched_process_exec` makes a task a user task with a fresh mm; a non-leader thread
+//!   that execs takes the leader's pid.
+
+use std::collections::HashMap;
+
+/// A task incarnation's id in a replay.
+pub type Uid = u32;
+
+/// The idle task (pid 0) of whatever CPU names it.
+pub const IDLE: Uid = u32::MAX;
+
+/// `comm` prefixes of kernel threads (mainline's `kthread_create` names).
+pub const KTHREAD_PREFIXES: &[&str] = &[
+    "kworker/",
+    "ksoftirqd/",
+    "migration/",
+    "rcu_",
+    "rcub/",
+    "rcuc/",
+    "rcuop/",
+    "rcuos/",
+    "cpuhp/",
+    "idle_inject/",
+    "kthreadd",
+    "kswapd",
+    "kcompactd",
+    "khugepaged",
+    "ksmd",
+    "kauditd",
+    "khungtaskd",
+    "kdevtmpfs",
+    "kblockd",
+    "kintegrityd",
+    "kthrotld",
+    "kstrp",
+    "oom_reaper",
+    "writeback",
+    "watchdog",
+    "watchdogd",
+    "irq/",
+    "jbd2/",
+    "ext4-",
+    "xfs",
+    "scsi_eh_",
+    "scsi_tmf_",
+    "nvme-",
+    "mm_percpu_wq",
+    "pool_workqueue_",
+    "ipv6_addrconf",
+    "netns",
+    "zswap",
+    "hwrng",
+    "kvm",
+    "card",
+    "ttm",
+    "tpm_",
+    "md",
+    "edac-poller",
+    "devfreq_wq",
+    "blkcg_punt_bio",
+    "inet_frag_wq",
+    "psimon",
+];
+
+/// Whether `comm` is a kernel thread's name (see [`KTHREAD_PREFIXES`]). `md` and `card`
+/// and `kvm` match only as `md…/`-style names with a digit or `-`/`/` after the prefix.
+pub fn kthread_name(comm: &str) -> bool {
+    KTHREAD_PREFIXES.iter().any(|p| {
+        let Some(rest) = comm.strip_prefix(p) else {
+            return false;
+        };
+        match *p {
+            "md" | "card" | "kvm" | "xfs" => rest
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit() || c == '-' || c == '/' || c == '_'),
+            _ => true,
+        }
+    })
+}
+
+/// What a task is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A CPU's idle task.
+    Idle,
+    /// A kernel thread (no mm).
+    Kthread,
+    /// A user task.
+    User,
+}
+
+/// One task incarnation.
+#[derive(Clone, Debug)]
+pub struct Info {
+    /// Its pid now.
+    pub pid: u32,
+    /// Its tgid, once a line recorded it.
+    pub tgid: Option<u32>,
+    /// Its kind.
+    pub kind: Kind,
+    /// Created by a fork in the trace (else alive at trace start).
+    pub forked: bool,
+    /// Classified a kernel thread by its name only.
+    pub by_name: bool,
+    /// `sched_process_exit` seen: its next switch out that is not a preemption is its last.
+    pub dying: bool,
+    /// `sched_process_exec` seen.
+    pub execd: bool,
+    /// Events read before this incarnation was first seen (bounds look-aheads about it).
+    pub seen_at: u64,
+    /// Where its last switch out (or its fork) is: (CPU, step index there).
+    pub last_out: Option<(u32, u64)>,
+}
+
+/// The live task incarnations.
+#[derive(Debug, Default)]
+pub struct Tasks {
+    /// Events read so far (set by the reader; stamps new incarnations).
+    pub events: u64,
+    by_pid: HashMap<u32, Uid>,
+    info: HashMap<Uid, Info>,
+    next: Uid,
+}
+
+impl Tasks {
+    /// The current incarnation of the task a line names (created, alive at trace start, at
+    /// first sight). `tgid`: the line recorded it (the line's current task).
+    pub fn named(&mut self, pid: u32, comm: &str, tgid: Option<u32>) -> Uid {
+        if pid == 0 {
+            return IDLE;
+        }
+        if let Some(&u) = self.by_pid.get(&pid) {
+            if let (Some(g), Some(i)) = (tgid, self.info.get_mut(&u)) {
+                i.tgid = Some(g);
+            }
+            return u;
+        }
+        let (kind, by_name) = if pid == 2 {
+            (Kind::Kthread, false)
+        } else if tgid.is_some_and(|g| g != pid) {
+            (Kind::User, false)
+        } else if kthread_name(comm) {
+            (Kind::Kthread, true)
+        } else {
+            (Kind::User, false)
+        };
+        self.insert(Info {
+            pid,
+            tgid,
+            kind,
+            forked: false,
+            by_name,
+            dying: false,
+            execd: false,
+            seen_at: self.events,
+            last_out: None,
+        })
+    }
+
+    /// A fork's child: a new incarnation of `pid`, a kernel thread iff `parent` is one.
+    pub fn forked(&mut self, pid: u32, parent: Uid) -> Uid {
+        let kind = match self.get(parent).map(|i| i.kind) {
+            Some(Kind::Kthread) | Some(Kind::Idle) => Kind::Kthread,
+            _ => Kind::User,
+        };
+        self.insert(Info {
+            pid,
+            tgid: None,
+            kind,
+            forked: true,
+            by_name: false,
+            dying: false,
+            execd: false,
+            seen_at: self.events,
+            last_out: None,
+        })
+    }
+
+    fn insert(&mut self, info: Info) -> Uid {
+        let u = self.next;
+        self.next = self.next.wrapping_add(1) % IDLE;
+        self.by_pid.insert(info.pid, u);
+        self.info.insert(u, info);
+        u
+    }
+
+    /// `sched_process_exec`: `old_pid`'s task is a user task now, named `pid`.
+    pub fn exec(&mut self, pid: u32, old_pid: u32, comm: &str) -> Uid {
+        let u = self.named(old_pid, comm, None);
+        if let Some(i) = self.info.get_mut(&u) {
+            i.kind = Kind::User;
+            i.by_name = false;
+            i.execd = true;
+            if pid != old_pid {
+                i.pid = pid;
+                self.by_pid.remove(&old_pid);
+                self.by_pid.insert(pid, u);
+            }
+        }
+        u
+    }
+
+    /// The task exited for good: its pid no longer names it (a later fork may reuse it).
+    pub fn retire(&mut self, u: Uid) {
+        if let Some(i) = self.info.get(&u) {
+            if self.by_pid.get(&i.pid) == Some(&u) {
+                self.by_pid.remove(&i.pid);
+            }
+        }
+    }
+
+    /// Drops a retired incarnation's record (its last step ran).
+    pub fn forget(&mut self, u: Uid) {
+        self.retire(u);
+        self.info.remove(&u);
+    }
+
+    /// A task's record.
+    pub fn get(&self, u: Uid) -> Option<&Info> {
+        self.info.get(&u)
+    }
+
+    /// A task's record, to update.
+    pub fn get_mut(&mut self, u: Uid) -> Option<&mut Info> {
+        self.info.get_mut(&u)
+    }
+
+    /// The live incarnation `pid` names, if any.
+    pub fn lookup(&self, pid: u32) -> Option<Uid> {
+        self.by_pid.get(&pid).copied()
+    }
+
+    /// Removes and returns every record.
+    pub fn drain(&mut self) -> Vec<Info> {
+        self.by_pid.clear();
+        self.info.drain().map(|(_, i)| i).collect()
+    }
+
+    /// Incarnations recorded now.
+    pub fn live(&self) -> usize {
+        self.info.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kthread_names_match_kernel_threads_only() {
+        for k in [
+            "kworker/3:1",
+            "ksoftirqd/0",
+            "migration/1",
+            "rcu_sched",
+            "md0_raid1",
+        ] {
+            assert!(kthread_name(k), "{k}");
+        }
+        for u in [
+            "bash", "make", "mdadm", "cargo", "xfsprogs", "cc1", "cardinal",
+        ] {
+            assert!(!kthread_name(u), "{u}");
+        }
+    }
+
+    #[test]
+    fn reused_pid_after_retire_is_a_new_incarnation() {
+        let mut t = Tasks::default();
+        let a = t.named(100, "sh", Some(100));
+        assert_eq!(t.named(100, "sh", None), a);
+        t.retire(a);
+        let b = t.forked(100, a);
+        assert_ne!(a, b);
+        assert_eq!(t.named(100, "sh", None), b);
+    }
+
+    #[test]
+    fn exec_by_a_non_leader_takes_the_leader_pid() {
+        let mut t = Tasks::default();
+        let th = t.named(101, "worker", Some(100));
+        let u = t.exec(100, 101, "worker");
+        assert_eq!(u, th);
+        assert_eq!(t.named(100, "x", None), th);
+        assert_eq!(t.get(th).unwrap().kind, Kind::User);
+    }
+}

@@ -1,0 +1,82 @@
+//! `lazymm replay` from the command line: a malformed line is an error naming the file, the
+//! line and the expected form (exit 2); `--lenient` skips and counts it; `--json` reports
+//! every scheme.
+
+use std::process::Command;
+
+fn data(name: &str) -> String {
+    format!(
+        "{}/crates/sim/tests/data/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn lazymm(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_lazymm"))
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+#[test]
+fn malformed_line_is_an_error_with_file_line_and_expected_form() {
+    let bad = data("replay_bad_line.ftrace");
+    let out = lazymm(&["replay", &bad, "--scheme", "refcount"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with(&format!("error: {bad}:11: ")),
+        "stderr: {err}"
+    );
+    assert!(
+        err.contains("; expected sched_switch fields"),
+        "stderr: {err}"
+    );
+}
+
+#[test]
+fn lenient_skips_and_counts_the_malformed_line() {
+    let bad = data("replay_bad_line.ftrace");
+    let out = lazymm(&["replay", &bad, "--lenient", "--scheme", "refcount"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("11 events"), "{text}");
+    assert!(text.contains("1 skipped"), "{text}");
+}
+
+#[test]
+fn json_reports_every_clean_scheme_with_the_trace_switch_count() {
+    let out = lazymm(&["replay", &data("replay_mixed.ftrace"), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["cpus"], 2);
+    assert_eq!(v["parse"]["events"]["switch"], 8);
+    let schemes = v["schemes"].as_array().expect("schemes");
+    assert!(schemes.len() >= 6);
+    for s in schemes {
+        let r = &s["report"];
+        if r["infeasible"].is_null() {
+            assert_eq!(r["context_switches"], 8, "{}", r["scheme"]);
+            assert_eq!(s["replay"]["exits"], 1, "{}", r["scheme"]);
+        }
+    }
+}
+
+#[test]
+fn fewer_cpus_than_the_trace_has_is_an_error() {
+    let out = lazymm(&["replay", &data("replay_mixed.ftrace"), "--cpus", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--cpus 1: the trace has events on CPU 1"),
+        "{err}"
+    );
+}
