@@ -239,6 +239,9 @@ pub fn sim(a: &SimArgs) -> Result<(), String> {
         });
     }
     let (r, timeline) = pt.run_with_timeline()?;
+    if let (Some(path), None) = (&a.timeline, &timeline) {
+        eprintln!("timeline: {} not written: nothing ran", path.display());
+    }
     if let (Some(path), Some(t)) = (&a.timeline, &timeline) {
         let bytes = t.write(path)?;
         eprintln!(

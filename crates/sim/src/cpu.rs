@@ -113,6 +113,7 @@ impl SimCpu<'_> {
     }
 
     #[cold]
+    #[inline(never)]
     fn irq_recorded(&self, k: &Kernel) {
         let sh = &self.sh;
         if let Some(mut tl) = sh.recording() {
@@ -126,7 +127,7 @@ impl SimCpu<'_> {
     }
 
     /// Prices an access at `now` and charges it.
-    #[inline]
+    #[inline(always)]
     fn price(&self, now: f64, line: Line, kind: Access) -> Price {
         let sh = &self.sh;
         let p = sh.coh.borrow_mut().access(self.id, now, line, kind);
@@ -140,6 +141,25 @@ impl SimCpu<'_> {
     }
 
     #[cold]
+    #[inline(never)]
+    fn point_recorded(&self, k: &Kernel, at: &'static str) {
+        let sh = &self.sh;
+        if let Some(mut tl) = sh.recording() {
+            tl.point(k, self.id, sh.clock[self.id].get(), at, &self.trace);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn charge_recorded(&self, ev: Event) {
+        let sh = &self.sh;
+        if let Some(mut tl) = sh.recording() {
+            tl.charge(self.id, sh.clock[self.id].get(), ev, &self.trace);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
     fn access_recorded(&self, now: f64, line: Line, kind: Access) {
         let sh = &self.sh;
         let src = match line {
@@ -160,9 +180,7 @@ impl Cpu for SimCpu<'_> {
     fn point(&self, k: &Kernel, at: &'static str) {
         let sh = &self.sh;
         if sh.tl.is_some() {
-            if let Some(mut tl) = sh.recording() {
-                tl.point(k, self.id, sh.clock[self.id].get(), at, &self.trace);
-            }
+            self.point_recorded(k, at);
         }
         if sh.watch_points && sh.driver.borrow_mut().at_point(self.id, at) {
             // A scenario gate: spin here (taking interrupts) until its marker is set.
@@ -253,9 +271,7 @@ impl Cpu for SimCpu<'_> {
         }
         let sh = &self.sh;
         if sh.tl.is_some() {
-            if let Some(mut tl) = sh.recording() {
-                tl.charge(self.id, sh.clock[self.id].get(), ev, &self.trace);
-            }
+            self.charge_recorded(ev);
         }
         if ev == Event::BroadcastFlush {
             // Broadcast invalidations from different CPUs do not overlap: TLBI broadcast
