@@ -301,6 +301,7 @@ pub fn encode(tl: &Timeline) -> Vec<u8> {
         put(
             &mut buf,
             &TracePacket {
+                trusted_packet_sequence_id: Some(SEQ),
                 track_descriptor: Some(t),
                 ..Default::default()
             },

@@ -22,7 +22,7 @@
 mod ipi;
 
 use super::{Arg, Extra, Kind, Timeline, TimelineOpts};
-use ipi::Class;
+use ipi::{Class, Kick};
 use lazymm_model::ids::{CpuId, MmRef};
 use lazymm_model::machine::{Access, Event, Line, Trace};
 use lazymm_model::Kernel;
@@ -61,7 +61,7 @@ pub(crate) struct Recorder {
     tl: Timeline,
     cpus: Vec<CpuRec>,
     /// Kicks not yet handled, per target: (flow id or 0, class).
-    ipi_q: Vec<VecDeque<(u64, Class)>>,
+    ipi_q: Vec<VecDeque<Kick>>,
     state_names: HashMap<(u8, u64), (u32, u32)>,
 }
 

@@ -25,15 +25,15 @@ impl Class {
             Class::Membarrier => "ipi.membarrier",
         }
     }
-    /// The handler when it entered no traced function.
-    fn handler(self) -> &'static str {
-        match self {
-            Class::Flush => "flush IPI",
-            Class::Lazy => "lazy-mm IPI",
-            Class::Resched => "scheduler_ipi",
-            Class::Membarrier => "ipi_mb",
-        }
-    }
+}
+
+/// A kick not yet handled: its flow (0 if not recorded), class, and the interned name of
+/// the function that sent it.
+#[derive(Copy, Clone, Debug)]
+pub(super) struct Kick {
+    flow: u64,
+    class: Class,
+    caller: u32,
 }
 
 /// The cross-CPU call plumbing between a caller and its kick.
@@ -48,14 +48,17 @@ impl Recorder {
         self.enter(cpu, t0, trace, true);
         let path = trace.path();
         let class = self.cpus[cpu].take_class(&path);
+        let caller = match class {
+            Class::Resched => "smp_send_reschedule",
+            _ => (path.rsplit(" > ").find(|f| !PLUMBING.contains(f)))
+                .unwrap_or("smp_call_function_many"),
+        };
+        let caller_id = self.tl.intern(caller);
         let mut flow = 0;
         if self.tl.accepts(t0) {
             let name = match class {
-                Class::Resched => "smp_send_reschedule".to_string(),
-                _ => {
-                    let caller = path.rsplit(" > ").find(|f| !PLUMBING.contains(f));
-                    format!("{} IPI", caller.unwrap_or("smp_call_function_many"))
-                }
+                Class::Resched => caller.to_string(),
+                _ => format!("{caller} IPI"),
             };
             flow = self.tl.flow();
             let x = Extra {
@@ -64,7 +67,11 @@ impl Recorder {
             };
             self.slice(cpu as u32, t0, None, t1, None, &name, class.cat(), flow, x);
         }
-        self.ipi_q[target].push_back((flow, class));
+        self.ipi_q[target].push_back(Kick {
+            flow,
+            class,
+            caller: caller_id,
+        });
     }
 
     pub(crate) fn irq_begin(&mut self, cpu: CpuId, t: f64, trace: &Trace) {
@@ -80,7 +87,7 @@ impl Recorder {
         };
         let left = k.cpu(cpu).csd.lock().map_or(0, |q| q.len());
         let q = &mut self.ipi_q[cpu];
-        let ran: Vec<(u64, Class)> = q.drain(..q.len().saturating_sub(left)).collect();
+        let ran: Vec<Kick> = q.drain(..q.len().saturating_sub(left)).collect();
         self.emit_irq(cpu, t0, seq, t, func, &ran);
         self.sample(k, cpu, t);
     }
@@ -92,16 +99,25 @@ impl Recorder {
         seq: u64,
         t: f64,
         f: Option<String>,
-        ran: &[(u64, Class)],
+        ran: &[Kick],
     ) {
         if !self.tl.accepts(t0) {
             return;
         }
-        let class = ran.first().map_or(Class::Resched, |r| r.1);
-        let name = format!("IPI: {}", f.as_deref().unwrap_or(class.handler()));
+        // The function the handler ran, if it entered one; else what the first csd was
+        // (a reschedule runs nothing but scheduler_ipi; membarrier's ipi_mb is a barrier),
+        // or who sent it.
+        let name = match (f, ran.first()) {
+            (Some(f), _) => format!("IPI: {f}"),
+            (None, Some(k)) if k.class == Class::Membarrier => "IPI: ipi_mb".into(),
+            (None, Some(k)) if k.class != Class::Resched => {
+                format!("IPI from {}", self.tl.names[k.caller as usize])
+            }
+            _ => "IPI: scheduler_ipi".into(),
+        };
         let x = Extra {
             args: vec![("csds", Arg::U(ran.len() as u64))],
-            ends: ran.iter().map(|r| r.0).filter(|&f| f != 0).collect(),
+            ends: ran.iter().map(|r| r.flow).filter(|&f| f != 0).collect(),
         };
         self.slice(cpu as u32, t0, Some(seq), t, None, &name, "ipi", 0, x);
     }
