@@ -3,7 +3,7 @@
 use clap::Args;
 use lazymm_model::era::{self, Variant};
 use lazymm_profile::Profile;
-use lazymm_sim::{simulate, SimConfig, SimReport, SimSpec};
+use lazymm_sim::{simulate_with_timeline, SimConfig, SimReport, SimSpec, Timeline, TimelineOpts};
 use lazymm_workloads::drivers::{self, Bind};
 
 /// The workloads `sim` and `sweep` accept.
@@ -51,6 +51,16 @@ pub struct SimArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Write a Perfetto trace of the run (CPUs' tasks and lazy periods, IPIs and mm_count
+    /// transfers as flows, frees) to FILE; open it in ui.perfetto.dev.
+    #[arg(long, value_name = "FILE")]
+    pub timeline: Option<std::path::PathBuf>,
+    /// Most events in the timeline; past it the trace is cut (and says so).
+    #[arg(long, default_value_t = TimelineOpts::default().limit, requires = "timeline")]
+    pub timeline_limit: usize,
+    /// Record the timeline only up to this virtual time (ns, us, ms or s).
+    #[arg(long, requires = "timeline")]
+    pub timeline_until: Option<String>,
 }
 
 /// Parses a duration such as `10ms`, `1.5s`, `200us`, `5000ns` into ns.
@@ -115,6 +125,11 @@ pub struct Point {
 impl Point {
     /// Runs it.
     pub fn run(&self) -> Result<SimReport, String> {
+        Ok(self.run_with_timeline()?.0)
+    }
+
+    /// Runs it, with the timeline `cfg.timeline` asks for.
+    pub fn run_with_timeline(&self) -> Result<(SimReport, Option<Timeline>), String> {
         let driver = drivers::build(
             &self.workload,
             drivers::Params {
@@ -125,7 +140,7 @@ impl Point {
                 seed: self.seed,
             },
         )?;
-        Ok(simulate(SimSpec {
+        Ok(simulate_with_timeline(SimSpec {
             profile: self.profile.clone(),
             variant: self.variant,
             ncpus: self.cpus,
@@ -194,7 +209,7 @@ pub fn sim(a: &SimArgs) -> Result<(), String> {
     if threads == 0 {
         return Err("--threads must be at least 1".into());
     }
-    let pt = Point {
+    let mut pt = Point {
         workload: a.workload.clone(),
         variant,
         profile,
@@ -208,7 +223,37 @@ pub fn sim(a: &SimArgs) -> Result<(), String> {
         )?,
         seed: a.seed,
     };
-    let r = pt.run()?;
+    if a.timeline.is_some() {
+        if a.timeline_limit == 0 {
+            return Err("--timeline-limit must be at least 1".into());
+        }
+        let until_ns = match &a.timeline_until {
+            Some(d) => {
+                Some(parse_duration(d).map_err(|e| e.replace("--duration", "--timeline-until"))?)
+            }
+            None => None,
+        };
+        pt.cfg.timeline = Some(TimelineOpts {
+            limit: a.timeline_limit,
+            until_ns,
+        });
+    }
+    let (r, timeline) = pt.run_with_timeline()?;
+    if let (Some(path), None) = (&a.timeline, &timeline) {
+        eprintln!("timeline: {} not written: nothing ran", path.display());
+    }
+    if let (Some(path), Some(t)) = (&a.timeline, &timeline) {
+        let bytes = t.write(path)?;
+        eprintln!(
+            "timeline: {} ({} events, {} bytes{})",
+            path.display(),
+            t.events(),
+            bytes,
+            t.truncated_at_ns()
+                .map(|c| format!(", truncated at {:.3} us", c / 1e3))
+                .unwrap_or_default()
+        );
+    }
     if a.json {
         println!(
             "{}",

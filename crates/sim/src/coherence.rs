@@ -258,4 +258,30 @@ impl Coherence {
     pub fn lines(&self) -> usize {
         self.touched
     }
+
+    /// The CPU an access of `kind` by `cpu` would take `line` from (as [`Coherence::access`]
+    /// chooses: the owner, else the nearest sharer for a load and the farthest for a write),
+    /// and until when the line is busy; `None` for a hit or a first touch. Read-only: the
+    /// timeline's transfer flows.
+    pub fn source(&self, cpu: usize, line: Line, kind: Access) -> Option<(usize, f64)> {
+        let (t, i) = key(line);
+        let st = self.lines[t].get(i)?;
+        let me = cpu as u32;
+        let cost = |s: &&u32| self.transfer_homed(cpu, **s as usize, st.home);
+        let from = match kind {
+            _ if st.owner == me => return None,
+            Access::Load if st.sharers.contains(&me) => return None,
+            _ if st.owner != NONE => st.owner,
+            Access::Load => *st
+                .sharers
+                .iter()
+                .min_by(|a, b| cost(a).total_cmp(&cost(b)))?,
+            _ => *st
+                .sharers
+                .iter()
+                .filter(|&&s| s != me)
+                .max_by(|a, b| cost(a).total_cmp(&cost(b)))?,
+        };
+        Some((from as usize, st.busy_until))
+    }
 }

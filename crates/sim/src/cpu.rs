@@ -2,7 +2,9 @@
 //! engine shares with every CPU: clocks, pending IPIs and wakeups, the coherence model, the
 //! time breakdown. See [`crate::engine`] for the scheduling of CPUs.
 
+use crate::coherence::Price;
 use crate::cost::{Breakdown, Cat, Prices};
+use crate::timeline::Recorder;
 use crate::Coherence;
 use corosensei::Yielder;
 use lazymm_engines::driver::Driver;
@@ -60,6 +62,8 @@ pub(crate) struct Shared {
     pub(crate) broadcast_busy: Cell<f64>,
     /// Until when each CPU does work outside the model (`Next::Busy`; 0 when it does not).
     pub(crate) busy_until: Vec<Cell<f64>>,
+    /// The timeline recorder, when one is asked for (`SimConfig::timeline`).
+    pub(crate) tl: Option<RefCell<Recorder>>,
 }
 
 /// Points a CPU passes without yielding at most, while it is the earliest.
@@ -68,6 +72,14 @@ pub(crate) const INLINE_POINTS: u32 = 64;
 impl Shared {
     pub(crate) fn counting(&self) -> bool {
         self.phase.get() == Phase::Run
+    }
+    /// The recorder, while the workload runs (not in the drain and quiesce).
+    #[inline]
+    pub(crate) fn recording(&self) -> Option<std::cell::RefMut<'_, Recorder>> {
+        match &self.tl {
+            Some(r) if self.counting() => Some(r.borrow_mut()),
+            _ => None,
+        }
     }
     pub(crate) fn add(&self, cpu: CpuId, cat: Cat, ns: f64) {
         let c = &self.clock[cpu];
@@ -88,9 +100,77 @@ pub(crate) struct SimCpu<'y> {
 impl SimCpu<'_> {
     pub(crate) fn suspend(&self, k: &Kernel, y: Yielded) {
         if self.yielder.suspend(y) == Deliver::Ipi {
-            self.sh
-                .add(self.id, Cat::IpiHandler, self.sh.prices.ipi_handler);
-            k.irq_entry(self);
+            self.irq(k);
+        }
+    }
+
+    /// Takes the interrupt: `ipi.handler`, then the model's handler.
+    fn irq(&self, k: &Kernel) {
+        let sh = &self.sh;
+        if sh.tl.is_some() {
+            return self.irq_recorded(k);
+        }
+        sh.add(self.id, Cat::IpiHandler, sh.prices.ipi_handler);
+        k.irq_entry(self);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn irq_recorded(&self, k: &Kernel) {
+        let sh = &self.sh;
+        if let Some(mut tl) = sh.recording() {
+            tl.irq_begin(self.id, sh.clock[self.id].get(), &self.trace);
+        }
+        sh.add(self.id, Cat::IpiHandler, sh.prices.ipi_handler);
+        k.irq_entry(self);
+        if let Some(mut tl) = sh.recording() {
+            tl.irq_end(k, self.id, sh.clock[self.id].get());
+        }
+    }
+
+    /// Prices an access at `now` and charges it.
+    #[inline(always)]
+    fn price(&self, now: f64, line: Line, kind: Access) -> Price {
+        let sh = &self.sh;
+        let p = sh.coh.borrow_mut().access(self.id, now, line, kind);
+        sh.clock[self.id].set(now + p.total);
+        if sh.counting() {
+            let mut bd = sh.bd.borrow_mut();
+            bd.add(Cat::Access, p.total - p.stall);
+            bd.stall(line.kind(), p.stall);
+        }
+        p
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn point_recorded(&self, k: &Kernel, at: &'static str) {
+        let sh = &self.sh;
+        if let Some(mut tl) = sh.recording() {
+            tl.point(k, self.id, sh.clock[self.id].get(), at, &self.trace);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn charge_recorded(&self, ev: Event) {
+        let sh = &self.sh;
+        if let Some(mut tl) = sh.recording() {
+            tl.charge(self.id, sh.clock[self.id].get(), ev, &self.trace);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn access_recorded(&self, now: f64, line: Line, kind: Access) {
+        let sh = &self.sh;
+        let src = match line {
+            Line::MmCount(_) if sh.counting() => sh.coh.borrow().source(self.id, line, kind),
+            _ => None,
+        };
+        let p = self.price(now, line, kind);
+        if let Some(mut tl) = sh.recording() {
+            tl.access(self.id, line, kind, now, p.total, src, &self.trace);
         }
     }
 }
@@ -101,6 +181,9 @@ impl Cpu for SimCpu<'_> {
     }
     fn point(&self, k: &Kernel, at: &'static str) {
         let sh = &self.sh;
+        if sh.tl.is_some() {
+            self.point_recorded(k, at);
+        }
         if sh.watch_points && sh.driver.borrow_mut().at_point(self.id, at) {
             // A scenario gate: spin here (taking interrupts) until its marker is set.
             while sh.driver.borrow().held(self.id, at) {
@@ -124,8 +207,7 @@ impl Cpu for SimCpu<'_> {
             && k.ipi_pending(self.id)
         {
             sh.ipi_at[self.id].set(f64::INFINITY);
-            sh.add(self.id, Cat::IpiHandler, sh.prices.ipi_handler);
-            k.irq_entry(self);
+            self.irq(k);
         }
     }
     fn preempt(&self, at: &'static str) -> Option<Vec<lazymm_model::TaskRef>> {
@@ -135,11 +217,29 @@ impl Cpu for SimCpu<'_> {
         self.sh.driver.borrow_mut().preempt(self.id, at)
     }
     fn wait(&self, k: &Kernel, on: &'static str) {
-        self.suspend(k, Yielded::Wait(on));
+        let sh = &self.sh;
+        if sh.tl.is_none() {
+            return self.suspend(k, Yielded::Wait(on));
+        }
+        let t0 = sh.clock[self.id].get();
+        let d = self.yielder.suspend(Yielded::Wait(on));
+        if let Some(mut tl) = sh.recording() {
+            tl.wait(self.id, on, t0, sh.clock[self.id].get());
+        }
+        if d == Deliver::Ipi {
+            self.irq(k);
+        }
     }
     fn kick(&self, target: CpuId) {
         let sh = &self.sh;
+        let t0 = sh.clock[self.id].get();
         sh.add(self.id, Cat::IpiSend, sh.prices.ipi_send);
+        if sh.tl.is_some() {
+            if let Some(mut tl) = sh.recording() {
+                let t1 = sh.clock[self.id].get();
+                tl.kick(self.id, target, t0, t1, &self.trace);
+            }
+        }
         let arrival = sh.clock[self.id].get() + sh.prices.ipi_delivery;
         let t = &sh.ipi_at[target];
         t.set(t.get().min(arrival));
@@ -172,6 +272,9 @@ impl Cpu for SimCpu<'_> {
             self.sh.switches.set(self.sh.switches.get() + 1);
         }
         let sh = &self.sh;
+        if sh.tl.is_some() {
+            self.charge_recorded(ev);
+        }
         if ev == Event::BroadcastFlush {
             // Broadcast invalidations from different CPUs do not overlap: TLBI broadcast
             // latency "increases almost linearly with the number of CPUs trying to send tlbi
@@ -196,13 +299,10 @@ impl Cpu for SimCpu<'_> {
             self.yielder.suspend(Yielded::Sync);
         }
         let now = sh.clock[self.id].get();
-        let p = sh.coh.borrow_mut().access(self.id, now, line, kind);
-        sh.clock[self.id].set(now + p.total);
-        if sh.counting() {
-            let mut bd = sh.bd.borrow_mut();
-            bd.add(Cat::Access, p.total - p.stall);
-            bd.stall(line.kind(), p.stall);
+        if sh.tl.is_some() {
+            return self.access_recorded(now, line, kind);
         }
+        self.price(now, line, kind);
     }
     fn trace(&self) -> &Trace {
         &self.trace

@@ -58,6 +58,8 @@ pub struct SimConfig {
     pub max_resumes: u64,
     /// Virtual time of one spin-wait iteration when no other CPU acts sooner (ns).
     pub spin_ns: f64,
+    /// Record a timeline ([`crate::timeline`]; [`crate::simulate_with_timeline`]).
+    pub timeline: Option<crate::timeline::TimelineOpts>,
 }
 
 impl Default for SimConfig {
@@ -68,6 +70,7 @@ impl Default for SimConfig {
             duration_ns: None,
             max_resumes: u64::MAX,
             spin_ns: 10.0,
+            timeline: None,
         }
     }
 }
@@ -102,6 +105,8 @@ pub struct SimOutcome {
     pub resumes: u64,
     /// Distinct cache lines touched.
     pub lines: usize,
+    /// The timeline, when [`SimConfig::timeline`] asked for one.
+    pub timeline: Option<crate::timeline::Timeline>,
 }
 
 type Co = Coroutine<Deliver, Yielded, ()>;
@@ -155,6 +160,7 @@ pub fn run(
         switches: Cell::new(0),
         broadcast_busy: Cell::new(0.0),
         busy_until: (0..n).map(|_| Cell::new(0.0)).collect(),
+        tl: (cfg.timeline.as_ref()).map(|o| RefCell::new(crate::timeline::Recorder::new(o, n))),
     });
     let mut cos: Vec<Co> = (0..n)
         .map(|cpu| spawn(k.clone(), sh.clone(), cpu))
@@ -327,6 +333,7 @@ pub fn run(
     // Coroutines stopped elsewhere (deadlock, bound) are dropped, which unwinds them.
     drop(cos);
     let lines = sh.coh.borrow().lines();
+    let timeline = (sh.tl.as_ref()).map(|r| r.borrow_mut().take_timeline(end));
     SimOutcome {
         stop,
         virtual_ns,
@@ -336,6 +343,7 @@ pub fn run(
         ops,
         resumes,
         lines,
+        timeline,
     }
 }
 

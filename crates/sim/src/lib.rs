@@ -10,7 +10,8 @@
 //! - [`engine`]: virtual clocks, earliest-clock-first scheduling, IPIs, idle, quiesce;
 //! - [`coherence`]: owner/sharers per line, transfers by topology distance, serialised RMWs;
 //! - [`cost`]: event prices and the time breakdown;
-//! - [`simulate`]: one run (workload × variant × profile × CPUs) to a [`SimReport`].
+//! - [`simulate`]: one run (workload × variant × profile × CPUs) to a [`SimReport`];
+//! - [`timeline`]: a Perfetto trace of a run ([`simulate_with_timeline`]).
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![forbid(unsafe_code)]
@@ -21,7 +22,9 @@ pub mod cost;
 mod cpu;
 pub mod engine;
 mod report;
+pub mod timeline;
 
 pub use coherence::Coherence;
 pub use engine::{SimConfig, SimOutcome, SimStop};
-pub use report::{simulate, FreeLatency, SimReport, SimSpec};
+pub use report::{simulate, simulate_with_timeline, FreeLatency, SimReport, SimSpec};
+pub use timeline::{Timeline, TimelineOpts};

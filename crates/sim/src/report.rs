@@ -2,6 +2,7 @@
 
 use crate::cost::{Breakdown, Prices};
 use crate::engine::{self, SimConfig, SimStop};
+use crate::timeline::Timeline;
 use crate::Coherence;
 use lazymm_engines::driver::Driver;
 use lazymm_model::counters::CounterSnapshot;
@@ -108,6 +109,12 @@ pub struct SimReport {
 
 /// Runs one simulation.
 pub fn simulate(spec: SimSpec) -> SimReport {
+    simulate_with_timeline(spec).0
+}
+
+/// Runs one simulation, and returns its timeline too when `spec.cfg.timeline` asks for
+/// one (write it with [`Timeline::write`]).
+pub fn simulate_with_timeline(spec: SimSpec) -> (SimReport, Option<Timeline>) {
     let SimSpec {
         profile,
         variant,
@@ -156,7 +163,7 @@ pub fn simulate(spec: SimSpec) -> SimReport {
         switches_per_host_sec: 0.0,
     };
     if rep.infeasible.is_some() {
-        return rep;
+        return (rep, None);
     }
     let smt = profile.topology.smt.get() as usize;
     let topo = SchedTopo {
@@ -185,7 +192,7 @@ pub fn simulate(spec: SimSpec) -> SimReport {
     let coh = Coherence::new(&profile, ncpus);
     let prices = Prices::new(&profile, ncpus, cfg.spin_ns);
     let t0 = Instant::now();
-    let out = engine::run(k.clone(), driver, coh, prices, &cfg);
+    let mut out = engine::run(k.clone(), driver, coh, prices, &cfg);
     rep.host_secs = t0.elapsed().as_secs_f64();
     let sw = out.counters.context_switches;
     rep.stop = out.stop;
@@ -215,7 +222,16 @@ pub fn simulate(spec: SimSpec) -> SimReport {
         .iter()
         .map(|v| v.to_string())
         .collect();
-    rep
+    let timeline = out.timeline.take().map(|mut t| {
+        let title = format!(
+            "{} on {} ({} CPUs, arch {}), {}",
+            rep.workload, rep.profile, rep.cpus, rep.arch, rep.scheme
+        );
+        let end = out.measured_from_ns + out.virtual_ns;
+        t.finish(&k, title, out.measured_from_ns, end);
+        t
+    });
+    (rep, timeline)
 }
 
 fn per_sec(n: f64, ns: f64) -> f64 {
