@@ -22,7 +22,7 @@ use crate::sim_cmd::{all_variants, find_variant};
 use clap::Args;
 use lazymm_model::era::Variant;
 use lazymm_profile::Profile;
-use lazymm_sim::{simulate, SimConfig, SimReport, SimSpec};
+use lazymm_sim::{simulate_with_timeline, SimConfig, SimReport, SimSpec, TimelineOpts};
 use lazymm_trace::{Event, Format, ParseError};
 use lazymm_workloads::drivers::replay::plan::EventCounts;
 use lazymm_workloads::drivers::replay::scan::{scan, Scan};
@@ -55,6 +55,14 @@ pub struct ReplayArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Write a Perfetto trace of each scheme's replay (CPUs' tasks and lazy periods, IPIs and
+    /// mm_count transfers as flows, frees): FILE itself for one scheme, else FILE's stem
+    /// plus `.<variant>` before its extension, one file per scheme.
+    #[arg(long, value_name = "FILE")]
+    pub timeline: Option<PathBuf>,
+    /// Most events per timeline; past it the trace is cut (and says so).
+    #[arg(long, default_value_t = TimelineOpts::default().limit, requires = "timeline")]
+    pub timeline_limit: usize,
 }
 
 /// What a replay runs with.
@@ -70,6 +78,25 @@ pub struct ReplayOpts {
     pub profile: Profile,
     /// The variants to run.
     pub variants: Vec<Variant>,
+    /// Write a Perfetto timeline of each replay here (see [`timeline_path`]).
+    pub timeline: Option<(PathBuf, TimelineOpts)>,
+}
+
+/// Where the timeline of variant `v` goes: `base` itself when only one variant runs, else
+/// `base`'s stem, `.` and the variant's name, then `base`'s extension.
+pub fn timeline_path(base: &Path, v: &str, only: bool) -> PathBuf {
+    if only {
+        return base.to_path_buf();
+    }
+    let stem = base
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = match base.extension() {
+        Some(e) => format!("{stem}.{v}.{}", e.to_string_lossy()),
+        None => format!("{stem}.{v}"),
+    };
+    base.with_file_name(name)
 }
 
 /// What the scan pass read.
@@ -199,7 +226,7 @@ fn replay_one(
     let d: Replay<Box<dyn Iterator<Item = Result<Event, String>>>> =
         Replay::new(Box::new(events), cpus, sc.capacity(cpus), sc.has_tgid);
     let stats = d.stats();
-    let report = simulate(SimSpec {
+    let (report, timeline) = simulate_with_timeline(SimSpec {
         profile: opts.profile.clone(),
         variant: v,
         ncpus: cpus,
@@ -208,10 +235,24 @@ fn replay_one(
             switches: None,
             duration_ns: None,
             warmup_switches: None,
+            timeline: opts.timeline.as_ref().map(|t| t.1.clone()),
             ..SimConfig::default()
         },
         knobs: None,
     });
+    if let (Some((base, _)), Some(t)) = (&opts.timeline, &timeline) {
+        let path = timeline_path(base, v.name, opts.variants.len() == 1);
+        let bytes = t.write(&path)?;
+        eprintln!(
+            "timeline: {} ({} events, {} bytes{})",
+            path.display(),
+            t.events(),
+            bytes,
+            t.truncated_at_ns()
+                .map(|c| format!(", truncated at {:.3} us", c / 1e3))
+                .unwrap_or_default()
+        );
+    }
     let replay = stats.borrow().clone();
     if let Some(e) = &replay.error {
         return Err(e.clone());
@@ -273,6 +314,19 @@ pub fn run(a: &ReplayArgs) -> Result<(), String> {
         lenient: a.lenient,
         profile,
         variants,
+        timeline: match &a.timeline {
+            Some(_) if a.timeline_limit == 0 => {
+                return Err("--timeline-limit must be at least 1".into())
+            }
+            Some(path) => Some((
+                path.clone(),
+                TimelineOpts {
+                    limit: a.timeline_limit,
+                    until_ns: None,
+                },
+            )),
+            None => None,
+        },
     };
     let s = replay_reports(&a.trace, &opts)?;
     if a.json {

@@ -80,3 +80,46 @@ fn fewer_cpus_than_the_trace_has_is_an_error() {
         "{err}"
     );
 }
+
+#[test]
+fn timeline_writes_one_perfetto_file_per_scheme() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = dir.path().join("mixed.pftrace");
+    let out = lazymm(&[
+        "replay",
+        &data("replay_mixed.ftrace"),
+        "--scheme",
+        "all",
+        "--timeline",
+        base.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for v in [
+        "refcount",
+        "shootdown",
+        "mmput-flush",
+        "hazard+fixes",
+        "hazard-md+fixes",
+    ] {
+        let f = dir.path().join(format!("mixed.{v}.pftrace"));
+        let bytes = std::fs::read(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let t = lazymm_sim::timeline::perfetto::decode(&bytes).expect("decodes");
+        assert!(!t.packet.is_empty(), "{v}: empty trace");
+    }
+    // One scheme: the file itself.
+    let one = dir.path().join("one.pftrace");
+    let out = lazymm(&[
+        "replay",
+        &data("replay_mixed.ftrace"),
+        "--scheme",
+        "refcount",
+        "--timeline",
+        one.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    assert!(one.exists());
+}
