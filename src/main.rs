@@ -1,6 +1,7 @@
 //! `lazymm`: run the scenario catalogue, the mutants and random exploration.
 //!
-//! With no subcommand it runs the main job: the whole scenario catalogue, printed as a table.
+//! With no subcommand it runs the main job (`lazymm verdict`, `verdict_cmd`): the catalogue,
+//! the mutants, the sweeps, the threads engine; a one-screen verdict and `lazymm-report/`.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![forbid(unsafe_code)]
@@ -14,6 +15,7 @@ use std::process::ExitCode;
 mod calibrate_cmd;
 mod sim_cmd;
 mod sweep_cmd;
+mod verdict_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -92,6 +94,9 @@ enum Cmd {
     /// switch), write profiles/this-machine.toml, and compare the real kernel's ctxsw
     /// throughput with the simulator's on that profile.
     Calibrate(calibrate_cmd::CalibrateArgs),
+    /// The main job (also `lazymm` with no subcommand): catalogue, mutants, sweeps, threads
+    /// engine; prints a one-screen verdict and writes lazymm-report/index.html.
+    Verdict(verdict_cmd::VerdictArgs),
     /// Random exploration of one scheme × arch.
     Explore {
         /// Scheme id (refcount, shootdown, shootdown-ppc, mmput-flush, hazard, hazard-x86, hazard-md).
@@ -154,11 +159,18 @@ fn table(rows: &[Row]) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.cmd.unwrap_or(Cmd::Scenario {
-        all: true,
-        name: None,
-        json: false,
-    }) {
+    match cli
+        .cmd
+        .unwrap_or_else(|| Cmd::Verdict(verdict_cmd::VerdictArgs::default()))
+    {
+        Cmd::Verdict(a) => match verdict_cmd::run(&a, Vec::new()) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
         Cmd::Scenario { all, name, json } => {
             let rows = if let Some(n) = name {
                 let Some(s) = scenarios::find(&n) else {

@@ -1,0 +1,429 @@
+//! `lazymm verdict`, also `lazymm` with no subcommand: the main job.
+//!
+//! It runs, on built-in defaults chosen to finish in well under three minutes on a 2-core
+//! machine:
+//!
+//! 1. the scenario catalogue (every scenario × variant × arch, step engine) and the mutants;
+//! 2. two sweeps on the sim engine, each exactly one `lazymm sweep` command
+//!    ([`default_sweeps`]): ctxsw at 1…1024 CPUs and exec-storm at 2, 8, 64, 256, 1024 CPUs,
+//!    every clean variant, on `intel-icx-2s` and `power9-2s-radix` (x86 with PCID and a
+//!    lazy `mm_cpumask`; POWER with radix, broadcast `tlbie` and S-ppc); exec-storm's
+//!    warm-up is 2,048 switches (8 per CPU up to 256 CPUs; 2 per CPU at 1024, where H's and
+//!    MD's per-exit scan of 1024 slots makes each switch the slowest to simulate);
+//! 3. a one-second torture per scheme on the threads engine;
+//! 4. the trace replays it is given (none by default).
+//!
+//! The catalogue and the simulation points run in parallel (rayon; the slowest points
+//! first), with indicatif progress bars on stderr when it is a terminal and `--quiet` is not
+//! given. It prints the one-screen verdict (`lazymm_report::verdict`), writes the report
+//! directory (`index.html`, `charts/*.svg`, `data.json`, `verdict.txt`) into a temporary
+//! sibling and renames it into place, and exits non-zero on any new violation or missed
+//! mutant.
+
+use crate::sim_cmd::Point;
+use crate::sweep_cmd::{grid, SweepArgs};
+use clap::Args;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use lazymm_model::{ArchId, SchemeId};
+use lazymm_report::{FindingRow, ReplayResult, ReportData, SweepRun, ThreadsRun, Timing};
+use lazymm_workloads::torture::{torture, TortureConfig};
+use lazymm_workloads::{mutants, scenarios};
+use rayon::prelude::*;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// `lazymm verdict` options.
+#[derive(Args, Debug, Clone)]
+pub struct VerdictArgs {
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print the report's data as JSON instead of the text verdict.
+    #[arg(long)]
+    pub json: bool,
+    /// Report directory (written atomically: a temporary sibling renamed into place).
+    #[arg(long, default_value = "lazymm-report")]
+    pub out: PathBuf,
+    /// Seconds of threads-engine torture per scheme.
+    #[arg(long, default_value_t = 1.0)]
+    pub torture_seconds: f64,
+}
+
+impl Default for VerdictArgs {
+    fn default() -> Self {
+        VerdictArgs {
+            quiet: false,
+            json: false,
+            out: PathBuf::from("lazymm-report"),
+            torture_seconds: 1.0,
+        }
+    }
+}
+
+/// The profiles the main job simulates.
+pub const PROFILES: &str = "intel-icx-2s,power9-2s-radix";
+
+/// The main job's sweeps.
+pub fn default_sweeps() -> Vec<SweepArgs> {
+    let base = SweepArgs {
+        workload: "ctxsw".into(),
+        cpus: "1,2,4,8,16,32,64,128,256,512,1024".into(),
+        scheme: "all".into(),
+        profile: PROFILES.into(),
+        threads: "cores".into(),
+        bind: "core".into(),
+        switches: 20_000,
+        warmup: None,
+        out: PathBuf::from("lazymm-sweep"),
+        jobs: None,
+        quiet: true,
+    };
+    let exec = SweepArgs {
+        workload: "exec-storm".into(),
+        cpus: "2,8,64,256,1024".into(),
+        switches: 3_000,
+        warmup: Some(2_048),
+        ..base.clone()
+    };
+    vec![base, exec]
+}
+
+/// The `lazymm sweep` command line that reproduces `a`'s points.
+pub fn sweep_command(a: &SweepArgs) -> String {
+    let mut s = format!(
+        "lazymm sweep --workload {} --cpus {} --scheme {} --profile {} --switches {}",
+        a.workload, a.cpus, a.scheme, a.profile, a.switches
+    );
+    if let Some(w) = a.warmup {
+        s.push_str(&format!(" --warmup {w}"));
+    }
+    if a.threads != "cores" {
+        s.push_str(&format!(" --threads {}", a.threads));
+    }
+    if a.bind != "core" {
+        s.push_str(&format!(" --bind {}", a.bind));
+    }
+    s
+}
+
+fn bar(mp: &MultiProgress, len: u64, what: &str) -> ProgressBar {
+    let b = mp.add(ProgressBar::new(len));
+    b.set_style(
+        ProgressStyle::with_template("{prefix:>10} {bar:36} {pos}/{len} {elapsed} {msg}")
+            .expect("progress template")
+            .progress_chars("=> "),
+    );
+    b.set_prefix(what.to_string());
+    b
+}
+
+fn timed<T>(timings: &mut Vec<Timing>, what: &str, f: impl FnOnce() -> T) -> T {
+    let t = Instant::now();
+    let v = f();
+    timings.push(Timing {
+        what: what.into(),
+        secs: t.elapsed().as_secs_f64(),
+    });
+    v
+}
+
+/// Runs the catalogue in parallel, in `all_rows` order.
+fn catalogue(mp: &MultiProgress) -> Vec<lazymm_workloads::run::Row> {
+    let mut jobs = Vec::new();
+    for s in scenarios::catalogue() {
+        for v in lazymm_model::era::variants() {
+            for a in ArchId::ALL {
+                jobs.push((s.num, v, a));
+            }
+        }
+    }
+    let b = bar(mp, jobs.len() as u64, "catalogue");
+    let cat = scenarios::catalogue();
+    let rows = jobs
+        .par_iter()
+        .map(|(num, v, a)| {
+            let s = cat.iter().find(|s| s.num == *num).expect("scenario");
+            let r = scenarios::run_variant(s, v, *a).row;
+            b.inc(1);
+            r
+        })
+        .collect();
+    b.finish();
+    rows
+}
+
+/// Runs every point of the sweeps in one parallel pool, the slowest-looking first.
+fn sims(mp: &MultiProgress, sweeps: &[SweepArgs]) -> Result<Vec<SweepRun>, String> {
+    let grids: Vec<Vec<Point>> = sweeps.iter().map(grid).collect::<Result<_, _>>()?;
+    let mut order: Vec<(usize, usize)> = grids
+        .iter()
+        .enumerate()
+        .flat_map(|(g, pts)| (0..pts.len()).map(move |i| (g, i)))
+        .collect();
+    // exec-storm's cost grows with CPUs × exits; ctxsw is cheap everywhere.
+    let weight = |&(g, i): &(usize, usize)| {
+        let p = &grids[g][i];
+        p.cpus * if p.workload == "ctxsw" { 1 } else { 16 }
+    };
+    order.sort_by_key(|k| std::cmp::Reverse(weight(k)));
+    let b = bar(mp, order.len() as u64, "sim");
+    let done: Vec<((usize, usize), lazymm_sim::SimReport)> = order
+        .par_iter()
+        .map(|&(g, i)| {
+            let r = grids[g][i].run().map(|r| ((g, i), r));
+            b.inc(1);
+            r
+        })
+        .collect::<Result<_, String>>()?;
+    b.finish();
+    let mut runs: Vec<SweepRun> = sweeps
+        .iter()
+        .zip(&grids)
+        .map(|(a, pts)| SweepRun {
+            workload: a.workload.clone(),
+            command: sweep_command(a),
+            reports: Vec::with_capacity(pts.len()),
+        })
+        .collect();
+    let mut done = done;
+    done.sort_by_key(|(k, _)| *k);
+    for ((g, _), r) in done {
+        runs[g].reports.push(r);
+    }
+    Ok(runs)
+}
+
+/// One torture run per scheme's clean variant, on x86 or its first arch where it is clean.
+fn threads(mp: &MultiProgress, seconds: f64) -> ThreadsRun {
+    let cfg = TortureConfig {
+        ncpus: 4,
+        duration: Duration::from_secs_f64(seconds),
+        seed: 0,
+        nmi_per_sec: 2000.0,
+        jitter: 0.01,
+        max_ops_per_cpu: None,
+        vcpu_preempt: 1e-4,
+    };
+    let b = bar(mp, SchemeId::ALL.len() as u64, "threads");
+    let mut reports = Vec::new();
+    let mut notes = Vec::new();
+    for id in SchemeId::ALL {
+        let v = lazymm_model::era::clean_variant(id);
+        let s = v.build();
+        let Some(on) = std::iter::once(ArchId::X86)
+            .chain(ArchId::ALL)
+            .find(|x| s.infeasible(&lazymm_model::Arch::profile(*x)).is_none() && v.clean_on(*x))
+        else {
+            continue;
+        };
+        if on != ArchId::X86 {
+            let why = if s
+                .infeasible(&lazymm_model::Arch::profile(ArchId::X86))
+                .is_some()
+            {
+                "cannot run on x86"
+            } else {
+                "is not a clean variant on x86 (never ported there: a catalogued finding)"
+            };
+            notes.push(format!("{} {why}; ran on {}", v.name, on.name()));
+        }
+        b.set_message(v.name.to_string());
+        let mut r = torture(s, on, v.knobs(on), &cfg);
+        r.scheme = v.name.to_string();
+        reports.push(r);
+        b.inc(1);
+    }
+    b.finish();
+    ThreadsRun {
+        command: format!(
+            "lazymm torture --engine threads --scheme all --cpus {} --seconds {seconds}",
+            cfg.ncpus
+        ),
+        reports,
+        notes,
+    }
+}
+
+/// Runs everything and returns the report's data. `replay` is passed through as given.
+pub fn collect(a: &VerdictArgs, replay: Vec<ReplayResult>) -> Result<ReportData, String> {
+    if !(a.torture_seconds.is_finite() && a.torture_seconds > 0.0 && a.torture_seconds <= 3600.0) {
+        return Err(format!(
+            "--torture-seconds: {} must be in (0, 3600]",
+            a.torture_seconds
+        ));
+    }
+    let draw = !a.quiet && std::io::stderr().is_terminal();
+    let mp = MultiProgress::with_draw_target(if draw {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    });
+    let mut timings = Vec::new();
+    let total = Instant::now();
+    let rows = timed(&mut timings, "catalogue", || catalogue(&mp));
+    let mutants = timed(&mut timings, "mutants", mutants::run_all);
+    let sweeps = timed(&mut timings, "simulations", || sims(&mp, &default_sweeps()))?;
+    let threads = timed(&mut timings, "threads engine", || {
+        threads(&mp, a.torture_seconds)
+    });
+    timings.push(Timing {
+        what: "total".into(),
+        secs: total.elapsed().as_secs_f64(),
+    });
+    mp.clear().ok();
+    Ok(ReportData {
+        rows,
+        findings: FindingRow::catalogue(),
+        mutants,
+        sweeps,
+        threads,
+        replay,
+        timings,
+    })
+}
+
+/// Writes `files` (relative path, contents) into `dir` atomically: a temporary sibling
+/// directory is filled, then renamed into place (an existing `dir` is moved aside first and
+/// removed after).
+pub fn write_dir(dir: &Path, files: &[(String, String)]) -> Result<(), String> {
+    let name = dir
+        .file_name()
+        .ok_or_else(|| format!("--out {}: names no directory", dir.display()))?
+        .to_string_lossy()
+        .to_string();
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let pid = std::process::id();
+    let tmp = parent.join(format!(".{name}.tmp.{pid}"));
+    let old = parent.join(format!(".{name}.old.{pid}"));
+    let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| io(&tmp, e))?;
+    }
+    for (rel, text) in files {
+        let p = tmp.join(rel);
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d).map_err(|e| io(d, e))?;
+        }
+        std::fs::write(&p, text).map_err(|e| io(&p, e))?;
+    }
+    let had = dir.exists();
+    if had {
+        std::fs::rename(dir, &old).map_err(|e| io(dir, e))?;
+    }
+    std::fs::rename(&tmp, dir).map_err(|e| io(dir, e))?;
+    if had {
+        std::fs::remove_dir_all(&old).map_err(|e| io(&old, e))?;
+    }
+    Ok(())
+}
+
+/// The report directory's files for `d`.
+pub fn report_files(d: &ReportData, verdict: &str) -> Result<Vec<(String, String)>, String> {
+    let charts = lazymm_report::charts::all(d)?;
+    let mut files = vec![
+        (
+            "index.html".to_string(),
+            lazymm_report::html::page(d, &charts),
+        ),
+        ("verdict.txt".to_string(), verdict.to_string()),
+        (
+            "data.json".to_string(),
+            serde_json::to_string_pretty(d).map_err(|e| e.to_string())?,
+        ),
+    ];
+    for c in charts {
+        files.push((format!("charts/{}.svg", c.id), c.svg));
+    }
+    Ok(files)
+}
+
+/// `lazymm verdict`: runs the main job, prints the verdict (or the JSON), writes the report.
+/// Ok(true) when nothing failed.
+pub fn run(a: &VerdictArgs, replay: Vec<ReplayResult>) -> Result<bool, String> {
+    let d = collect(a, replay)?;
+    let text = lazymm_report::verdict::render(&d);
+    write_dir(&a.out, &report_files(&d, &text)?)?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&d).map_err(|e| e.to_string())?
+        );
+    } else {
+        print!("{text}");
+        println!("report: {}", a.out.join("index.html").display());
+    }
+    Ok(lazymm_report::verdict::problems(&d).is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn each_sweep_command_parses_back_to_the_same_grid() {
+        for a in default_sweeps() {
+            let cmd = sweep_command(&a);
+            let words: Vec<&str> = cmd.split_whitespace().collect();
+            assert_eq!(words[0], "lazymm");
+            let cli = crate::Cli::try_parse_from(&words).expect("the command parses");
+            let Some(crate::Cmd::Sweep(b)) = cli.cmd else {
+                panic!("{cmd} is not a sweep");
+            };
+            let (ga, gb) = (grid(&a).unwrap(), grid(&b).unwrap());
+            assert_eq!(ga.len(), gb.len(), "{cmd}");
+            for (x, y) in ga.iter().zip(&gb) {
+                assert_eq!(
+                    (
+                        &x.workload,
+                        x.variant.name,
+                        &x.profile.name,
+                        x.cpus,
+                        x.threads
+                    ),
+                    (
+                        &y.workload,
+                        y.variant.name,
+                        &y.profile.name,
+                        y.cpus,
+                        y.threads
+                    )
+                );
+                assert_eq!(x.cfg.switches, y.cfg.switches, "{cmd}");
+                assert_eq!(x.cfg.warmup_switches, y.cfg.warmup_switches, "{cmd}");
+            }
+        }
+    }
+
+    #[test]
+    fn write_dir_replaces_an_existing_report_and_leaves_no_temporary() {
+        let base = std::env::temp_dir().join(format!("lazymm-verdict-test-{}", std::process::id()));
+        std::fs::create_dir_all(&base).unwrap();
+        let out = base.join("report");
+        write_dir(&out, &[("a.txt".into(), "one".into())]).unwrap();
+        write_dir(
+            &out,
+            &[
+                ("index.html".into(), "two".into()),
+                ("charts/x.svg".into(), "<svg/>".into()),
+            ],
+        )
+        .unwrap();
+        assert!(!out.join("a.txt").exists(), "the old report is gone");
+        assert_eq!(
+            std::fs::read_to_string(out.join("index.html")).unwrap(),
+            "two"
+        );
+        assert!(out.join("charts/x.svg").exists());
+        let left: Vec<_> = std::fs::read_dir(&base)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("report")]);
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+}
