@@ -21,11 +21,15 @@ mod verdict_cmd;
 #[command(
     name = "lazymm",
     version,
-    about = "Lazy-TLB mm reference schemes: model, oracle, measurements"
+    about = "Lazy-TLB mm reference schemes: model, oracle, measurements",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
     #[command(subcommand)]
     cmd: Option<Cmd>,
+    /// With no subcommand: the main job's options (`lazymm verdict`).
+    #[command(flatten)]
+    verdict: verdict_cmd::VerdictArgs,
 }
 
 #[derive(Subcommand)]
@@ -159,10 +163,7 @@ fn table(rows: &[Row]) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli
-        .cmd
-        .unwrap_or_else(|| Cmd::Verdict(verdict_cmd::VerdictArgs::default()))
-    {
+    match cli.cmd.unwrap_or(Cmd::Verdict(cli.verdict)) {
         Cmd::Verdict(a) => match verdict_cmd::run(&a, Vec::new()) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::FAILURE,

@@ -106,10 +106,15 @@ pub fn breakdown_per_op(r: &SimReport, lazy_only: bool) -> Vec<(&'static str, f6
 /// The named parts of the breakdown per context switch (ns), in drawing order.
 pub fn breakdown_parts(r: &SimReport, lazy_only: bool) -> Vec<(&'static str, f64)> {
     let b = &r.per_switch_ns;
-    let mm_count = b.coherence.get("mm_count").copied().unwrap_or(0.0);
-    let other_lines = b.coherence.values().sum::<f64>() - mm_count;
+    let line = |k: &str| b.coherence.get(k).copied().unwrap_or(0.0);
+    let mm_count = line("mm_count");
+    let mask = line("mm_cpumask");
+    let slots = line("rq_lazy_mm") + line("hp_slot");
+    let other_lines = b.coherence.values().sum::<f64>() - mm_count - mask - slots;
     let mut v = vec![
         ("mm_count stall", mm_count),
+        ("mm_cpumask stall", mask),
+        ("lazy_mm/HP slot stall", slots),
         ("other line stalls", other_lines),
         ("barriers", b.barrier),
         ("MMU switches", b.mmu),

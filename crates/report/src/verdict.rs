@@ -259,5 +259,11 @@ pub fn render(d: &ReportData) -> String {
     for def in metrics::SHORT_DEFINITIONS {
         let _ = writeln!(out, "  {def}");
     }
-    out
+    // Rows padded for columns that stay empty end in spaces; a terminal does not need them.
+    let mut trimmed: String = out
+        .lines()
+        .map(|l| l.trim_end().to_string() + "\n")
+        .collect();
+    trimmed.shrink_to_fit();
+    trimmed
 }

@@ -7,8 +7,10 @@ use plotters::prelude::*;
 
 /// Colours of the breakdown's parts, in `metrics::breakdown_parts` order.
 fn part_color(i: usize) -> RGBColor {
-    const C: [RGBColor; 11] = [
+    const C: [RGBColor; 13] = [
         RGBColor(214, 39, 40),
+        RGBColor(23, 190, 207),
+        RGBColor(227, 119, 194),
         RGBColor(255, 152, 150),
         RGBColor(148, 103, 189),
         RGBColor(31, 119, 180),

@@ -80,6 +80,7 @@ pub fn throughput(
         c.configure_mesh()
             .x_desc("simulated CPUs")
             .y_desc(ylabel)
+            .y_labels(6)
             .x_label_formatter(&|x| format!("{x:.0}"))
             .y_label_formatter(&|v| si(*v))
             .label_style(("sans-serif", 13))
