@@ -72,7 +72,15 @@ pub fn all(d: &ReportData) -> Result<Vec<Chart>, String> {
     for prof in d.profiles() {
         for s in &d.sweeps {
             let reps = feasible(&s.reports, &prof);
-            if reps.is_empty() {
+            let use_ops = s.workload != "ctxsw";
+            let y = |r: &&SimReport| {
+                if use_ops {
+                    r.ops_per_sec
+                } else {
+                    r.switches_per_sec
+                }
+            };
+            if !reps.iter().any(|r| y(r) > 0.0) {
                 continue;
             }
             let op = reps[0].op_name.clone();
@@ -87,7 +95,6 @@ pub fn all(d: &ReportData) -> Result<Vec<Chart>, String> {
                     format!("{} on {prof}: {op} per second against CPUs", s.workload),
                 )
             };
-            let use_ops = s.workload != "ctxsw";
             out.push(Chart {
                 id: format!("throughput-{}-{prof}", s.workload),
                 section: Section::Throughput,
@@ -155,7 +162,7 @@ pub fn all(d: &ReportData) -> Result<Vec<Chart>, String> {
                     svg: bars::traffic(&format!("IPIs and RMWs per exit — {prof}, {n} CPUs"), &at)?,
                 });
             }
-            if !reps.is_empty() {
+            if reps.iter().any(|r| r.free_latency.freed > 0) {
                 out.push(Chart {
                     id: format!("free-latency-{prof}"),
                     section: Section::FreeLatency,

@@ -215,3 +215,25 @@ fn the_page_is_self_contained_every_chart_closes_and_names_its_command() {
     assert!(page.contains("text-poke-while-lazy / shootdown / x86: freed-while-loaded"));
     assert!(page.contains("No trace replayed."));
 }
+
+#[test]
+fn charts_without_data_are_left_out_instead_of_failing_the_report() {
+    let mut d = data().clone();
+    // Only ctxsw ran: no exec-storm charts (cost per exit, traffic, free latency).
+    d.sweeps.retain(|s| s.workload == "ctxsw");
+    let ids: Vec<String> = charts::all(&d).unwrap().into_iter().map(|c| c.id).collect();
+    assert_eq!(
+        ids,
+        ["throughput-ctxsw-intel-icx-2s", "switch-cost-intel-icx-2s"]
+    );
+    // No mm freed in the window: no free-latency chart, the others still drawn.
+    let mut d = data().clone();
+    for r in d.sweeps.iter_mut().flat_map(|s| &mut s.reports) {
+        r.free_latency.freed = 0;
+    }
+    let ids: Vec<String> = charts::all(&d).unwrap().into_iter().map(|c| c.id).collect();
+    assert_eq!(ids.len(), 5, "{ids:?}");
+    assert!(!ids.iter().any(|i| i.starts_with("free-latency")));
+    let page = html::page(&d, &charts::all(&d).unwrap());
+    assert!(page.contains("No sweep produced data for these charts."));
+}
