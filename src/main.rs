@@ -1,6 +1,7 @@
 //! `lazymm`: run the scenario catalogue, the mutants and random exploration.
 //!
-//! With no subcommand it runs the main job: the whole scenario catalogue, printed as a table.
+//! With no subcommand it runs the main job (`lazymm verdict`, `verdict_cmd`): the catalogue,
+//! the mutants, the sweeps, the threads engine; a one-screen verdict and `lazymm-report/`.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![forbid(unsafe_code)]
@@ -16,16 +17,21 @@ mod record_cmd;
 mod replay_cmd;
 mod sim_cmd;
 mod sweep_cmd;
+mod verdict_cmd;
 
 #[derive(Parser)]
 #[command(
     name = "lazymm",
     version,
-    about = "Lazy-TLB mm reference schemes: model, oracle, measurements"
+    about = "Lazy-TLB mm reference schemes: model, oracle, measurements",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
     #[command(subcommand)]
     cmd: Option<Cmd>,
+    /// With no subcommand: the main job's options (`lazymm verdict`).
+    #[command(flatten)]
+    verdict: verdict_cmd::VerdictArgs,
 }
 
 #[derive(Subcommand)]
@@ -101,6 +107,9 @@ enum Cmd {
     /// `--seconds` or until Ctrl-C, streaming the kernel's trace text to FILE; tracefs is
     /// restored exactly afterwards.
     Record(record_cmd::RecordArgs),
+    /// The main job (also `lazymm` with no subcommand): catalogue, mutants, sweeps, threads
+    /// engine; prints a one-screen verdict and writes lazymm-report/index.html.
+    Verdict(verdict_cmd::VerdictArgs),
     /// Random exploration of one scheme × arch.
     Explore {
         /// Scheme id (refcount, shootdown, shootdown-ppc, mmput-flush, hazard, hazard-x86, hazard-md).
@@ -163,11 +172,15 @@ fn table(rows: &[Row]) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.cmd.unwrap_or(Cmd::Scenario {
-        all: true,
-        name: None,
-        json: false,
-    }) {
+    match cli.cmd.unwrap_or(Cmd::Verdict(cli.verdict)) {
+        Cmd::Verdict(a) => match verdict_cmd::run(&a, Vec::new()) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
         Cmd::Scenario { all, name, json } => {
             let rows = if let Some(n) = name {
                 let Some(s) = scenarios::find(&n) else {

@@ -1,0 +1,129 @@
+//! The report's input: every result the main job produced, and the command that reproduces
+//! each piece.
+
+use lazymm_sim::SimReport;
+use lazymm_workloads::mutants::MutantResult;
+use lazymm_workloads::run::Row;
+use lazymm_workloads::torture::TortureReport;
+use serde::Serialize;
+
+/// Everything the report and the verdict show.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReportData {
+    /// The scenario catalogue: every scenario × variant × arch (step engine).
+    pub rows: Vec<Row>,
+    /// The catalogue's findings (what as-posted code, and S on x86, are expected to show).
+    pub findings: Vec<FindingRow>,
+    /// The historical-bug mutants.
+    pub mutants: Vec<MutantResult>,
+    /// Simulation sweeps (one per workload), each with its reproducing command.
+    pub sweeps: Vec<SweepRun>,
+    /// The threads-engine torture.
+    pub threads: ThreadsRun,
+    /// Trace replays; empty when no trace was replayed.
+    pub replay: Vec<ReplayResult>,
+    /// Host wall time of each piece.
+    pub timings: Vec<Timing>,
+}
+
+/// One catalogued finding (`lazymm_workloads::scenarios::Finding`, serialisable).
+#[derive(Clone, Debug, Serialize)]
+pub struct FindingRow {
+    /// Scenario name, or `*` for any scenario.
+    pub scenario: String,
+    /// Variant name.
+    pub variant: String,
+    /// Arches it shows on; empty: every feasible arch.
+    pub arches: Vec<String>,
+    /// Violation kind (its short name, as violation texts start with it).
+    pub kind: String,
+    /// The source of the hazard.
+    pub why: String,
+}
+
+impl FindingRow {
+    /// The catalogue's findings.
+    pub fn catalogue() -> Vec<FindingRow> {
+        lazymm_workloads::scenarios::findings()
+            .into_iter()
+            .map(|f| FindingRow {
+                scenario: f.scenario.to_string(),
+                variant: f.variant.to_string(),
+                arches: f.arches.iter().map(|a| a.name().to_string()).collect(),
+                kind: f.kind.name().to_string(),
+                why: f.why.to_string(),
+            })
+            .collect()
+    }
+
+    /// Whether this finding explains `violation` on the row (`scenario`, `variant`, `arch`):
+    /// the same rule as the catalogue's own test.
+    pub fn explains(&self, scenario: &str, variant: &str, arch: &str, violation: &str) -> bool {
+        (self.scenario == scenario || self.scenario == "*")
+            && self.variant == variant
+            && (self.arches.is_empty() || self.arches.iter().any(|a| a == arch))
+            && violation.starts_with(&self.kind)
+    }
+}
+
+/// A sweep: one workload on a grid of profiles × variants × CPU counts.
+#[derive(Clone, Debug, Serialize)]
+pub struct SweepRun {
+    /// Workload name (`ctxsw`, `exec-storm`, …).
+    pub workload: String,
+    /// The `lazymm sweep …` command that reproduces these points.
+    pub command: String,
+    /// One report per point.
+    pub reports: Vec<SimReport>,
+}
+
+/// The threads-engine torture: one clean variant per scheme on real OS threads.
+#[derive(Clone, Debug, Serialize)]
+pub struct ThreadsRun {
+    /// The `lazymm torture …` command that reproduces it.
+    pub command: String,
+    /// One report per scheme.
+    pub reports: Vec<TortureReport>,
+    /// Per scheme: why it ran on another arch than asked, if it did.
+    pub notes: Vec<String>,
+}
+
+/// A replayed scheduler trace.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReplayResult {
+    /// The trace (file name or description).
+    pub trace: String,
+    /// The `lazymm replay …` command that reproduces it.
+    pub command: String,
+    /// What parsing found (label, value), in the order to show: events, tasks, skipped lines…
+    pub stats: Vec<(String, String)>,
+    /// One report per variant (and profile) the trace was replayed on.
+    pub reports: Vec<SimReport>,
+}
+
+/// Host wall time of one piece of the main job.
+#[derive(Clone, Debug, Serialize)]
+pub struct Timing {
+    /// The piece.
+    pub what: String,
+    /// Seconds.
+    pub secs: f64,
+}
+
+impl ReportData {
+    /// The sweep of `workload`, if one ran.
+    pub fn sweep(&self, workload: &str) -> Option<&SweepRun> {
+        self.sweeps.iter().find(|s| s.workload == workload)
+    }
+
+    /// Profiles that appear in the sweeps, in first-seen order.
+    pub fn profiles(&self) -> Vec<String> {
+        let mut v: Vec<String> = Vec::new();
+        for r in self.sweeps.iter().flat_map(|s| &s.reports) {
+            if !v.contains(&r.profile) {
+                v.push(r.profile.clone());
+            }
+        }
+        v
+    }
+}
