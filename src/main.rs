@@ -173,7 +173,7 @@ fn table(rows: &[Row]) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd.unwrap_or(Cmd::Verdict(cli.verdict)) {
-        Cmd::Verdict(a) => match verdict_cmd::run(&a, Vec::new()) {
+        Cmd::Verdict(a) => match verdict_cmd::run(&a) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::FAILURE,
             Err(e) => {

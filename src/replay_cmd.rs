@@ -281,7 +281,9 @@ fn replay_one(
     })
 }
 
-fn default_profile() -> Result<Profile, String> {
+/// The profile `lazymm replay` uses by default: `this-machine` when it is x86 (traces are
+/// recorded on the machine they are replayed for), else `intel-icx-2s`.
+pub fn default_profile() -> Result<Profile, String> {
     match lazymm_profile::find("this-machine") {
         Ok(p) if p.arch == "x86" => Ok(p),
         _ => lazymm_profile::find("intel-icx-2s").map_err(|e| e.to_string()),

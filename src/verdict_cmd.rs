@@ -11,7 +11,8 @@
 //!    warm-up is 2,048 switches (8 per CPU up to 256 CPUs; 2 per CPU at 1024, where H's and
 //!    MD's per-exit scan of 1024 slots makes each switch the slowest to simulate);
 //! 3. a one-second torture per scheme on the threads engine;
-//! 4. the trace replays it is given (none by default).
+//! 4. the replay of the sample trace recorded here (`traces/sample.ftrace`), or of the traces
+//!    given with `--replay`, through every clean variant on the sim engine.
 //!
 //! The catalogue and the simulation points run in parallel (rayon; the slowest points
 //! first), with indicatif progress bars on stderr when it is a terminal and `--quiet` is not
@@ -27,7 +28,7 @@ use pieces::{catalogue, sims, threads, timed};
 use crate::sweep_cmd::SweepArgs;
 use clap::Args;
 use indicatif::{MultiProgress, ProgressDrawTarget};
-use lazymm_report::{FindingRow, ReplayResult, ReportData, Timing};
+use lazymm_report::{FindingRow, ReplayCost, ReplayResult, ReportData, Timing};
 use lazymm_workloads::mutants;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -48,6 +49,82 @@ pub struct VerdictArgs {
     /// Seconds of threads-engine torture per scheme.
     #[arg(long, default_value_t = 1.0)]
     pub torture_seconds: f64,
+    /// Scheduler traces to replay through every scheme (repeatable; default: the sample
+    /// recorded here, `traces/sample.ftrace`).
+    #[arg(long = "replay", value_name = "TRACE")]
+    pub replay: Vec<PathBuf>,
+}
+
+/// The sample trace shipped in the repository (`traces/README.md` says how it was recorded).
+pub fn sample_trace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("traces/sample.ftrace")
+}
+
+/// Replays `traces` (the sample when empty) through every clean variant on the replay's
+/// default x86 profile, as `lazymm replay TRACE` does.
+pub fn replays(traces: &[PathBuf]) -> Result<Vec<ReplayResult>, String> {
+    let sample = [sample_trace()];
+    let traces = if traces.is_empty() {
+        &sample[..]
+    } else {
+        traces
+    };
+    let mut out = Vec::new();
+    for t in traces {
+        let opts = crate::replay_cmd::ReplayOpts {
+            format: None,
+            cpus: None,
+            lenient: false,
+            profile: crate::replay_cmd::default_profile()?,
+            variants: crate::sim_cmd::all_variants(),
+            timeline: None,
+        };
+        let s = crate::replay_cmd::replay_reports(t, &opts)?;
+        let p = &s.parse;
+        let e = &p.events;
+        let shown = if *t == sample_trace() {
+            "traces/sample.ftrace".to_string()
+        } else {
+            t.display().to_string()
+        };
+        out.push(ReplayResult {
+            command: format!("lazymm replay {shown}"),
+            trace: shown,
+            stats: vec![
+                ("format".into(), p.format.clone()),
+                ("lines".into(), p.lines.to_string()),
+                ("switches".into(), e.switch.to_string()),
+                ("forks".into(), e.fork.to_string()),
+                ("execs".into(), e.exec.to_string()),
+                ("exits".into(), e.exit.to_string()),
+                ("tasks".into(), p.scan.tasks.to_string()),
+                ("CPUs".into(), s.cpus.to_string()),
+                (
+                    "duration".into(),
+                    format!("{:.1} ms", s.duration_ns as f64 / 1e6),
+                ),
+            ],
+            costs: s
+                .schemes
+                .iter()
+                .filter(|r| r.report.infeasible.is_none())
+                .map(|r| ReplayCost {
+                    lazy_switches: r.replay.lazy_switches,
+                    exits: r.replay.exits,
+                    lazy_ns: r.lazy_ns,
+                    time_share: r.time_share,
+                    ipis_per_exit: r.ipis_per_exit,
+                })
+                .collect(),
+            reports: s
+                .schemes
+                .into_iter()
+                .filter(|r| r.report.infeasible.is_none())
+                .map(|r| r.report)
+                .collect(),
+        });
+    }
+    Ok(out)
 }
 
 /// The profiles the main job simulates.
@@ -96,8 +173,9 @@ pub fn sweep_command(a: &SweepArgs) -> String {
     s
 }
 
-/// Runs everything and returns the report's data. `replay` is passed through as given.
-pub fn collect(a: &VerdictArgs, replay: Vec<ReplayResult>) -> Result<ReportData, String> {
+/// Runs everything and returns the report's data: the replays are those of `a.replay` (the
+/// sample trace when none is given).
+pub fn collect(a: &VerdictArgs) -> Result<ReportData, String> {
     if !(a.torture_seconds.is_finite() && a.torture_seconds > 0.0 && a.torture_seconds <= 3600.0) {
         return Err(format!(
             "--torture-seconds: {} must be in (0, 3600]",
@@ -118,6 +196,7 @@ pub fn collect(a: &VerdictArgs, replay: Vec<ReplayResult>) -> Result<ReportData,
     let threads = timed(&mut timings, "threads engine", || {
         threads(&mp, a.torture_seconds)
     });
+    let replay = timed(&mut timings, "replay", || replays(&a.replay))?;
     timings.push(Timing {
         what: "total".into(),
         secs: total.elapsed().as_secs_f64(),
@@ -194,8 +273,8 @@ pub fn report_files(d: &ReportData, verdict: &str) -> Result<Vec<(String, String
 
 /// `lazymm verdict`: runs the main job, prints the verdict (or the JSON), writes the report.
 /// Ok(true) when nothing failed.
-pub fn run(a: &VerdictArgs, replay: Vec<ReplayResult>) -> Result<bool, String> {
-    let d = collect(a, replay)?;
+pub fn run(a: &VerdictArgs) -> Result<bool, String> {
+    let d = collect(a)?;
     let text = lazymm_report::verdict::render(&d);
     write_dir(&a.out, &report_files(&d, &text)?)?;
     if a.json {

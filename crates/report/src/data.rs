@@ -99,6 +99,25 @@ pub struct ReplayResult {
     pub stats: Vec<(String, String)>,
     /// One report per variant (and profile) the trace was replayed on.
     pub reports: Vec<SimReport>,
+    /// What lazy-mm handling cost in each of `reports` (same order; may be empty).
+    pub costs: Vec<ReplayCost>,
+}
+
+/// What lazy-mm handling cost on a replayed trace under one variant (`lazymm replay`'s
+/// definitions: see its module doc).
+#[derive(Clone, Debug, Serialize)]
+pub struct ReplayCost {
+    /// Switches from a user task to idle or a kernel thread.
+    pub lazy_switches: u64,
+    /// Exits played.
+    pub exits: u64,
+    /// Lazy-mm time over all CPUs (ns): stalls on `mm_count`, `mm_cpumask`, `lazy_mm` and
+    /// hazard-slot lines, the scheme's barriers, and IPI time.
+    pub lazy_ns: f64,
+    /// Lazy-mm time over CPUs × trace duration.
+    pub time_share: f64,
+    /// Lazy and flush IPIs per exit.
+    pub ipis_per_exit: f64,
 }
 
 /// Host wall time of one piece of the main job.

@@ -28,4 +28,4 @@ pub mod safety;
 mod tables;
 pub mod verdict;
 
-pub use data::{FindingRow, ReplayResult, ReportData, SweepRun, ThreadsRun, Timing};
+pub use data::{FindingRow, ReplayCost, ReplayResult, ReportData, SweepRun, ThreadsRun, Timing};

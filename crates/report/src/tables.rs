@@ -1,7 +1,7 @@
 //! The report's HTML tables: the safety matrix, findings, mutants, threads engine, replays.
 
 use crate::data::ReportData;
-use crate::metrics::{self, fmt_ns};
+use crate::metrics::fmt_ns;
 use crate::safety::{explained, row_state, RowState};
 use std::fmt::Write;
 
@@ -214,21 +214,30 @@ pub fn replay(d: &ReportData, out: &mut String) {
             out.push_str(&parts.join(" · "));
             out.push_str("</p>\n");
         }
-        out.push_str("<table><thead><tr><th>variant</th><th>profile</th><th>CPUs</th><th>ops/s</th><th>switches/s</th><th>cost per switch</th><th>IPIs per op</th><th>free p50 / p99</th><th>violations</th></tr></thead><tbody>\n");
-        for r in &x.reports {
+        out.push_str("<table><thead><tr><th>variant</th><th>profile</th><th>CPUs</th><th>context switches</th><th>lazy switches</th><th>mm_count RMWs</th><th>drop_mm RMWs</th><th>lazy / flush IPIs</th><th>IPIs per exit</th><th>scheme barriers</th><th>MMU switches</th><th>free p50 / p99</th><th>peak pending free</th><th>lazy-mm time</th><th>time share</th><th>violations</th></tr></thead><tbody>\n");
+        for (i, r) in x.reports.iter().enumerate() {
+            let c = &r.counters;
+            let cost = x.costs.get(i);
             let _ = writeln!(
                 out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.0} {}</td><td>{:.0}</td><td>{}</td><td>{}</td><td>{} / {}</td><td class=\"{}\" title=\"{}\">{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\" title=\"{}\">{}</td></tr>",
                 esc(&r.scheme),
                 esc(&r.profile),
                 r.cpus,
-                r.ops_per_sec,
-                esc(&r.op_name),
-                r.switches_per_sec,
-                fmt_ns(metrics::switch_cost_ns(r)),
-                metrics::ipis_per_op(r).map_or("-".into(), |v| format!("{v:.2}")),
+                r.context_switches,
+                cost.map_or("-".into(), |c| c.lazy_switches.to_string()),
+                c.mm_count_rmw,
+                c.drop_mm_rmw,
+                c.lazy_ipis,
+                c.flush_ipis,
+                cost.map_or("-".into(), |c| format!("{:.2}", c.ipis_per_exit)),
+                c.scheme_barriers,
+                c.mmu_switches,
                 fmt_ns(r.free_latency.p50_ns),
                 fmt_ns(r.free_latency.p99_ns),
+                r.peak_pending_free,
+                cost.map_or("-".into(), |c| fmt_ns(c.lazy_ns)),
+                cost.map_or("-".into(), |c| format!("{:.4}%", c.time_share * 100.0)),
                 if r.violations.is_empty() { "ok" } else { "new" },
                 esc(&r.violations.join("\n")),
                 r.violations.len()

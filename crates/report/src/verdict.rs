@@ -234,15 +234,24 @@ pub fn render(d: &ReportData) -> String {
     for r in &d.replay {
         let stats: Vec<String> = r.stats.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(out, "REPLAY {}: {}", r.trace, stats.join(", "));
-        for s in &r.reports {
+        for (i, s) in r.reports.iter().enumerate() {
+            let c = &s.counters;
+            let cost = r.costs.get(i).map_or(String::new(), |x| {
+                format!(
+                    "  IPIs/exit {:.2}  lazy-mm {} ({:.4}% of CPU time)",
+                    x.ipis_per_exit,
+                    fmt_ns(x.lazy_ns),
+                    x.time_share * 100.0
+                )
+            });
             let _ = writeln!(
                 out,
-                "  {:<18} {:<16} {:>10.0} {}/s  per switch {}  free p99 {}",
+                "  {:<18} {:<15} mm_count RMW {:>5}  IPIs {:>3}/{:<3}  free p99 {:>7}{cost}",
                 s.scheme,
                 s.profile,
-                s.ops_per_sec,
-                s.op_name,
-                fmt_ns(metrics::switch_cost_ns(s)),
+                c.mm_count_rmw,
+                c.lazy_ipis,
+                c.flush_ipis,
                 fmt_ns(s.free_latency.p99_ns)
             );
         }

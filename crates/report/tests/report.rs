@@ -4,7 +4,7 @@
 
 use lazymm_report::safety::{self, RowState};
 use lazymm_report::{charts, html, verdict};
-use lazymm_report::{FindingRow, ReplayResult, ReportData, SweepRun, ThreadsRun};
+use lazymm_report::{FindingRow, ReplayCost, ReplayResult, ReportData, SweepRun, ThreadsRun};
 use lazymm_sim::{simulate, SimConfig, SimReport, SimSpec};
 use lazymm_workloads::drivers::{self, Bind, Params};
 use lazymm_workloads::{mutants, scenarios};
@@ -172,12 +172,25 @@ fn a_given_replay_is_shown_in_the_verdict_and_the_page() {
         command: "lazymm replay sample.trace".into(),
         stats: vec![("events".into(), "1234".into())],
         reports: vec![sim("ctxsw", "refcount", 2)],
+        costs: vec![ReplayCost {
+            lazy_switches: 7,
+            exits: 2,
+            lazy_ns: 1500.0,
+            time_share: 0.000_125,
+            ipis_per_exit: 0.5,
+        }],
     });
     let text = verdict::render(&d);
     assert!(text.contains("REPLAY sample.trace: events 1234"), "{text}");
     assert!(!text.contains("no trace replayed"));
+    assert!(text.contains("IPIs/exit 0.50"), "{text}");
+    assert!(text.contains("(0.0125% of CPU time)"), "{text}");
     let page = html::page(&d, &[]);
     assert!(page.contains("lazymm replay sample.trace"));
+    assert!(
+        page.contains("<td>0.0125%</td>"),
+        "the time share is in the table"
+    );
     assert!(!page.contains("No trace replayed"));
 }
 
