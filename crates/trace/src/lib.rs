@@ -6,6 +6,13 @@
 //! stream: one pass, one reused line buffer, allocations only for the strings an [`Event`]
 //! owns. Each format's module documents its layout with real lines: [`ftrace`], [`tracecmd`],
 //! [`perf`]; the tracepoints' fields are read by [`fields`] and written by [`render`].
+//!
+//! [`write()`] prints an event as a line of a format; parsing that line gives the event back,
+//! except that ftrace prints microseconds (`ts_ns` is truncated), `trace-cmd report` prints no
+//! tgid, header comms lose leading spaces (perf's also trailing ones), and a header comm that
+//! holds `: ` or ends in `:` can read as a header of its own (see [`header`]): the formats
+//! print comms raw. The tests check this on arbitrary events and the fuzz targets on
+//! arbitrary input (`tests/roundtrip.rs`, `fuzz/`).
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![forbid(unsafe_code)]

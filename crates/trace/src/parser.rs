@@ -7,12 +7,21 @@
 //! whose fields do not parse), which is a [`ParseError`] in strict mode and skipped and counted
 //! by [`Parser::skipped`] in lenient mode. Bytes that are not UTF-8 (a comm may hold any byte)
 //! become U+FFFD. A read error ends the iteration after one error.
+//!
+//! perf prints `:-1 -1` for the current task of a sample whose thread it has lost (an exiting
+//! task's last events). The tracepoint sometimes names that task anyway: `sched_switch` fires
+//! in `prev`'s context and `sched_process_exit` in the exiting task's, so they take it as the
+//! current one; and a `tlb_flush` for reason 0 (on task switch, from `switch_mm_irqs_off()`
+//! during the same context switch, before `next` runs) on a CPU whose last event was such a
+//! `sched_switch` takes that switch's `prev`. The parser keeps that one task per CPU until
+//! the CPU's next event. Any other event of ours with that header is a bad line.
 
 use crate::error::ParseError;
 use crate::event::{Event, EventKind, TaskName};
 use crate::fields::{self, Fields};
 use crate::header::{self, Header};
 use crate::{ftrace, perf, tracecmd, Format};
+use std::collections::HashMap;
 use std::io::BufRead;
 
 /// Reads [`Event`]s from a trace in one [`Format`]; see the module documentation.
@@ -25,6 +34,8 @@ pub struct Parser<R: BufRead> {
     skipped: u64,
     ignored: u64,
     done: bool,
+    /// Per CPU, the `prev` of a perf lost-thread `sched_switch` that was its last event.
+    lost: HashMap<u32, TaskName>,
 }
 
 /// What one line is.
@@ -32,6 +43,9 @@ pub struct Parser<R: BufRead> {
 pub enum Line {
     /// An event of ours.
     Event(Event),
+    /// An event of ours whose header names no current task (perf's `:-1 -1`); its `current`
+    /// is left empty (comm `""`, pid 0) for the [`Parser`] to find.
+    Orphan(Event),
     /// A line to ignore.
     Ignored,
     /// A bad line.
@@ -50,6 +64,7 @@ impl<R: BufRead> Parser<R> {
             skipped: 0,
             ignored: 0,
             done: false,
+            lost: HashMap::new(),
         }
     }
 
@@ -95,7 +110,17 @@ impl<R: BufRead> Iterator for Parser<R> {
                         Err(_) => String::from_utf8_lossy(&self.buf[..end]),
                     };
                     match parse_line(self.format, &text, self.lines) {
-                        Line::Event(e) => return Some(Ok(e)),
+                        Line::Event(e) => {
+                            if !self.lost.is_empty() {
+                                self.lost.remove(&e.cpu);
+                            }
+                            return Some(Ok(e));
+                        }
+                        Line::Orphan(e) => match adopt(&mut self.lost, e, &text) {
+                            Ok(e) => return Some(Ok(e)),
+                            Err(_) if self.lenient => self.skipped += 1,
+                            Err(e) => return Some(Err(e)),
+                        },
                         Line::Ignored => self.ignored += 1,
                         Line::Bad(_) if self.lenient => self.skipped += 1,
                         Line::Bad(e) => return Some(Err(e)),
@@ -139,14 +164,9 @@ pub fn parse_line(format: Format, text: &str, line_no: u64) -> Line {
         _ => h.event,
     };
     match fields::parse(name, h.fields, format == Format::TraceCmd) {
-        Fields::Event(kind) => match event(&h, kind, line_no) {
-            Some(e) => Line::Event(e),
-            None => Line::Bad(ParseError::new(
-                line_no,
-                format!("perf names no current task (`:-1 -1`) for {name}"),
-                perf::LINE_FORM,
-                text,
-            )),
+        Fields::Event(kind) => match h.pid {
+            Some(_) => Line::Event(event(&h, kind, line_no)),
+            None => Line::Orphan(event(&h, kind, line_no)),
         },
         Fields::Other => Line::Ignored,
         Fields::Bad(expected) => Line::Bad(ParseError::new(
@@ -158,23 +178,53 @@ pub fn parse_line(format: Format, text: &str, line_no: u64) -> Line {
     }
 }
 
-/// The event of header `h` and fields `kind`; `None` where the header names no current task
-/// and the event does not imply it (see [`perf`]).
-fn event(h: &Header<'_>, kind: EventKind, line: u64) -> Option<Event> {
-    let current = match (h.pid, &kind) {
-        (Some(pid), _) => TaskName {
-            comm: h.comm.to_owned(),
-            pid,
-        },
-        (None, EventKind::Switch { prev: t, .. } | EventKind::Exit { task: t, .. }) => t.clone(),
-        (None, _) => return None,
-    };
-    Some(Event {
+/// The event of header `h` and fields `kind` (an empty `current` where `h` has no pid).
+fn event(h: &Header<'_>, kind: EventKind, line: u64) -> Event {
+    Event {
         line,
         ts_ns: h.ts_ns,
         cpu: h.cpu,
-        current,
+        current: TaskName {
+            comm: if h.pid.is_some() {
+                h.comm.to_owned()
+            } else {
+                String::new()
+            },
+            pid: h.pid.unwrap_or(0),
+        },
         tgid: h.tgid,
         kind,
-    })
+    }
+}
+
+/// Finds the current task of an [`Line::Orphan`] (see the module documentation); `lost` holds
+/// per CPU the `prev` of a lost-thread `sched_switch` that was the CPU's last event.
+fn adopt(lost: &mut HashMap<u32, TaskName>, mut e: Event, text: &str) -> Result<Event, ParseError> {
+    let current = match &e.kind {
+        EventKind::Switch { prev, .. } => {
+            lost.insert(e.cpu, prev.clone());
+            Some(prev.clone())
+        }
+        EventKind::Exit { task, .. } => Some(task.clone()),
+        EventKind::TlbFlush { reason: 0, .. } => lost.get(&e.cpu).cloned(),
+        _ => None,
+    };
+    if !matches!(e.kind, EventKind::Switch { .. }) {
+        lost.remove(&e.cpu);
+    }
+    match current {
+        Some(t) => {
+            e.current = t;
+            Ok(e)
+        }
+        None => Err(ParseError::new(
+            e.line,
+            format!(
+                "perf lost this sample's thread (`:-1 -1`) and the event does not name it (only sched_switch, sched_process_exit, and a task-switch tlb_flush right after such a sched_switch on CPU {} do)",
+                e.cpu
+            ),
+            perf::LINE_FORM,
+            text,
+        )),
+    }
 }

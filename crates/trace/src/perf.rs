@@ -14,10 +14,9 @@
 //!
 //! (perf 6.1 on Linux 6.18, this machine.) The comm is everything before the last space-
 //! separated token before `[CPU]`, with its padding removed. Where perf has lost the sampled
-//! thread it prints comm `:-1` and pid `-1` (seen here on the `sched_switch` away from an
-//! exiting task): such a `sched_switch` or `sched_process_exit`, which the kernel fires in the
-//! context of `prev` or of the exiting task, takes that task as the current one; any other
-//! event of ours with that header is a bad line. Events of systems other than
+//! thread it prints comm `:-1` and pid `-1` (seen here on an exiting task's last
+//! `sched_switch` and the task-switch `tlb_flush` after it); [`crate::parser`] says which of
+//! those events still name their current task. Events of systems other than
 //! `sched` and `tlb` are ignored; so are `#` lines (`perf script --header`).
 
 use crate::event::Event;

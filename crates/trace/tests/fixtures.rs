@@ -173,3 +173,45 @@ fn perf_lost_thread_switch_takes_prev_as_current() {
         assert_eq!(e.tgid, None);
     }
 }
+
+#[test]
+fn perf_lost_thread_task_switch_flush_takes_the_exiting_prev_as_current() {
+    let ev = parse_all("perf_lost_thread.txt", Format::PerfScript);
+    let flushes: Vec<&Event> = ev
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::TlbFlush { reason: 0, .. }))
+        .collect();
+    assert_eq!(flushes.len(), 2);
+    assert_eq!(flushes[0].current, task("lto cgu.12", 7783));
+    assert_eq!(flushes[1].current, task("lto cgu.11", 7784));
+}
+
+#[test]
+fn perf_lost_thread_event_that_names_no_task_is_an_error() {
+    let lost_switch = "             :-1    -1 [000] 21645.314444:                     sched:sched_switch: prev_comm=lto cgu.12 prev_pid=7783 prev_prio=120 prev_state=X ==> next_comm=x next_pid=9 next_prio=120";
+    let flush = |r: u32| {
+        format!("             :-1    -1 [000] 21645.314446:                          tlb:tlb_flush: pages:0 reason:r ({r})")
+    };
+    let resolved = "      x     9 [000] 21645.314450:                          tlb:tlb_flush: pages:0 reason:r (3)";
+    let cases = [
+        (vec![flush(0)], "no switch before"),
+        (
+            vec![lost_switch.to_owned(), flush(3)],
+            "not a task-switch flush",
+        ),
+        (
+            vec![lost_switch.to_owned(), resolved.to_owned(), flush(0)],
+            "the CPU moved on",
+        ),
+    ];
+    for (lines, why) in cases {
+        let text = lines.join("\n");
+        let last = lazymm_trace::Parser::new(text.as_bytes(), Format::PerfScript, false).last();
+        let e = last.unwrap().expect_err(why);
+        assert_eq!(e.line, lines.len() as u64, "{why}");
+        assert!(
+            e.message.contains("perf lost this sample's thread"),
+            "{why}: {e}"
+        );
+    }
+}
