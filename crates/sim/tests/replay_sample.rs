@@ -142,6 +142,11 @@ fn sample_trace_switches_forks_execs_exits_and_lazy_switches_match_the_derivatio
 ///   it still loaded. On this trace 3 vs 0: CPU 0 ran the forked copies of 14060 (line 81)
 ///   and 14064 (839), and sched-pipe's threads (282–500), each mm then put on CPU 1 (execs
 ///   at 95 and 853, exit at 507) after CPU 0 had switched to another mm (86, 844, 500);
+/// - scheme smp_mb()s: S's mmdrop_lazy_tlb issues one (membarrier) per kernel → user switch
+///   (66); MD's grab and drop one each per user → kernel switch, exit_mm and kernel → user
+///   switch, and hp_scan one per `__mmdrop` (58 + 8 + 66 + 10 = 142); R, L, H none;
+/// - CR3 writes (every scheme): each switch or exec to an mm other than the loaded one, plus
+///   one per CPU the exit flush moves off the mm (leave_mm or unlazy), setup excluded (84);
 /// - lazy IPIs: S and L shoot the other CPUs left in the mask with the mm loaded, MD the
 ///   other CPUs whose slot holds it (lazy on it): none here, so 0 for all.
 #[test]
@@ -156,17 +161,21 @@ fn sample_trace_mm_count_and_ipis_per_scheme_match_the_derivation() {
         };
         let n = v.name;
         let c = &r.counters;
-        let (rmw, flush) = match v.scheme {
-            SchemeId::Refcount => (d.r_rmw, d.mask_ipis),
-            SchemeId::Shootdown | SchemeId::MmputFlush => (d.mmputs, d.mask_ipis),
-            SchemeId::Hazard | SchemeId::HazardX86 => (2 * d.mmputs, d.loaded_ipis),
-            SchemeId::HazardMd => (d.mmputs, d.loaded_ipis),
+        let md_mb = d.to_kernel + d.exits + d.to_user + d.mmputs;
+        let (rmw, flush, mb) = match v.scheme {
+            SchemeId::Refcount => (d.r_rmw, d.mask_ipis, 0),
+            SchemeId::Shootdown => (d.mmputs, d.mask_ipis, d.to_user),
+            SchemeId::MmputFlush => (d.mmputs, d.mask_ipis, 0),
+            SchemeId::Hazard | SchemeId::HazardX86 => (2 * d.mmputs, d.loaded_ipis, 0),
+            SchemeId::HazardMd => (d.mmputs, d.loaded_ipis, md_mb),
             s => panic!("unexpected clean x86 scheme {s:?}"),
         };
         assert_eq!(c.mm_count_rmw, rmw, "{n}: {d:?}");
         assert_eq!(c.flush_ipis, flush, "{n}: {d:?}");
         assert_eq!(c.lazy_ipis, 0, "{n}");
         assert_eq!(c.drop_mm_rmw, 0, "{n}");
+        assert_eq!(c.scheme_barriers, mb, "{n}: {d:?}");
+        assert_eq!(c.mmu_switches, d.mmu_switches, "{n}: {d:?}");
         if v.scheme == SchemeId::Refcount {
             assert_eq!(r.free_latency.freed as u64, d.r_freed, "{n}: {d:?}");
         }

@@ -51,6 +51,12 @@ pub struct Derived {
     /// Other CPUs lazy on the mm (running a kernel thread or idle with it as `active_mm`) at
     /// `__mmput`.
     pub lazy_remote: u64,
+    /// User → kernel switches (R's `mmgrab_lazy_tlb` in `context_switch`).
+    pub to_kernel: u64,
+    /// Kernel → user switches (R's `mmdrop_lazy_tlb_sched` in `finish_task_switch`).
+    pub to_user: u64,
+    /// CR3 writes: `switch_mm_irqs_off` to an mm other than the loaded one.
+    pub mmu_switches: u64,
 }
 
 pub struct Interp {
@@ -146,6 +152,7 @@ impl Interp {
 
     /// `switch_mm_irqs_off` to `mm` on `cpu`.
     fn load(&mut self, cpu: usize, mm: usize) {
+        self.d.mmu_switches += u64::from(self.loaded[cpu] != mm);
         self.loaded[cpu] = mm;
         self.active[cpu] = mm;
         self.ever.entry(mm).or_default().insert(cpu);
@@ -157,12 +164,16 @@ impl Interp {
         match next.and_then(|n| self.tasks[&n].mm) {
             // To a kernel thread or idle: next->active_mm = prev->active_mm; user→kernel
             // grabs it (mmgrab_lazy_tlb), kernel→kernel moves the reference.
-            None if prev_user => self.grab(self.active[cpu]),
+            None if prev_user => {
+                self.d.to_kernel += 1;
+                self.grab(self.active[cpu]);
+            }
             None => {}
             // To a user task; kernel→user: rq->prev_mm = prev->active_mm, dropped in
             // finish_task_switch (mmdrop_lazy_tlb_sched) — init_mm included.
             Some(m) => {
                 if !prev_user {
+                    self.d.to_user += 1;
                     self.drop_ref(self.active[cpu]);
                 }
                 self.load(cpu, m);
@@ -189,6 +200,7 @@ impl Interp {
         for c in 0..self.loaded.len() {
             if self.loaded[c] == mm {
                 self.loaded[c] = INIT;
+                self.d.mmu_switches += 1;
             }
         }
         self.drop_ref(mm);
@@ -272,6 +284,8 @@ impl Interp {
                 s.cur[cpu] = Some(p);
             }
         }
+        // Setup runs in a boot context before the engine's baseline: not measured.
+        s.d.mmu_switches = 0;
         let pid = |p: u32| (p != 0).then_some(p);
         for e in evs {
             let cpu = e.cpu as usize;
