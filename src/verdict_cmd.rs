@@ -60,8 +60,12 @@ pub fn sample_trace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("traces/sample.ftrace")
 }
 
-/// Replays `traces` (the sample when empty) through every clean variant on the replay's
-/// default x86 profile, as `lazymm replay TRACE` does.
+/// The profile the main job replays traces on: the x86 machine of its first cost table (not
+/// `lazymm replay`'s default, `this-machine`, which depends on where it runs).
+pub const REPLAY_PROFILE: &str = "intel-icx-2s";
+
+/// Replays `traces` (the sample when empty) through every clean variant on
+/// [`REPLAY_PROFILE`], as `lazymm replay TRACE --profile intel-icx-2s` does.
 pub fn replays(traces: &[PathBuf]) -> Result<Vec<ReplayResult>, String> {
     let sample = [sample_trace()];
     let traces = if traces.is_empty() {
@@ -75,7 +79,7 @@ pub fn replays(traces: &[PathBuf]) -> Result<Vec<ReplayResult>, String> {
             format: None,
             cpus: None,
             lenient: false,
-            profile: crate::replay_cmd::default_profile()?,
+            profile: lazymm_profile::find(REPLAY_PROFILE).map_err(|e| e.to_string())?,
             variants: crate::sim_cmd::all_variants(),
             timeline: None,
         };
@@ -88,7 +92,7 @@ pub fn replays(traces: &[PathBuf]) -> Result<Vec<ReplayResult>, String> {
             t.display().to_string()
         };
         out.push(ReplayResult {
-            command: format!("lazymm replay {shown}"),
+            command: format!("lazymm replay {shown} --profile {REPLAY_PROFILE}"),
             trace: shown,
             stats: vec![
                 ("format".into(), p.format.clone()),
