@@ -300,8 +300,8 @@ impl Kernel {
                 .or(frames.first())
                 .copied()
                 .unwrap_or("?")
-                .to_string()
         };
+        let (via, path) = (self.oracle.intern(via), self.oracle.intern(&path));
         self.slot(mm).pgd.free();
         self.oracle.freed(
             mm,

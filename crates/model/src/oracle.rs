@@ -24,8 +24,8 @@
 
 use crate::ids::{CpuId, MmRef};
 use serde::Serialize;
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 /// The kind of a violation.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Hash)]
@@ -129,10 +129,11 @@ impl std::fmt::Display for Violation {
 pub struct FreeRecord {
     /// CPU that ran `__mmdrop`'s free.
     pub cpu: CpuId,
-    /// Outermost function that led to the free (e.g. `finish_task_switch`, `exit_mm`).
-    pub via: String,
-    /// Full function chain.
-    pub path: String,
+    /// Outermost function that led to the free (e.g. `finish_task_switch`, `exit_mm`);
+    /// interned ([`Oracle::intern`]): a long replay frees millions of mms along a few paths.
+    pub via: Arc<str>,
+    /// Full function chain (interned).
+    pub path: Arc<str>,
     /// Engine step.
     pub step: u64,
     /// Freed by the harness's end-of-run quiesce, not by the workload.
@@ -159,6 +160,8 @@ pub struct Oracle {
     violations: Mutex<Vec<Violation>>,
     dropped: std::sync::atomic::AtomicU64,
     shadows: Mutex<HashMap<MmRef, MmShadow>>,
+    /// Distinct strings of free records ([`Oracle::intern`]).
+    interned: Mutex<HashSet<Arc<str>>>,
     /// Labels stamped on every violation: (scenario, scheme, arch).
     labels: Mutex<(String, String, String)>,
 }
@@ -221,6 +224,17 @@ impl Oracle {
         self.dropped.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// The shared copy of `s` (free paths repeat: one copy each, not one per freed mm).
+    pub fn intern(&self, s: &str) -> Arc<str> {
+        let mut set = self.interned.lock().unwrap();
+        if let Some(a) = set.get(s) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(s);
+        set.insert(a.clone());
+        a
+    }
+
     /// Registers a newly allocated mm.
     pub fn born(&self, mm: MmRef) {
         self.shadows.lock().unwrap().insert(mm, MmShadow::default());
@@ -257,6 +271,15 @@ impl Oracle {
         self.shadows.lock().unwrap().get(&mm).cloned()
     }
 
+    /// Calls `f` on every mm ever allocated and its shadow, in no particular order, without
+    /// copying them (a long replay allocates millions). `f` must not call back into the
+    /// oracle.
+    pub fn for_each(&self, mut f: impl FnMut(MmRef, &MmShadow)) {
+        for (k, s) in self.shadows.lock().unwrap().iter() {
+            f(*k, s);
+        }
+    }
+
     /// Every mm ever allocated, with its shadow.
     pub fn all(&self) -> Vec<(MmRef, MmShadow)> {
         let mut v: Vec<_> = self
@@ -268,5 +291,27 @@ impl Oracle {
             .collect();
         v.sort_by_key(|(k, _)| *k);
         v
+    }
+}
+
+#[cfg(test)]
+mod intern_tests {
+    use super::Oracle;
+    use std::sync::Arc;
+
+    #[test]
+    fn free_paths_are_interned_one_copy_each() {
+        let o = Oracle::default();
+        let a = o.intern("do_exit > exit_mm > mmput > __mmput > mmdrop > __mmdrop");
+        let b = o.intern(&String::from(
+            "do_exit > exit_mm > mmput > __mmput > mmdrop > __mmdrop",
+        ));
+        let c = o.intern("schedule > finish_task_switch > mmdrop_sched > __mmdrop");
+        assert!(Arc::ptr_eq(&a, &b), "the same path must be one shared copy");
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert_eq!(
+            &*c,
+            "schedule > finish_task_switch > mmdrop_sched > __mmdrop"
+        );
     }
 }

@@ -248,11 +248,11 @@ fn frees(k: &Kernel, start: f64, end: f64) -> (FreeLatency, usize) {
     let mut lat = Vec::new();
     let mut edges: Vec<(f64, i64)> = Vec::new();
     let mut exited = 0;
-    for (_, s) in k.oracle.all() {
-        let Some(x) = s.exited else { continue };
+    k.oracle.for_each(|_, s| {
+        let Some(x) = s.exited else { return };
         let x = x as f64;
         if x > end || x < start {
-            continue;
+            return;
         }
         exited += 1;
         let freed = s
@@ -268,7 +268,7 @@ fn frees(k: &Kernel, start: f64, end: f64) -> (FreeLatency, usize) {
             }
             None => edges.push((end, -1)),
         }
-    }
+    });
     edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let (mut cur, mut peak) = (0i64, 0i64);
     for (_, d) in edges {

@@ -262,7 +262,7 @@ impl Timeline {
             if let Some(f) = freed {
                 let t = f.step as f64;
                 let x_ = Extra {
-                    args: vec![("mm", Arg::S(name)), ("via", Arg::S(f.via.clone()))],
+                    args: vec![("mm", Arg::S(name)), ("via", Arg::S(f.via.to_string()))],
                     ends: if flow != 0 { vec![flow] } else { vec![] },
                 };
                 self.instant(f.cpu as u32, t, "__mmdrop", "mm", x_);
