@@ -240,7 +240,7 @@ impl<I: Iterator<Item = Result<Event, String>>> Driver for Replay<I> {
 
     fn next(&mut self, k: &Kernel, cpu: CpuId) -> Next {
         loop {
-            if !self.plan.fill(cpu, true) {
+            if !self.plan.fill(cpu, true, self.waited[cpu]) {
                 if self.plan.eof {
                     return Next::Done;
                 }

@@ -27,6 +27,12 @@ use std::collections::VecDeque;
 /// stops reading.
 pub const MAX_QUEUED: usize = 1 << 18;
 
+/// How far (trace ns) past the time a CPU has reached its look-ahead for its own next step
+/// reads: a CPU with no event for a long while (an idle CPU in a trace of a busy one) waits
+/// until the last time read and looks again, instead of reading the trace up to
+/// [`MAX_QUEUED`] steps ahead. 10 ms of trace time.
+pub const LOOKAHEAD_NS: u64 = 10_000_000;
+
 /// Most events the placement of a CPU's task at trace start reads: a CPU silent that long
 /// starts in its idle task (its first switch then counts as a mismatch if it was not idle).
 pub const PLACE_EVENTS: usize = 1 << 16;
@@ -293,10 +299,14 @@ impl<I: Iterator<Item = Result<Event, String>>> Planner<I> {
     }
 
     /// Reads on until `cpu` has a step queued, the input ends, or (`bounded`) the queues
-    /// hold [`MAX_QUEUED`] steps. Returns whether `cpu` has a step.
-    pub fn fill(&mut self, cpu: usize, bounded: bool) -> bool {
+    /// hold [`MAX_QUEUED`] steps, or (`bounded`) the last time read is more than
+    /// [`LOOKAHEAD_NS`] past `at`, the time `cpu` has reached. Returns whether `cpu` has a
+    /// step.
+    pub fn fill(&mut self, cpu: usize, bounded: bool, at: u64) -> bool {
         while self.queues[cpu].is_empty() {
-            if bounded && self.queued >= MAX_QUEUED {
+            if bounded
+                && (self.queued >= MAX_QUEUED || self.last_ts > at.saturating_add(LOOKAHEAD_NS))
+            {
                 return false;
             }
             if !self.pump() {
