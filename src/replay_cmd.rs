@@ -241,17 +241,7 @@ fn replay_one(
         knobs: None,
     });
     if let (Some((base, _)), Some(t)) = (&opts.timeline, &timeline) {
-        let path = timeline_path(base, v.name, opts.variants.len() == 1);
-        let bytes = t.write(&path)?;
-        eprintln!(
-            "timeline: {} ({} events, {} bytes{})",
-            path.display(),
-            t.events(),
-            bytes,
-            t.truncated_at_ns()
-                .map(|c| format!(", truncated at {:.3} us", c / 1e3))
-                .unwrap_or_default()
-        );
+        crate::sim_cmd::write_timeline(&timeline_path(base, v.name, opts.variants.len() == 1), t)?;
     }
     let replay = stats.borrow().clone();
     if let Some(e) = &replay.error {

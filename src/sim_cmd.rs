@@ -63,6 +63,22 @@ pub struct SimArgs {
     pub timeline_until: Option<String>,
 }
 
+/// Writes timeline `t` to `path` (atomically) and says so on stderr: events, bytes, and
+/// where it was cut if it was.
+pub fn write_timeline(path: &std::path::Path, t: &Timeline) -> Result<(), String> {
+    let bytes = t.write(path)?;
+    eprintln!(
+        "timeline: {} ({} events, {} bytes{})",
+        path.display(),
+        t.events(),
+        bytes,
+        t.truncated_at_ns()
+            .map(|c| format!(", truncated at {:.3} us", c / 1e3))
+            .unwrap_or_default()
+    );
+    Ok(())
+}
+
 /// Parses a duration such as `10ms`, `1.5s`, `200us`, `5000ns` into ns.
 pub fn parse_duration(s: &str) -> Result<f64, String> {
     let s = s.trim();
@@ -243,16 +259,7 @@ pub fn sim(a: &SimArgs) -> Result<(), String> {
         eprintln!("timeline: {} not written: nothing ran", path.display());
     }
     if let (Some(path), Some(t)) = (&a.timeline, &timeline) {
-        let bytes = t.write(path)?;
-        eprintln!(
-            "timeline: {} ({} events, {} bytes{})",
-            path.display(),
-            t.events(),
-            bytes,
-            t.truncated_at_ns()
-                .map(|c| format!(", truncated at {:.3} us", c / 1e3))
-                .unwrap_or_default()
-        );
+        write_timeline(path, t)?;
     }
     if a.json {
         println!(

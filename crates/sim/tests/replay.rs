@@ -7,16 +7,11 @@
 
 use lazymm_model::era::{self, Variant};
 use lazymm_model::ArchId;
-use lazymm_profile::Profile;
-use lazymm_sim::{simulate, SimConfig, SimReport, SimSpec, SimStop};
 use lazymm_trace::{Event, EventKind, TaskName};
-use lazymm_workloads::drivers::replay::scan::scan;
-use lazymm_workloads::drivers::replay::{Replay, ReplayStats};
 
-fn toy() -> Profile {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/toy-machine.toml");
-    Profile::load(std::path::Path::new(path)).expect("toy profile parses")
-}
+mod replay_common;
+
+use replay_common::replay;
 
 fn t(comm: &str, pid: u32) -> TaskName {
     TaskName {
@@ -53,40 +48,6 @@ fn numbered(mut evs: Vec<Event>) -> Vec<Event> {
         e.line = i as u64 + 1;
     }
     evs
-}
-
-/// Replays `evs` with `v` on as many CPUs as the trace has; None if `v` cannot run on x86.
-fn replay(v: Variant, evs: &[Event]) -> Option<(SimReport, ReplayStats)> {
-    let sc = scan(evs.iter().cloned().map(Ok)).expect("scan");
-    // The driver owns its input ('static, as the engine's Box<dyn Driver>).
-    let owned: Vec<Event> = evs.to_vec();
-    let d = Replay::new(
-        owned.into_iter().map(Ok),
-        sc.cpus,
-        sc.capacity(sc.cpus),
-        sc.has_tgid,
-    );
-    let stats = d.stats();
-    let r = simulate(SimSpec {
-        profile: toy(),
-        variant: v,
-        ncpus: sc.cpus,
-        driver: Box::new(d),
-        cfg: SimConfig {
-            switches: None,
-            duration_ns: None,
-            warmup_switches: None,
-            ..SimConfig::default()
-        },
-        knobs: None,
-    });
-    if r.infeasible.is_some() {
-        return None;
-    }
-    assert_eq!(r.stop, SimStop::Completed, "{}", v.name);
-    assert!(r.violations.is_empty(), "{}: {:?}", v.name, r.violations);
-    let st = stats.borrow().clone();
-    Some((r, st))
 }
 
 fn clean_x86() -> Vec<Variant> {

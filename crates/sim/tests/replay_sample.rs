@@ -23,12 +23,12 @@
 
 use lazymm_model::era::{self, Variant};
 use lazymm_model::scheme::SchemeId;
-use lazymm_profile::Profile;
-use lazymm_sim::{simulate, SimConfig, SimReport, SimSpec, SimStop};
+use lazymm_sim::SimReport;
 use lazymm_trace::Event;
 use lazymm_workloads::drivers::replay::scan::scan;
-use lazymm_workloads::drivers::replay::{Replay, ReplayStats};
+use lazymm_workloads::drivers::replay::ReplayStats;
 
+mod replay_common;
 mod sample_interp;
 
 use sample_interp::Interp;
@@ -47,39 +47,11 @@ fn sample() -> Vec<Event> {
         .collect()
 }
 
-fn toy() -> Profile {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/toy-machine.toml");
-    Profile::load(std::path::Path::new(path)).expect("toy profile parses")
-}
-
-/// Replays `evs` with `v` (as `crates/sim/tests/replay.rs` does); None if infeasible on x86.
+/// Replays `evs` with `v` on the toy machine (`replay_common`); None if infeasible on x86.
 fn replay(v: Variant, evs: &[Event], ncpus: usize) -> Option<(SimReport, ReplayStats)> {
     let sc = scan(evs.iter().cloned().map(Ok)).expect("scan");
     assert!(sc.has_tgid && sc.cpus == ncpus);
-    // The driver owns its input ('static, as the engine's Box<dyn Driver>).
-    let owned: Vec<Event> = evs.to_vec();
-    let d = Replay::new(owned.into_iter().map(Ok), ncpus, sc.capacity(ncpus), true);
-    let stats = d.stats();
-    let r = simulate(SimSpec {
-        profile: toy(),
-        variant: v,
-        ncpus,
-        driver: Box::new(d),
-        cfg: SimConfig {
-            switches: None,
-            duration_ns: None,
-            warmup_switches: None,
-            ..SimConfig::default()
-        },
-        knobs: None,
-    });
-    if r.infeasible.is_some() {
-        return None;
-    }
-    assert_eq!(r.stop, SimStop::Completed, "{}", v.name);
-    assert!(r.violations.is_empty(), "{}: {:?}", v.name, r.violations);
-    let st = stats.borrow().clone();
-    Some((r, st))
+    replay_common::replay(v, evs)
 }
 
 /// Trace-level figures, every clean x86 variant. `traces/README.md` lists 292 switch, 5
