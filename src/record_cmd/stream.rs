@@ -54,7 +54,9 @@ pub fn spawn(pipe: &Path, out: BufWriter<File>) -> io::Result<Reader> {
 impl Reader {
     /// Tell the thread to drain what is left and finish; wait for it.
     pub fn finish(self) -> io::Result<(Copied, BufWriter<File>)> {
-        self.stop.store(true, Ordering::SeqCst);
+        // Relaxed: a bare stop request, no data travels with it; pairs with the Relaxed load
+        // in `copy`. What the thread wrote reaches us through `join`, which orders it.
+        self.stop.store(true, Ordering::Relaxed);
         self.handle
             .join()
             .map_err(|_| io::Error::other("the trace_pipe reader thread panicked"))?
@@ -72,7 +74,9 @@ fn copy(
     // Empty reads seen since the stop request: two in a row, IDLE apart, end the drain.
     let mut empty_after_stop = 0;
     loop {
-        let stopping = stop.load(Ordering::SeqCst);
+        // Relaxed: pairs with the Relaxed store in `Reader::finish` (a bare flag; seeing it
+        // one read late only drains one more buffer).
+        let stopping = stop.load(Ordering::Relaxed);
         match f.read(&mut buf) {
             Ok(0) => {}
             Ok(n) => {

@@ -6,6 +6,13 @@ use std::process::{Command, ExitStatus};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+/// Whether a signal came. Relaxed: `signal_hook::flag::register`'s handler stores `true`
+/// (its store is the pair); the flag carries no data, so seeing it one tick late is all a
+/// weaker order could cost.
+fn interrupted(interrupt: &AtomicBool) -> bool {
+    interrupt.load(Ordering::Relaxed)
+}
+
 /// Run the command or wait; the command's status and whether a signal came.
 pub fn wait(until: &Until, interrupt: &AtomicBool) -> Result<(Option<ExitStatus>, bool), String> {
     let tick = Duration::from_millis(10);
@@ -18,11 +25,11 @@ pub fn wait(until: &Until, interrupt: &AtomicBool) -> Result<(Option<ExitStatus>
             let mut signalled: Option<Instant> = None;
             loop {
                 match child.try_wait() {
-                    Ok(Some(s)) => return Ok((Some(s), interrupt.load(Ordering::SeqCst))),
+                    Ok(Some(s)) => return Ok((Some(s), interrupted(interrupt))),
                     Ok(None) => {}
                     Err(e) => return Err(format!("waiting for `{}`: {e}", quote(argv))),
                 }
-                if interrupt.load(Ordering::SeqCst) {
+                if interrupted(interrupt) {
                     // Ctrl-C reaches the command too; give it 2 s to exit, then kill it.
                     let t = *signalled.get_or_insert_with(Instant::now);
                     if t.elapsed() > Duration::from_secs(2) {
@@ -35,7 +42,7 @@ pub fn wait(until: &Until, interrupt: &AtomicBool) -> Result<(Option<ExitStatus>
         Until::Seconds(d) => {
             let start = Instant::now();
             while start.elapsed() < *d {
-                if interrupt.load(Ordering::SeqCst) {
+                if interrupted(interrupt) {
                     return Ok((None, true));
                 }
                 std::thread::sleep(tick.min(d.saturating_sub(start.elapsed())));
@@ -44,7 +51,7 @@ pub fn wait(until: &Until, interrupt: &AtomicBool) -> Result<(Option<ExitStatus>
         }
         Until::Interrupt => {
             eprintln!("recording; Ctrl-C to stop");
-            while !interrupt.load(Ordering::SeqCst) {
+            while !interrupted(interrupt) {
                 std::thread::sleep(tick);
             }
             Ok((None, true))
