@@ -242,8 +242,7 @@ impl<I: Iterator<Item = Result<Event, String>>> Planner<I> {
                 self.counts.switch += 1;
                 let p = self.tasks.named(prev.pid, &prev.comm, None);
                 let n = self.tasks.named(next.pid, &next.comm, None);
-                let preempted = prev_state.starts_with('R');
-                let exit = p != IDLE && !preempted && self.tasks.get(p).is_some_and(|i| i.dying);
+                let exit = self.tasks.final_switch(p, &prev_state);
                 let dep = if n == IDLE {
                     None
                 } else {

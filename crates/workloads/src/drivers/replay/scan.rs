@@ -4,7 +4,7 @@
 //! replay ([`super::tasks`]), without a model; memory: the live tasks.
 
 use super::plan::EventCounts;
-use super::tasks::{Info, Kind, Tasks, Uid, IDLE};
+use super::tasks::{Info, Kind, Tasks, Uid};
 use super::Capacity;
 use lazymm_trace::{Event, EventKind};
 
@@ -103,8 +103,7 @@ pub fn scan<I: Iterator<Item = Result<Event, String>>>(events: I) -> Result<Scan
                 s.events.switch += 1;
                 let p = t.named(prev.pid, &prev.comm, None);
                 t.named(next.pid, &next.comm, None);
-                let dying = t.get(p).is_some_and(|i| i.dying);
-                if p != IDLE && dying && !prev_state.starts_with('R') {
+                if t.final_switch(p, &prev_state) {
                     forget(&mut s, &mut t, p);
                 }
             }

@@ -235,6 +235,13 @@ impl Tasks {
         self.info.remove(&u);
     }
 
+    /// Whether `prev`'s switch out with `prev_state` is its final one: it passed
+    /// `sched_process_exit` and this switch is not a preemption (`R`/`R+`), so `do_exit` (and
+    /// `exit_mm`) ran right before it. The planner and the scan pass both decide exits by it.
+    pub fn final_switch(&self, prev: Uid, prev_state: &str) -> bool {
+        prev != IDLE && !prev_state.starts_with('R') && self.get(prev).is_some_and(|i| i.dying)
+    }
+
     /// A task's record.
     pub fn get(&self, u: Uid) -> Option<&Info> {
         self.info.get(&u)
