@@ -7,8 +7,9 @@
 //! per scheme (`drivers::replay::Replay`), each reading the trace again.
 //!
 //! **Lazy-mm time** of a scheme: the virtual time, summed over CPUs, of
-//! (a) coherence stalls on the lines lazy-mm handling uses — `mm_count`, `mm_cpumask`,
-//!     `rq_lazy_mm` (H's `lazy_mm`/`drop_mm`) and `hp_slot` (MD's hazard slots);
+//! (a) coherence stalls on the lines that hold lazy-TLB reference state, as the model lists
+//!     them (`machine::LAZY_MM_LINE_KINDS`: `mm_count`, `mm_cpumask`, H's `lazy_mm`/`drop_mm`
+//!     and MD's hazard slots);
 //! (b) the scheme's own barriers: `scheme_barriers` × the profile's `coherence.fence`;
 //! (c) IPI time — sending, waiting in `csd_lock_wait`, handlers — for the lazy IPIs and for
 //!     the flush IPIs (x86 flushes every CPU of `mm_cpumask`, lazy ones included, so on a
@@ -250,7 +251,7 @@ fn replay_one(
     let b = report
         .per_switch_ns
         .per(1.0 / report.context_switches.max(1) as f64);
-    let stalls: f64 = ["mm_count", "mm_cpumask", "rq_lazy_mm", "hp_slot"]
+    let stalls: f64 = lazymm_model::machine::LAZY_MM_LINE_KINDS
         .iter()
         .filter_map(|k| b.coherence.get(k))
         .sum();
