@@ -95,7 +95,8 @@ pub enum EventKind {
     /// `tlb:tlb_flush` (x86 only): `pages` flushed for `reason` on the line's CPU.
     TlbFlush {
         /// `enum tlb_flush_reason`: 0 flush on task switch, 1 remote shootdown, 2 local
-        /// shootdown, 3 local mm shootdown, 4 remote send IPI.
+        /// shootdown, 3 local mm shootdown, 4 remote send IPI, 5 remote wrong CPU (the last
+        /// appears in traces recorded here, `traces/`).
         reason: u32,
         /// Pages flushed; `-1` (`TLB_FLUSH_ALL`) is a full flush.
         pages: i64,

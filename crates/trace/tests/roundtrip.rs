@@ -4,7 +4,9 @@
 //! - ftrace prints microseconds: `ts_ns` comes back truncated to a whole microsecond;
 //! - `trace-cmd report` prints no tgid: `tgid` comes back `None`;
 //! - header comms are padded, so generated comms have no leading or trailing spaces (the
-//!   kernel's never do), and no newline.
+//!   kernel's never do), and no newline;
+//! - a comm containing `: ` or ending in `:` can hold a whole header and does not round-trip
+//!   (documented in the crate): generated comms avoid both.
 //!
 //! Every written line is also detected as its own format.
 
@@ -12,8 +14,16 @@ use lazymm_trace::{write, Event, EventKind, Format, Parser, TaskName, WakeKind};
 use proptest::prelude::*;
 
 /// Comms of up to 16 bytes with spaces, dashes, brackets, `#`, `=`, `:` and digits, no space at
-/// either end; also the placeholders traces print.
+/// either end; also the placeholders traces print. Comms containing `: ` or ending in `:` are
+/// left out: such a comm can hold a whole header, which these formats cannot tell apart from
+/// a real one (the crate docs say so; the fuzz targets skip them the same way).
 fn comm() -> impl Strategy<Value = String> {
+    comm_any().prop_filter("a comm that can hold a header", |c| {
+        !c.contains(": ") && !c.ends_with(':')
+    })
+}
+
+fn comm_any() -> impl Strategy<Value = String> {
     prop_oneof![
         "[#a-zA-Z0-9_/:.=<>()\\[\\]-]([#a-zA-Z0-9_/:.=<>()\\[\\] -]{0,14}[#a-zA-Z0-9_/:.=<>()\\[\\]-])?",
         Just("cpus=2".to_owned()),
