@@ -202,19 +202,21 @@ pub fn render(d: &ReportData) -> String {
     let vs = safety::by_variant(&d.rows, &d.findings);
     let feasible = d.rows.iter().filter(|r| r.infeasible.is_none()).count();
     let scenarios = {
-        let mut s: Vec<&str> = d.rows.iter().map(|r| r.scenario.as_str()).collect();
-        s.dedup();
+        let s: std::collections::BTreeSet<&str> =
+            d.rows.iter().map(|r| r.scenario.as_str()).collect();
         s.len()
     };
+    let arches: std::collections::BTreeSet<&str> = d.rows.iter().map(|r| r.arch.as_str()).collect();
     let caught = d.mutants.iter().filter(|m| m.caught).count();
     let controls = d.mutants.iter().filter(|m| m.control_clean).count();
     let points: usize = d.sweeps.iter().map(|s| s.reports.len()).sum();
     let _ = writeln!(
         out,
-        "lazymm verdict: {scenarios} scenarios × {} variants × 4 arches ({feasible} feasible \
+        "lazymm verdict: {scenarios} scenarios × {} variants × {} arches ({feasible} feasible \
          rows, step engine); mutants {caught}/{} caught, {controls} controls clean;\n{} sim \
          points ({}); threads engine {} schemes",
         vs.len(),
+        arches.len(),
         d.mutants.len(),
         points,
         d.sweeps

@@ -145,10 +145,12 @@ fn ctxsw_timeline_counts_are_the_reports() {
             .unwrap_or(0.0)
             * r.context_switches as f64;
         assert!((stall as f64 - want).abs() < 0.5, "{v}: {stall} vs {want}");
+        // Transfers are drawn exactly when the report has an mm_count stall (R's lazy grabs
+        // and drops share the line; the other schemes leave it alone on this workload).
         assert_eq!(
             transfers > 0,
-            v == "refcount",
-            "{v}: R alone shares mm_count"
+            want > 0.0,
+            "{v}: {transfers} transfers, {want} ns stall"
         );
     }
 }
