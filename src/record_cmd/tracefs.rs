@@ -187,24 +187,13 @@ pub fn losses(root: &Path) -> Result<Vec<Loss>, String> {
     Ok(out)
 }
 
-/// The number of online CPUs (`/sys/devices/system/cpu/online`, a range list like `0-3,8`).
+/// The number of online CPUs (`/sys/devices/system/cpu/online`, a range list like `0-3,8`,
+/// parsed by calibrate's `parse_cpu_list`, which refuses a reversed range).
 pub fn online_cpus() -> usize {
-    let parse = |s: &str| -> Option<usize> {
-        let mut n = 0;
-        for part in s.trim().split(',') {
-            n += match part.split_once('-') {
-                Some((a, b)) => b.parse::<usize>().ok()? - a.parse::<usize>().ok()? + 1,
-                None => {
-                    part.parse::<usize>().ok()?;
-                    1
-                }
-            };
-        }
-        Some(n)
-    };
     fs::read_to_string("/sys/devices/system/cpu/online")
         .ok()
-        .and_then(|s| parse(&s))
+        .and_then(|s| lazymm_calibrate::parse_cpu_list(&s))
+        .map(|v| v.len())
         .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
         .unwrap_or(1)
 }
