@@ -127,10 +127,26 @@ fn sample_trace_mm_count_and_ipis_per_scheme_match_the_derivation() {
     let d = Interp::run(&evs, 2);
     // Nobody else holds a dying mm here: the H and lazy-IPI figures below rely on it.
     assert_eq!((d.loaded_ipis, d.lazy_remote), (0, 0), "{d:?}");
+    // The figures the doc comment above states, as the derivation finds them in the trace.
+    assert_eq!(
+        (
+            d.to_kernel,
+            d.to_user,
+            d.exits,
+            d.mmputs,
+            d.r_rmw,
+            d.mask_ipis,
+            d.mmu_switches
+        ),
+        (58, 66, 8, 10, 142, 3, 84),
+        "{d:?}"
+    );
+    let mut ran = 0;
     for v in variants() {
         let Some((r, _)) = replay(v, &evs, 2) else {
             continue;
         };
+        ran += 1;
         let n = v.name;
         let c = &r.counters;
         let md_mb = d.to_kernel + d.exits + d.to_user + d.mmputs;
@@ -152,4 +168,5 @@ fn sample_trace_mm_count_and_ipis_per_scheme_match_the_derivation() {
             assert_eq!(r.free_latency.freed as u64, d.r_freed, "{n}: {d:?}");
         }
     }
+    assert_eq!(ran, 6, "R, S, L, H, H-x86, MD run on x86 (S-ppc cannot)");
 }
