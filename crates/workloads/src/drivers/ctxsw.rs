@@ -13,10 +13,8 @@
 //! with nothing queued goes through idle — the lazy-TLB path.
 
 use lazymm_engines::driver::{Driver, Next};
-use lazymm_model::ids::{CpuId, TaskId};
+use lazymm_model::ids::CpuId;
 use lazymm_model::{Kernel, SysOp};
-use std::collections::HashMap;
-
 /// How testcase tasks are bound (will-it-scale's default and `-m`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Bind {
@@ -65,7 +63,9 @@ pub struct Ctxsw {
     smt: usize,
     ncpus: usize,
     progs: Vec<Prog>,
-    by_task: HashMap<TaskId, usize>,
+    /// Testcase program of each task, by task-table index (a dense table: `next` runs on
+    /// every simulated step).
+    by_task: Vec<Option<usize>>,
     issued: Vec<Option<usize>>,
     round_trips: u64,
     /// Tasks that have not completed a read yet.
@@ -82,7 +82,7 @@ impl Ctxsw {
             smt: smt.max(1),
             ncpus,
             progs: Vec::new(),
-            by_task: HashMap::new(),
+            by_task: Vec::new(),
             issued: vec![None; ncpus],
             round_trips: 0,
             cold: 0,
@@ -118,7 +118,11 @@ impl Driver for Ctxsw {
                 let cpu = (lo..lo + n).min_by_key(|&c| load[c]).unwrap_or(lo);
                 load[cpu] += 1;
                 k.wake_up_new_task(t, cpu);
-                self.by_task.insert(t, self.progs.len());
+                let ix = t.0 as usize;
+                if self.by_task.len() <= ix {
+                    self.by_task.resize(ix + 1, None);
+                }
+                self.by_task[ix] = Some(self.progs.len());
                 self.progs.push(Prog {
                     parent: j == 0,
                     pipes: (fd1, fd2),
@@ -133,7 +137,7 @@ impl Driver for Ctxsw {
 
     fn next(&mut self, k: &Kernel, cpu: CpuId) -> Next {
         let cur = k.curr(cpu);
-        let Some(&i) = self.by_task.get(&cur) else {
+        let Some(&Some(i)) = self.by_task.get(cur.0 as usize) else {
             // The idle task (or a task of no testcase): run what the runqueue holds.
             self.issued[cpu] = None;
             return super::common::idle_next(k, cpu);
