@@ -41,6 +41,9 @@ pub struct SweepArgs {
     /// Output stem: writes STEM.json and STEM.csv atomically.
     #[arg(long, default_value = "lazymm-sweep")]
     pub out: PathBuf,
+    /// Relaxed causality window (`lazymm sim --help`): 0 (exact) or a duration.
+    #[arg(long, default_value = "0")]
+    pub window: String,
     /// Parallel simulations (default: all host cores).
     #[arg(long)]
     pub jobs: Option<usize>,
@@ -88,6 +91,7 @@ pub fn grid(a: &SweepArgs) -> Result<Vec<Point>, String> {
     if a.switches == 0 {
         return Err("--switches must be at least 1".into());
     }
+    let window_ns = crate::sim_cmd::parse_window(&a.window)?;
     let mut pts = Vec::new();
     for w in &workloads {
         for p in &profiles {
@@ -114,6 +118,7 @@ pub fn grid(a: &SweepArgs) -> Result<Vec<Point>, String> {
                                 warmup_switches: Some(
                                     a.warmup.unwrap_or_else(|| default_warmup(n)),
                                 ),
+                                window_ns,
                                 ..SimConfig::default()
                             },
                             seed: 0,

@@ -147,6 +147,7 @@ pub fn default_sweeps() -> Vec<SweepArgs> {
         bind: "core".into(),
         switches: 20_000,
         warmup: None,
+        window: "0".into(),
         out: PathBuf::from("lazymm-sweep"),
         jobs: None,
         quiet: true,
@@ -172,6 +173,9 @@ pub fn sweep_command(a: &SweepArgs) -> String {
     }
     if a.threads != "cores" {
         s.push_str(&format!(" --threads {}", a.threads));
+    }
+    if a.window != "0" {
+        s.push_str(&format!(" --window {}", a.window));
     }
     if a.bind != "core" {
         s.push_str(&format!(" --bind {}", a.bind));

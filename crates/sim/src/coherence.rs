@@ -58,7 +58,31 @@ pub struct Coherence {
     touched: usize,
 }
 
-const NKINDS: usize = 13;
+pub(crate) const NKINDS: usize = 13;
+
+/// [`Line::kind`] of each kind number ([`kind_no`]).
+pub(crate) const KIND_NAMES: [&str; NKINDS] = [
+    "mm_count",
+    "mm_users",
+    "mm_cpumask",
+    "mm_context",
+    "rq",
+    "rq_lazy_mm",
+    "hp_slot",
+    "tlbstate",
+    "csd_queue",
+    "csd_lock",
+    "task",
+    "pipe",
+    "tif",
+];
+
+/// The kind number of a line: its table in the coherence model, its slot in
+/// [`crate::cost::Stalls`].
+#[inline]
+pub(crate) fn kind_no(line: Line) -> usize {
+    key(line).0
+}
 
 /// A line's table and index: mm, CPU, task or pipe number (mm_cpumask: 8 lines per mm,
 /// 4096 CPUs at most).
@@ -254,6 +278,28 @@ impl Coherence {
         }
     }
 
+    /// Whether an access of `kind` to `line` by `cpu` would hit: a load of a line `cpu`
+    /// owns or shares, a store or RMW of a line it owns. A hit changes no line state and
+    /// waits for no other CPU, which is what lets the engine run it ahead of other CPUs'
+    /// clocks ([`crate::SimConfig::window_ns`]).
+    #[inline]
+    pub fn hits(&self, cpu: usize, line: Line, kind: Access) -> bool {
+        let (t, i) = key(line);
+        let Some(st) = self.lines[t].get(i) else {
+            return false;
+        };
+        let me = cpu as u32;
+        st.owner == me || (kind == Access::Load && st.sharers.contains(&me))
+    }
+
+    /// Whether `line` has been touched and no transfer of it has been in flight or queued
+    /// since `since` ([`crate::SimConfig::window_ns`]).
+    #[inline]
+    pub fn quiet_since(&self, line: Line, since: f64) -> bool {
+        let (t, i) = key(line);
+        (self.lines[t].get(i)).is_some_and(|st| st.home != NONE && st.busy_until <= since)
+    }
+
     /// Number of distinct lines touched so far.
     pub fn lines(&self) -> usize {
         self.touched
@@ -283,5 +329,37 @@ impl Coherence {
                 .max_by(|a, b| cost(a).total_cmp(&cost(b)))?,
         };
         Some((from as usize, st.busy_until))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stall table's names are the model's line kinds: a kind renamed or added in the
+    /// model without its slot here would misfile its stalls.
+    #[test]
+    fn kind_names_are_the_models_line_kinds() {
+        let lines = [
+            Line::MmCount(3),
+            Line::MmUsers(3),
+            Line::MmMask(3, 1),
+            Line::MmContext(3),
+            Line::Rq(3),
+            Line::RqLazy(3),
+            Line::HpSlot(3),
+            Line::TlbState(3),
+            Line::CsdQueue(3),
+            Line::CsdLock(3),
+            Line::Task(3),
+            Line::Pipe(3),
+            Line::Tif(3),
+        ];
+        let mut seen = [false; NKINDS];
+        for l in lines {
+            assert_eq!(KIND_NAMES[kind_no(l)], l.kind(), "{l:?}");
+            seen[kind_no(l)] = true;
+        }
+        assert!(seen.iter().all(|&s| s), "every kind number has a line");
     }
 }

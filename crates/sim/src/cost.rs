@@ -20,9 +20,10 @@
 //! their accesses and kicks, not twice.
 
 use lazymm_model::machine::Event;
+use lazymm_model::machine::Line;
 use lazymm_profile::Profile;
-use serde::Serialize;
-use std::collections::BTreeMap;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
 
 /// A category of virtual time.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -64,7 +65,7 @@ pub struct Breakdown {
     /// Shared-line accesses at local cost.
     pub access: f64,
     /// Coherence stalls (queueing + transfer beyond a local access), per line kind.
-    pub coherence: BTreeMap<&'static str, f64>,
+    pub coherence: Stalls,
     /// Full barriers.
     pub barrier: f64,
     /// MMU switches.
@@ -116,9 +117,9 @@ impl Breakdown {
     }
 
     /// Adds a coherence stall on a line of kind `kind`.
-    pub fn stall(&mut self, kind: &'static str, ns: f64) {
+    pub fn stall(&mut self, line: Line, ns: f64) {
         if ns > 0.0 {
-            *self.coherence.entry(kind).or_insert(0.0) += ns;
+            self.coherence.add(crate::coherence::kind_no(line), ns);
         }
     }
 
@@ -142,9 +143,7 @@ impl Breakdown {
     /// This breakdown minus an earlier one of the same run (time since a warm-up).
     pub fn minus(&self, o: &Breakdown) -> Breakdown {
         let mut d = self.clone();
-        for (k, v) in &o.coherence {
-            *d.coherence.entry(k).or_insert(0.0) -= v;
-        }
+        d.coherence.subtract(&o.coherence);
         d.access -= o.access;
         d.barrier -= o.barrier;
         d.mmu -= o.mmu;
@@ -167,7 +166,7 @@ impl Breakdown {
         let d = |x: f64| if n > 0.0 { x / n } else { 0.0 };
         Breakdown {
             access: d(self.access),
-            coherence: self.coherence.iter().map(|(k, v)| (*k, d(*v))).collect(),
+            coherence: self.coherence.map(d),
             barrier: d(self.barrier),
             mmu: d(self.mmu),
             flush: d(self.flush),
@@ -182,6 +181,71 @@ impl Breakdown {
             idle_exit: d(self.idle_exit),
             work: d(self.work),
         }
+    }
+}
+
+/// Coherence stalls per line kind (ns): a dense table by the coherence model's kind number
+/// (an access that stalls adds to it on the simulator's hottest path), which reads and
+/// serialises as a map from [`Line::kind`] to ns over the kinds that stalled, in name order.
+#[derive(Clone, Debug, Default)]
+pub struct Stalls {
+    ns: [f64; crate::coherence::NKINDS],
+    /// Kinds that have an entry (bit per kind number).
+    seen: u32,
+}
+
+impl Stalls {
+    fn add(&mut self, no: usize, ns: f64) {
+        self.ns[no] += ns;
+        self.seen |= 1 << no;
+    }
+
+    /// `self - o`, with an entry for every kind either has.
+    fn subtract(&mut self, o: &Stalls) {
+        for (a, b) in self.ns.iter_mut().zip(o.ns) {
+            *a -= b;
+        }
+        self.seen |= o.seen;
+    }
+
+    fn map(&self, f: impl Fn(f64) -> f64) -> Stalls {
+        Stalls {
+            ns: self.ns.map(f),
+            seen: self.seen,
+        }
+    }
+
+    /// The stall time of the line kind named `kind` ([`Line::kind`]), if it has an entry.
+    pub fn get(&self, kind: &str) -> Option<&f64> {
+        let no = crate::coherence::KIND_NAMES
+            .iter()
+            .position(|&n| n == kind)?;
+        (self.seen & (1 << no) != 0).then(|| &self.ns[no])
+    }
+
+    /// (kind name, ns) of every kind with an entry, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &f64)> + '_ {
+        let mut nos: Vec<usize> = (0..self.ns.len())
+            .filter(|&no| self.seen & (1 << no) != 0)
+            .collect();
+        nos.sort_by_key(|&no| crate::coherence::KIND_NAMES[no]);
+        nos.into_iter()
+            .map(|no| (crate::coherence::KIND_NAMES[no], &self.ns[no]))
+    }
+
+    /// The stall times of the kinds with an entry.
+    pub fn values(&self) -> impl Iterator<Item = &f64> + '_ {
+        self.iter().map(|(_, v)| v)
+    }
+}
+
+impl Serialize for Stalls {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in self.iter() {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
     }
 }
 

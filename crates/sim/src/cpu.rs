@@ -51,9 +51,13 @@ pub(crate) struct Shared {
     pub(crate) watch_points: bool,
     pub(crate) phase: Cell<Phase>,
     pub(crate) quiesced: Vec<Cell<bool>>,
-    /// The earliest clock of the other runnable CPUs (and of the stop time) while one CPU
-    /// runs.
+    /// How far the running CPU may run unsynchronised: the earliest clock of the other
+    /// runnable CPUs (and of the stop time, and of a parked CPU it woke); past it, points
+    /// and cache hits may run on for the relaxed-causality window
+    /// ([`crate::SimConfig::window_ns`]).
     pub(crate) horizon: Cell<f64>,
+    /// [`crate::SimConfig::window_ns`].
+    pub(crate) window: f64,
     /// Points the running CPU may still pass without yielding.
     pub(crate) inline: Cell<u32>,
     /// Context switches so far (the stop condition; the kernel's counters agree).
@@ -137,9 +141,19 @@ impl SimCpu<'_> {
         if sh.counting() {
             let mut bd = sh.bd.borrow_mut();
             bd.add(Cat::Access, p.total - p.stall);
-            bd.stall(line.kind(), p.stall);
+            bd.stall(line, p.stall);
         }
         p
+    }
+
+    /// Within the window, whether an access at `t` may run ahead of the horizon: a hit,
+    /// or a miss on a line quiet for the whole window before `t` ([`SimConfig::window_ns`]).
+    ///
+    /// [`SimConfig::window_ns`]: crate::SimConfig::window_ns
+    #[inline]
+    fn may_run_ahead(&self, t: f64, line: Line, kind: Access) -> bool {
+        let coh = self.sh.coh.borrow();
+        coh.hits(self.id, line, kind) || coh.quiet_since(line, t - self.sh.window)
     }
 
     #[cold]
@@ -196,7 +210,7 @@ impl Cpu for SimCpu<'_> {
         // then yield. Otherwise run on (shared accesses still synchronise, see `access`),
         // taking a due interrupt here, as the engine would on resuming us — but yield every
         // so often anyway so that the stop condition is checked.
-        if now > sh.horizon.get() || budget == 0 {
+        if now > sh.horizon.get() + sh.window || budget == 0 {
             sh.inline.set(INLINE_POINTS);
             return self.suspend(k, Yielded::Point);
         }
@@ -292,10 +306,12 @@ impl Cpu for SimCpu<'_> {
     }
     fn access(&self, line: Line, kind: Access) {
         let sh = &self.sh;
-        if sh.clock[self.id].get() > sh.horizon.get() {
+        let t = sh.clock[self.id].get();
+        let h = sh.horizon.get();
+        if t > h && (t > h + sh.window || !self.may_run_ahead(t, line, kind)) {
             // Causality: another CPU is still behind us in virtual time; its accesses up to
             // our time must happen first (it may, e.g., go idle before our wakeup reaches
-            // its runqueue).
+            // its runqueue). Within the window, a hit may run ahead (`SimConfig::window_ns`).
             self.yielder.suspend(Yielded::Sync);
         }
         let now = sh.clock[self.id].get();

@@ -105,6 +105,9 @@ pub struct SimReport {
     pub resumes: u64,
     /// Context switches simulated per host second.
     pub switches_per_host_sec: f64,
+    /// The relaxed-causality window the engine ran with (ns; 0: exact,
+    /// [`SimConfig::window_ns`]).
+    pub window_ns: f64,
 }
 
 /// Runs one simulation.
@@ -161,6 +164,7 @@ pub fn simulate_with_timeline(spec: SimSpec) -> (SimReport, Option<Timeline>) {
         host_secs: 0.0,
         resumes: 0,
         switches_per_host_sec: 0.0,
+        window_ns: cfg.window_ns,
     };
     if rep.infeasible.is_some() {
         return (rep, None);
