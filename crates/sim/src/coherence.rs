@@ -23,13 +23,16 @@
 
 use lazymm_model::machine::{Access, Line};
 use lazymm_profile::{Distance, Place, Profile};
+use smallvec::SmallVec;
 
 const NONE: u32 = u32::MAX;
 
 #[derive(Debug)]
 struct LineState {
     owner: u32,
-    sharers: Vec<u32>,
+    /// Up to four inline: the common case (a pair's lines, a CPU's own) takes no pointer
+    /// chase to another cache line.
+    sharers: SmallVec<[u32; 4]>,
     busy_until: f64,
     home: u32,
 }
@@ -185,7 +188,7 @@ impl Coherence {
         if table.len() <= i {
             table.resize_with(i + 1, || LineState {
                 owner: NONE,
-                sharers: Vec::new(),
+                sharers: SmallVec::new(),
                 busy_until: 0.0,
                 home: NONE,
             });

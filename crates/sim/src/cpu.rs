@@ -38,19 +38,45 @@ pub(crate) enum Yielded {
     Sync,
 }
 
+/// One simulated CPU's engine state, in one cache line: at 1024 CPUs the CPU that runs next
+/// is usually cold in the host's caches, and these are read together on every resume.
+#[repr(align(64))]
+pub(crate) struct CpuState {
+    /// Virtual clock (ns).
+    pub(crate) clock: Cell<f64>,
+    /// When the earliest IPI sent to it arrives (∞: none).
+    pub(crate) ipi_at: Cell<f64>,
+    /// Since when it idles, parked (`None`: not parked).
+    pub(crate) parked: Cell<Option<f64>>,
+    /// Until when it does work outside the model (`Next::Busy`; 0 when it does not).
+    pub(crate) busy_until: Cell<f64>,
+    /// Whether it has quiesced.
+    pub(crate) quiesced: Cell<bool>,
+}
+
+impl CpuState {
+    pub(crate) fn new() -> CpuState {
+        CpuState {
+            clock: Cell::new(0.0),
+            ipi_at: Cell::new(f64::INFINITY),
+            parked: Cell::new(None),
+            busy_until: Cell::new(0.0),
+            quiesced: Cell::new(false),
+        }
+    }
+}
+
 pub(crate) struct Shared {
+    /// Per-CPU engine state.
+    pub(crate) cpus: Vec<CpuState>,
     pub(crate) coh: RefCell<Coherence>,
     pub(crate) prices: Prices,
-    pub(crate) clock: Vec<Cell<f64>>,
-    pub(crate) ipi_at: Vec<Cell<f64>>,
-    pub(crate) parked: Vec<Cell<Option<f64>>>,
     pub(crate) wakes: RefCell<Vec<(CpuId, f64)>>,
     pub(crate) bd: RefCell<Breakdown>,
     pub(crate) driver: RefCell<Box<dyn Driver>>,
     /// The driver watches points (scenario gates, point markers, directed preemptions).
     pub(crate) watch_points: bool,
     pub(crate) phase: Cell<Phase>,
-    pub(crate) quiesced: Vec<Cell<bool>>,
     /// How far the running CPU may run unsynchronised: the earliest clock of the other
     /// runnable CPUs (and of the stop time, and of a parked CPU it woke); past it, points
     /// and cache hits may run on for the relaxed-causality window
@@ -64,8 +90,6 @@ pub(crate) struct Shared {
     pub(crate) switches: Cell<u64>,
     /// Until when the machine's broadcast-invalidation resource is busy.
     pub(crate) broadcast_busy: Cell<f64>,
-    /// Until when each CPU does work outside the model (`Next::Busy`; 0 when it does not).
-    pub(crate) busy_until: Vec<Cell<f64>>,
     /// The timeline recorder, when one is asked for (`SimConfig::timeline`).
     pub(crate) tl: Option<RefCell<Recorder>>,
 }
@@ -86,7 +110,7 @@ impl Shared {
         }
     }
     pub(crate) fn add(&self, cpu: CpuId, cat: Cat, ns: f64) {
-        let c = &self.clock[cpu];
+        let c = &self.cpus[cpu].clock;
         c.set(c.get() + ns);
         if self.counting() {
             self.bd.borrow_mut().add(cat, ns);
@@ -123,12 +147,12 @@ impl SimCpu<'_> {
     fn irq_recorded(&self, k: &Kernel) {
         let sh = &self.sh;
         if let Some(mut tl) = sh.recording() {
-            tl.irq_begin(self.id, sh.clock[self.id].get(), &self.trace);
+            tl.irq_begin(self.id, sh.cpus[self.id].clock.get(), &self.trace);
         }
         sh.add(self.id, Cat::IpiHandler, sh.prices.ipi_handler);
         k.irq_entry(self);
         if let Some(mut tl) = sh.recording() {
-            tl.irq_end(k, self.id, sh.clock[self.id].get());
+            tl.irq_end(k, self.id, sh.cpus[self.id].clock.get());
         }
     }
 
@@ -137,7 +161,7 @@ impl SimCpu<'_> {
     fn price(&self, now: f64, line: Line, kind: Access) -> Price {
         let sh = &self.sh;
         let p = sh.coh.borrow_mut().access(self.id, now, line, kind);
-        sh.clock[self.id].set(now + p.total);
+        sh.cpus[self.id].clock.set(now + p.total);
         if sh.counting() {
             let mut bd = sh.bd.borrow_mut();
             bd.add(Cat::Access, p.total - p.stall);
@@ -161,7 +185,7 @@ impl SimCpu<'_> {
     fn point_recorded(&self, k: &Kernel, at: &'static str) {
         let sh = &self.sh;
         if let Some(mut tl) = sh.recording() {
-            tl.point(k, self.id, sh.clock[self.id].get(), at, &self.trace);
+            tl.point(k, self.id, sh.cpus[self.id].clock.get(), at, &self.trace);
         }
     }
 
@@ -170,7 +194,7 @@ impl SimCpu<'_> {
     fn charge_recorded(&self, ev: Event) {
         let sh = &self.sh;
         if let Some(mut tl) = sh.recording() {
-            tl.charge(self.id, sh.clock[self.id].get(), ev, &self.trace);
+            tl.charge(self.id, sh.cpus[self.id].clock.get(), ev, &self.trace);
         }
     }
 
@@ -204,7 +228,7 @@ impl Cpu for SimCpu<'_> {
                 self.wait(k, "gate");
             }
         }
-        let now = sh.clock[self.id].get();
+        let now = sh.cpus[self.id].clock.get();
         let budget = sh.inline.get();
         // Other CPUs need to run only when one of them (or the stop time) is behind us:
         // then yield. Otherwise run on (shared accesses still synchronise, see `access`),
@@ -215,12 +239,12 @@ impl Cpu for SimCpu<'_> {
             return self.suspend(k, Yielded::Point);
         }
         sh.inline.set(budget - 1);
-        if sh.ipi_at[self.id].get() <= now
+        if sh.cpus[self.id].ipi_at.get() <= now
             && k.irqs_enabled(self.id)
             && k.cpu_online(self.id)
             && k.ipi_pending(self.id)
         {
-            sh.ipi_at[self.id].set(f64::INFINITY);
+            sh.cpus[self.id].ipi_at.set(f64::INFINITY);
             self.irq(k);
         }
     }
@@ -235,10 +259,10 @@ impl Cpu for SimCpu<'_> {
         if sh.tl.is_none() {
             return self.suspend(k, Yielded::Wait(on));
         }
-        let t0 = sh.clock[self.id].get();
+        let t0 = sh.cpus[self.id].clock.get();
         let d = self.yielder.suspend(Yielded::Wait(on));
         if let Some(mut tl) = sh.recording() {
-            tl.wait(self.id, on, t0, sh.clock[self.id].get());
+            tl.wait(self.id, on, t0, sh.cpus[self.id].clock.get());
         }
         if d == Deliver::Ipi {
             self.irq(k);
@@ -246,19 +270,19 @@ impl Cpu for SimCpu<'_> {
     }
     fn kick(&self, target: CpuId) {
         let sh = &self.sh;
-        let t0 = sh.clock[self.id].get();
+        let t0 = sh.cpus[self.id].clock.get();
         sh.add(self.id, Cat::IpiSend, sh.prices.ipi_send);
         if sh.tl.is_some() {
             if let Some(mut tl) = sh.recording() {
-                let t1 = sh.clock[self.id].get();
+                let t1 = sh.cpus[self.id].clock.get();
                 tl.kick(self.id, target, t0, t1, &self.trace);
             }
         }
-        let arrival = sh.clock[self.id].get() + sh.prices.ipi_delivery;
-        let t = &sh.ipi_at[target];
+        let arrival = sh.cpus[self.id].clock.get() + sh.prices.ipi_delivery;
+        let t = &sh.cpus[target].ipi_at;
         t.set(t.get().min(arrival));
         let at = arrival + sh.prices.idle_exit;
-        if sh.parked[target].get().is_some() {
+        if sh.cpus[target].parked.get().is_some() {
             // The target will act from `at`: we may not run past it unsynchronised.
             sh.horizon.set(sh.horizon.get().min(at));
         }
@@ -266,20 +290,20 @@ impl Cpu for SimCpu<'_> {
     }
     fn resched(&self, target: CpuId) {
         let sh = &self.sh;
-        let at = sh.clock[self.id].get()
+        let at = sh.cpus[self.id].clock.get()
             + sh.coh.borrow().transfer(target, self.id)
             + sh.prices.poll_wake;
-        if sh.parked[target].get().is_some() {
+        if sh.cpus[target].parked.get().is_some() {
             sh.horizon.set(sh.horizon.get().min(at));
         }
         sh.wakes.borrow_mut().push((target, at));
     }
     fn now(&self) -> u64 {
-        self.sh.clock[self.id].get() as u64
+        self.sh.cpus[self.id].clock.get() as u64
     }
     fn jiffies(&self) -> u64 {
         // HZ = 1000: one jiffy per virtual millisecond.
-        (self.sh.clock[self.id].get() / 1e6) as u64
+        (self.sh.cpus[self.id].clock.get() / 1e6) as u64
     }
     fn charge(&self, ev: Event) {
         if ev == Event::ContextSwitch {
@@ -294,7 +318,7 @@ impl Cpu for SimCpu<'_> {
             // latency "increases almost linearly with the number of CPUs trying to send tlbi
             // broadcasts at the same time" (Arcangeli, arm64 "skip tlbi broadcast", 2020,
             // hardware-costs.md second pass §4). One machine-wide resource, busy for each.
-            let now = sh.clock[self.id].get();
+            let now = sh.cpus[self.id].clock.get();
             let start = now.max(sh.broadcast_busy.get());
             sh.broadcast_busy.set(start + sh.prices.broadcast);
             sh.add(self.id, Cat::Flush, start - now + sh.prices.broadcast);
@@ -306,7 +330,7 @@ impl Cpu for SimCpu<'_> {
     }
     fn access(&self, line: Line, kind: Access) {
         let sh = &self.sh;
-        let t = sh.clock[self.id].get();
+        let t = sh.cpus[self.id].clock.get();
         let h = sh.horizon.get();
         if t > h && (t > h + sh.window || !self.may_run_ahead(t, line, kind)) {
             // Causality: another CPU is still behind us in virtual time; its accesses up to
@@ -314,7 +338,7 @@ impl Cpu for SimCpu<'_> {
             // its runqueue). Within the window, a hit may run ahead (`SimConfig::window_ns`).
             self.yielder.suspend(Yielded::Sync);
         }
-        let now = sh.clock[self.id].get();
+        let now = sh.cpus[self.id].clock.get();
         if sh.tl.is_some() {
             return self.access_recorded(now, line, kind);
         }

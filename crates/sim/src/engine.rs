@@ -25,7 +25,7 @@
 //! settling, not counted), and the oracle's final check runs. The oracle is on throughout.
 
 use crate::cost::{Breakdown, Cat, Prices};
-use crate::cpu::{Deliver, Phase, Shared, SimCpu, Yielded, INLINE_POINTS};
+use crate::cpu::{CpuState, Deliver, Phase, Shared, SimCpu, Yielded, INLINE_POINTS};
 use crate::Coherence;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 use lazymm_engines::driver::{Driver, Next};
@@ -158,23 +158,19 @@ pub fn run(
     // Boot (the idle tasks' init_mm references) and setup are not the workload.
     let base = k.counters.snapshot();
     let sh = Rc::new(Shared {
+        cpus: (0..n).map(|_| CpuState::new()).collect(),
         coh: RefCell::new(coh),
         prices,
-        clock: (0..n).map(|_| Cell::new(0.0)).collect(),
-        ipi_at: (0..n).map(|_| Cell::new(f64::INFINITY)).collect(),
-        parked: (0..n).map(|_| Cell::new(None)).collect(),
         wakes: RefCell::new(Vec::new()),
         bd: RefCell::new(Breakdown::default()),
         watch_points: driver.watches_points(),
         driver: RefCell::new(driver),
         phase: Cell::new(Phase::Run),
-        quiesced: (0..n).map(|_| Cell::new(false)).collect(),
         horizon: Cell::new(0.0),
         window: cfg.window_ns,
         inline: Cell::new(INLINE_POINTS),
         switches: Cell::new(0),
         broadcast_busy: Cell::new(0.0),
-        busy_until: (0..n).map(|_| Cell::new(0.0)).collect(),
         tl: (cfg.timeline.as_ref()).map(|o| RefCell::new(crate::timeline::Recorder::new(o, n))),
     });
     let mut cos: Vec<Co> = (0..n)
@@ -194,15 +190,15 @@ pub fn run(
     let mut warm: Option<(f64, CounterSnapshot, Breakdown, u64, u64)> = None;
     let stop = loop {
         for (t, at) in sh.wakes.borrow_mut().drain(..) {
-            if let Some(since) = sh.parked[t].take() {
-                let at = at.max(sh.clock[t].get());
+            if let Some(since) = sh.cpus[t].parked.take() {
+                let at = at.max(sh.cpus[t].clock.get());
                 if sh.counting() {
                     let mut bd = sh.bd.borrow_mut();
                     let exit = sh.prices.idle_exit.min(at - since);
                     bd.add(Cat::Idle, at - since - exit);
                     bd.add(Cat::IdleExit, exit);
                 }
-                sh.clock[t].set(at);
+                sh.cpus[t].clock.set(at);
                 if !queued[t] {
                     queued[t] = true;
                     heap.push(Reverse(key_at(at, t)));
@@ -213,13 +209,13 @@ pub fn run(
             Some(c)
                 if heap
                     .peek()
-                    .is_none_or(|Reverse(top)| key_at(sh.clock[c].get(), c) < *top) =>
+                    .is_none_or(|Reverse(top)| key_at(sh.cpus[c].clock.get(), c) < *top) =>
             {
                 Some(c)
             }
             Some(c) => {
                 queued[c] = true;
-                heap.push(Reverse(key_at(sh.clock[c].get(), c)));
+                heap.push(Reverse(key_at(sh.cpus[c].clock.get(), c)));
                 heap.pop().map(|Reverse(k)| k.cpu())
             }
             None => heap.pop().map(|Reverse(k)| k.cpu()),
@@ -238,7 +234,7 @@ pub fn run(
             }
         };
         queued[cpu] = false;
-        let now = sh.clock[cpu].get();
+        let now = sh.cpus[cpu].clock.get();
         if warm.is_none()
             && cfg
                 .warmup_switches
@@ -272,12 +268,12 @@ pub fn run(
                 .min(stop_at),
         );
         let deliver = if !synced[cpu]
-            && sh.ipi_at[cpu].get() <= now
+            && sh.cpus[cpu].ipi_at.get() <= now
             && k.irqs_enabled(cpu)
             && k.cpu_online(cpu)
             && k.ipi_pending(cpu)
         {
-            sh.ipi_at[cpu].set(f64::INFINITY);
+            sh.cpus[cpu].ipi_at.set(f64::INFINITY);
             Deliver::Ipi
         } else {
             Deliver::Nothing
@@ -286,7 +282,7 @@ pub fn run(
             CoroutineResult::Yield(y) => y,
             CoroutineResult::Return(()) => continue,
         };
-        let t = sh.clock[cpu].get();
+        let t = sh.cpus[cpu].clock.get();
         synced[cpu] = matches!(y, Yielded::Sync);
         if matches!(y, Yielded::Wait(_)) {
             spin_streak += 1;
@@ -303,7 +299,7 @@ pub fn run(
                 // Spin until the next moment anything else can happen.
                 let others = heap.peek().map(|Reverse(k)| k.time());
                 let wake = sh.wakes.borrow().iter().map(|w| w.1).reduce(f64::min);
-                let ipi = sh.ipi_at[cpu].get();
+                let ipi = sh.cpus[cpu].ipi_at.get();
                 let next = [others, wake, Some(ipi)]
                     .into_iter()
                     .flatten()
@@ -323,9 +319,9 @@ pub fn run(
                 again = Some(requeue(&mut heap, &mut queued, new, cpu));
             }
             Yielded::Park => {
-                sh.parked[cpu].set(Some(t));
+                sh.cpus[cpu].parked.set(Some(t));
                 if k.ipi_pending(cpu) {
-                    let at = sh.ipi_at[cpu].get().max(t) + sh.prices.idle_exit;
+                    let at = sh.cpus[cpu].ipi_at.get().max(t) + sh.prices.idle_exit;
                     sh.wakes.borrow_mut().push((cpu, at));
                 }
             }
@@ -341,7 +337,7 @@ pub fn run(
     }
     sh.phase.set(Phase::Over);
     for (cpu, co) in cos.iter_mut().enumerate() {
-        if sh.parked[cpu].get().is_some() && !co.done() {
+        if sh.cpus[cpu].parked.get().is_some() && !co.done() {
             let _ = co.resume(Deliver::Nothing);
         }
     }
@@ -387,7 +383,7 @@ fn spawn(k: Arc<Kernel>, sh: Rc<Shared>, cpu: CpuId) -> Co {
                 }
                 Phase::Drain => c.suspend(&k, Yielded::Park),
                 Phase::Quiesce => {
-                    if !sh.quiesced[cpu].replace(true) {
+                    if !sh.cpus[cpu].quiesced.replace(true) {
                         k.quiesce_cpu(&c);
                     }
                     c.suspend(&k, Yielded::Park);
@@ -422,22 +418,22 @@ fn requeue(heap: &mut BinaryHeap<Reverse<Key>>, queued: &mut [bool], t: f64, cpu
 fn busy(k: &Kernel, c: &SimCpu, until: f64, idle: bool) {
     let (sh, me) = (&c.sh, c.id);
     let cat = if idle { Cat::Idle } else { Cat::Work };
-    sh.busy_until[me].set(until);
-    while sh.phase.get() == Phase::Run && sh.clock[me].get() < until {
-        let now = sh.clock[me].get();
-        let others = (0..sh.clock.len())
-            .filter(|&j| j != me && sh.parked[j].get().is_none())
-            .map(|j| sh.clock[j].get().max(sh.busy_until[j].get()))
+    sh.cpus[me].busy_until.set(until);
+    while sh.phase.get() == Phase::Run && sh.cpus[me].clock.get() < until {
+        let now = sh.cpus[me].clock.get();
+        let others = (0..sh.cpus.len())
+            .filter(|&j| j != me && sh.cpus[j].parked.get().is_none())
+            .map(|j| sh.cpus[j].clock.get().max(sh.cpus[j].busy_until.get()))
             .chain(sh.wakes.borrow().iter().map(|w| w.1))
             .fold(f64::INFINITY, f64::min);
         let mut to = until.min(others.max(now + lazymm_engines::driver::BUSY_SLICE_NS));
-        if sh.ipi_at[me].get() > now {
-            to = to.min(sh.ipi_at[me].get());
+        if sh.cpus[me].ipi_at.get() > now {
+            to = to.min(sh.cpus[me].ipi_at.get());
         }
         sh.add(me, cat, to - now);
         c.point(k, "driver:busy");
     }
-    sh.busy_until[me].set(0.0);
+    sh.cpus[me].busy_until.set(0.0);
 }
 
 fn stop_due(cfg: &SimConfig, now: f64, switches: u64) -> bool {
@@ -454,14 +450,14 @@ fn take(k: &Kernel, sh: &Shared, at: f64) -> (f64, CounterSnapshot, Breakdown, u
 }
 
 fn max_clock(sh: &Shared) -> f64 {
-    sh.clock.iter().map(Cell::get).fold(0.0, f64::max)
+    sh.cpus.iter().map(|c| c.clock.get()).fold(0.0, f64::max)
 }
 
 fn wake_all(sh: &Shared, heap: &mut BinaryHeap<Reverse<Key>>, queued: &mut [bool]) {
     for (cpu, q) in queued.iter_mut().enumerate() {
-        if sh.parked[cpu].take().is_some() && !*q {
+        if sh.cpus[cpu].parked.take().is_some() && !*q {
             *q = true;
-            heap.push(Reverse(key_at(sh.clock[cpu].get(), cpu)));
+            heap.push(Reverse(key_at(sh.cpus[cpu].clock.get(), cpu)));
         }
     }
 }
