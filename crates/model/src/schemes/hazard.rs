@@ -273,6 +273,7 @@ impl Scheme for Hazard {
         rq.lazy_mm.store(mm.0, Relaxed);
     }
 
+    #[inline(always)]
     fn mmdrop_lazy_tlb(&self, k: &Kernel, c: &dyn Cpu, _mm: MmRef, site: Site) {
         let rq = k.cpu(c.id());
         if site != Site::FinishCpu {

@@ -129,6 +129,7 @@ impl Scheme for HazardMd {
         slot.store(mm.0, Relaxed);
     }
 
+    #[inline(always)]
     fn mmdrop_lazy_tlb(&self, k: &Kernel, c: &dyn Cpu, mm: MmRef, site: Site) {
         if site == Site::FinishCpu && !self.finish_cpu_clears_local {
             // Control CPU on behalf of a dead CPU: the dead CPU cleared its slot when it
