@@ -158,6 +158,9 @@ impl Task {
 #[derive(Debug)]
 #[repr(align(128))]
 pub struct PerCpu {
+    /// `rq->cpu` (`cpu_of(rq)`): this CPU's number, for the per-CPU lines a path reports
+    /// when it already holds the `PerCpu` (see `Kernel::touch`).
+    pub cpu: u32,
     /// `rq->curr`.
     pub curr: AtomicU32,
     /// The idle task of this CPU.
@@ -332,6 +335,7 @@ impl Kernel {
             .collect();
         let cpus = (0..cfg.ncpus)
             .map(|i| PerCpu {
+                cpu: i as u32,
                 curr: AtomicU32::new(i as u32),
                 idle: TaskId(i as u32),
                 prev_mm: AtomicU64::new(0),

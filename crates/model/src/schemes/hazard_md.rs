@@ -117,7 +117,8 @@ impl Scheme for HazardMd {
             // otherwise find the single slot busy).
             return;
         }
-        let slot = &k.cpu(c.id()).hp_slot;
+        let pc = k.cpu(c.id());
+        let slot = &pc.hp_slot;
         // Relaxed: our own slot.
         if slot.load(Relaxed) != 0 {
             k.warn(c, mm, "WARN_ON_ONCE(!ctx.addr): hazard slot busy");
@@ -125,7 +126,7 @@ impl Scheme for HazardMd {
         // WRITE_ONCE(slot->addr, mm). Relaxed: the caller holds mm_users (or mm_count), so
         // hp_scan cannot run until a later fully ordered mmput/mmdrop releases it; that chain
         // orders this store before the scan's acquire loads (no Load A re-validation needed).
-        touch!(k, c, Line::HpSlot(c.id() as u32), Access::Store);
+        touch!(k, c, Line::HpSlot(pc.cpu), Access::Store);
         slot.store(mm.0, Relaxed);
     }
 
