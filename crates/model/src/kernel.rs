@@ -556,6 +556,15 @@ impl Kernel {
         let _ = (c, line, kind);
     }
 
+    /// `touch_this_cpu!`: [`Kernel::touch`] of `line(c.id())`; returns `c.id()`.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn touch_this_cpu(&self, c: &dyn Cpu, line: fn(u32) -> Line, kind: Access) -> CpuId {
+        let me = c.id();
+        self.touch(c, line(me as u32), kind);
+        me
+    }
+
     /// Whether accesses are reported ([`Kernel::with_access_hooks`]).
     #[inline(always)]
     pub fn access_hooks(&self) -> bool {

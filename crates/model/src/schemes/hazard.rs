@@ -109,8 +109,8 @@ impl Hazard {
     /// `mmdrop_lazy(rq)`: release `rq->drop_mm` if this CPU no longer uses it.
     pub fn mmdrop_lazy(&self, k: &Kernel, c: &dyn Cpu) {
         let _t = c.trace().enter("mmdrop_lazy");
-        let rq = k.cpu(c.id());
-        touch!(k, c, Line::RqLazy(rq.cpu), Access::Load);
+        let me = touch_this_cpu!(k, c, Line::RqLazy, Access::Load);
+        let rq = k.cpu(me);
         // READ_ONCE(rq->drop_mm): Relaxed — a stale value only delays the drop, and the
         // cmpxchg below decides.
         let mut old = MmRef(rq.drop_mm.load(Relaxed));
@@ -294,8 +294,8 @@ impl Scheme for Hazard {
 
     fn switch_kernel_to_user(&self, k: &Kernel, c: &dyn Cpu, _prev_active: MmRef) {
         // smp_store_release(&rq->lazy_mm, NULL): pairs with the scan's smp_load_acquire.
-        touch!(k, c, Line::RqLazy(c.id() as u32), Access::Store);
-        k.cpu(c.id()).lazy_mm.store(0, self.unlazy_store);
+        let me = touch_this_cpu!(k, c, Line::RqLazy, Access::Store);
+        k.cpu(me).lazy_mm.store(0, self.unlazy_store);
     }
 
     fn finish_task_switch(&self, k: &Kernel, c: &dyn Cpu) {

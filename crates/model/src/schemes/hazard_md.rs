@@ -139,8 +139,8 @@ impl Scheme for HazardMd {
         }
         if !self.ordered_slot_clear {
             // Mutant: no barrier, plain store.
-            touch!(k, c, Line::HpSlot(c.id() as u32), Access::Store);
-            k.cpu(c.id()).hp_slot.store(0, Relaxed);
+            let me = touch_this_cpu!(k, c, Line::HpSlot, Access::Store);
+            k.cpu(me).hp_slot.store(0, Relaxed);
             return;
         }
         // smp_mb(): membarrier's barrier after the rq->curr store; then release the slot.
@@ -149,15 +149,15 @@ impl Scheme for HazardMd {
             return;
         }
         // Release: all use of the mm's page tables happens-before a scanner sees NULL.
-        touch!(k, c, Line::HpSlot(c.id() as u32), Access::Store);
-        k.cpu(c.id()).hp_slot.store(0, Release);
+        let me = touch_this_cpu!(k, c, Line::HpSlot, Access::Store);
+        k.cpu(me).hp_slot.store(0, Release);
     }
 
     fn shot_lazy(&self, k: &Kernel, c: &dyn Cpu, _mm: MmRef) {
         // do_shoot_lazy_tlb: WRITE_ONCE(this_cpu slot->addr, NULL) after switching away.
         // Release: pairs with hp_scan's acquire busy-wait.
-        touch!(k, c, Line::HpSlot(c.id() as u32), Access::Store);
-        k.cpu(c.id()).hp_slot.store(0, Release);
+        let me = touch_this_cpu!(k, c, Line::HpSlot, Access::Store);
+        k.cpu(me).hp_slot.store(0, Release);
     }
 
     fn cleanup_lazy_tlbs(&self, k: &Kernel, c: &dyn Cpu, mm: MmRef) {
