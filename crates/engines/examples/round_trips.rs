@@ -3,7 +3,8 @@
 //! timing on a shared VM is too noisy to resolve a 2% difference. Used to measure what the
 //! per-access hook (`Cpu::access`) costs: build once normally and once with
 //! `--features no-access-hooks`, run each at two `ITERS`, and difference the totals:
-//! `cargo run --release -p lazymm-engines --example round_trips -- SCHEME ITERS`.
+//! `cargo run --release -p lazymm-engines --example round_trips -- SCHEME ITERS`. The README's
+//! "Hook cost" has the full command and the figures.
 
 use lazymm_engines::threads::round_trips;
 use lazymm_model::{Arch, ArchId, Config, Kernel, SchemeId};

@@ -158,6 +158,9 @@ impl Task {
 #[derive(Debug)]
 #[repr(align(128))]
 pub struct PerCpu {
+    /// `rq->cpu` (`cpu_of(rq)`): this CPU's number, for the per-CPU lines a path reports
+    /// when it already holds the `PerCpu` (see `Kernel::touch`).
+    pub cpu: u32,
     /// `rq->curr`.
     pub curr: AtomicU32,
     /// The idle task of this CPU.
@@ -332,6 +335,7 @@ impl Kernel {
             .collect();
         let cpus = (0..cfg.ncpus)
             .map(|i| PerCpu {
+                cpu: i as u32,
                 curr: AtomicU32::new(i as u32),
                 idle: TaskId(i as u32),
                 prev_mm: AtomicU64::new(0),
@@ -539,17 +543,43 @@ impl Kernel {
     }
 
     /// Reports an access to a shared cache line to the engine's cost hook ([`Cpu::access`]).
-    /// Engines without a cost model leave the hooks off; the model's call sites use the
-    /// `touch!` macro, which tests [`Kernel::access_hooks`] before building the line, so
-    /// the threads engine's hot path pays one predictable branch per access (measured with
-    /// `crates/engines/examples/round_trips.rs`).
+    /// Only the `touch!` and `touch_this_cpu!` macros call it, after testing
+    /// [`Kernel::access_hooks`]: engines without a cost model (threads, step, loom) leave the
+    /// hooks off and pay that test per access — provided the call sites keep it at that. The
+    /// call is cold and never inlined, but it is a call: a value that only the report needs
+    /// after the path's own calls (the CPU id, `c`) must survive it, and LLVM keeps such a
+    /// value in a callee-saved register that the hook-off path then saves and restores too.
+    /// Hence, on paths the threads engine runs:
+    ///
+    /// - a line of the running CPU that is reported before the path looks its CPU up uses
+    ///   `touch_this_cpu!`, which evaluates to `c.id()`;
+    /// - a path that holds the CPU's [`PerCpu`] names the line from its `cpu` field
+    ///   (`Line::RqLazy(rq.cpu)`), not from an id kept alive for the report;
+    /// - `Scheme::mmdrop_lazy_tlb`, which the default `finish_task_switch` calls, is
+    ///   `#[inline(always)]` in every scheme, so a report in it cannot change whether it is
+    ///   inlined (it did for MD).
+    ///
+    /// Measured: instructions per user → idle → user round trip on the threads engine,
+    /// hooks built in (off) against `--features no-access-hooks`, under callgrind
+    /// (`crates/engines/examples/round_trips.rs`; the README's "Hook cost" has the command):
+    /// R +1.19%, S +1.12%, S-ppc +0.97%, L +1.14%, H +1.43%, H-x86 +1.44%, MD +1.36%
+    /// (issue 7 allows 2%; before these rules H was at +2.81%, MD +2.72%).
     #[cold]
     #[inline(never)]
-    pub fn touch(&self, c: &dyn Cpu, line: Line, kind: Access) {
+    pub(crate) fn touch(&self, c: &dyn Cpu, line: Line, kind: Access) {
         #[cfg(not(feature = "no-access-hooks"))]
         c.access(line, kind);
         #[cfg(feature = "no-access-hooks")]
         let _ = (c, line, kind);
+    }
+
+    /// `touch_this_cpu!`: [`Kernel::touch`] of `line(c.id())`; returns `c.id()`.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn touch_this_cpu(&self, c: &dyn Cpu, line: fn(u32) -> Line, kind: Access) -> CpuId {
+        let me = c.id();
+        self.touch(c, line(me as u32), kind);
+        me
     }
 
     /// Whether accesses are reported ([`Kernel::with_access_hooks`]).

@@ -28,11 +28,26 @@
 /// Reports an access to a shared cache line (`touch!(kernel, cpu, line, kind)`): the line
 /// expression is evaluated only when the engine prices accesses
 /// ([`Kernel::with_access_hooks`]), so an engine without a cost model pays one test of a
-/// flag per access and nothing else (see [`Kernel::touch`]).
+/// flag per access and nothing else (see [`Kernel::touch`] for how call sites keep it so).
 macro_rules! touch {
     ($k:expr, $c:expr, $line:expr, $kind:expr) => {
         if $k.access_hooks() {
             $k.touch($c, $line, $kind)
+        }
+    };
+}
+
+/// `touch_this_cpu!(kernel, cpu, Line::Variant, kind)`: reports an access to the running
+/// CPU's line `Line::Variant(c.id())`, like `touch!`, and evaluates to `c.id()` for the path
+/// to use next. With the hooks off it is that one `c.id()` call and the flag test; with them
+/// on, the cold call makes it, so neither `c` nor the id has to outlive a call just for the
+/// report (see [`Kernel::touch`]).
+macro_rules! touch_this_cpu {
+    ($k:expr, $c:expr, $line:path, $kind:expr) => {
+        if $k.access_hooks() {
+            $k.touch_this_cpu($c, $line, $kind)
+        } else {
+            $c.id()
         }
     };
 }

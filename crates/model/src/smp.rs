@@ -163,8 +163,8 @@ impl Kernel {
         let _t = c.trace().enter("[ipi]");
         self.local_irq_disable(c);
         loop {
-            touch!(self, c, Line::CsdQueue(c.id() as u32), Access::Rmw);
-            let Some(csd) = self.cpu(c.id()).csd.lock().unwrap().pop_front() else {
+            let me = touch_this_cpu!(self, c, Line::CsdQueue, Access::Rmw);
+            let Some(csd) = self.cpu(me).csd.lock().unwrap().pop_front() else {
                 break;
             };
             self.run_func(c, csd.func);

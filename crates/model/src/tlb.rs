@@ -27,7 +27,7 @@ impl Kernel {
         if self.cfg.arch.loaded_mm_separate {
             let pc = self.cpu(c.id());
             if pc.loaded_mm() != self.init_mm {
-                touch!(self, c, Line::TlbState(c.id() as u32), Access::Store);
+                touch!(self, c, Line::TlbState(pc.cpu), Access::Store);
                 pc.set_is_lazy(true);
             }
         }

@@ -109,10 +109,8 @@ impl Hazard {
     /// `mmdrop_lazy(rq)`: release `rq->drop_mm` if this CPU no longer uses it.
     pub fn mmdrop_lazy(&self, k: &Kernel, c: &dyn Cpu) {
         let _t = c.trace().enter("mmdrop_lazy");
-        let me = c.id();
+        let me = touch_this_cpu!(k, c, Line::RqLazy, Access::Load);
         let rq = k.cpu(me);
-        let line = Line::RqLazy(me as u32);
-        touch!(k, c, line, Access::Load);
         // READ_ONCE(rq->drop_mm): Relaxed — a stale value only delays the drop, and the
         // cmpxchg below decides.
         let mut old = MmRef(rq.drop_mm.load(Relaxed));
@@ -123,7 +121,7 @@ impl Hazard {
             }
             // try_cmpxchg_relaxed: ordering comes from the mmdrop's full barrier that follows,
             // and our own lazy_mm release store already ordered our last use of `old`.
-            touch!(k, c, line, Access::Rmw);
+            touch!(k, c, Line::RqLazy(rq.cpu), Access::Rmw);
             match rq.drop_mm.compare_exchange(old.0, 0, Relaxed, Relaxed) {
                 Ok(_) => {
                     k.ev(c, Event::DropMmRmw);
@@ -269,14 +267,15 @@ impl Scheme for Hazard {
         // WRITE_ONCE, no barrier: the caller still holds mm_users, and the release of its
         // mmput (→ __mmput) orders this store before mm_unlazy_mm_count's acquire loads; see
         // the module doc.
-        touch!(k, c, Line::RqLazy(c.id() as u32), Access::Store);
+        touch!(k, c, Line::RqLazy(rq.cpu), Access::Store);
         rq.lazy_mm.store(mm.0, Relaxed);
     }
 
+    #[inline(always)]
     fn mmdrop_lazy_tlb(&self, k: &Kernel, c: &dyn Cpu, _mm: MmRef, site: Site) {
         let rq = k.cpu(c.id());
         if site != Site::FinishCpu {
-            touch!(k, c, Line::RqLazy(c.id() as u32), Access::Store);
+            touch!(k, c, Line::RqLazy(rq.cpu), Access::Store);
         }
         match site {
             Site::FinishCpu => {}
@@ -295,8 +294,8 @@ impl Scheme for Hazard {
 
     fn switch_kernel_to_user(&self, k: &Kernel, c: &dyn Cpu, _prev_active: MmRef) {
         // smp_store_release(&rq->lazy_mm, NULL): pairs with the scan's smp_load_acquire.
-        touch!(k, c, Line::RqLazy(c.id() as u32), Access::Store);
-        k.cpu(c.id()).lazy_mm.store(0, self.unlazy_store);
+        let me = touch_this_cpu!(k, c, Line::RqLazy, Access::Store);
+        k.cpu(me).lazy_mm.store(0, self.unlazy_store);
     }
 
     fn finish_task_switch(&self, k: &Kernel, c: &dyn Cpu) {

@@ -117,7 +117,8 @@ impl Scheme for HazardMd {
             // otherwise find the single slot busy).
             return;
         }
-        let slot = &k.cpu(c.id()).hp_slot;
+        let pc = k.cpu(c.id());
+        let slot = &pc.hp_slot;
         // Relaxed: our own slot.
         if slot.load(Relaxed) != 0 {
             k.warn(c, mm, "WARN_ON_ONCE(!ctx.addr): hazard slot busy");
@@ -125,10 +126,11 @@ impl Scheme for HazardMd {
         // WRITE_ONCE(slot->addr, mm). Relaxed: the caller holds mm_users (or mm_count), so
         // hp_scan cannot run until a later fully ordered mmput/mmdrop releases it; that chain
         // orders this store before the scan's acquire loads (no Load A re-validation needed).
-        touch!(k, c, Line::HpSlot(c.id() as u32), Access::Store);
+        touch!(k, c, Line::HpSlot(pc.cpu), Access::Store);
         slot.store(mm.0, Relaxed);
     }
 
+    #[inline(always)]
     fn mmdrop_lazy_tlb(&self, k: &Kernel, c: &dyn Cpu, mm: MmRef, site: Site) {
         if site == Site::FinishCpu && !self.finish_cpu_clears_local {
             // Control CPU on behalf of a dead CPU: the dead CPU cleared its slot when it
@@ -137,8 +139,8 @@ impl Scheme for HazardMd {
         }
         if !self.ordered_slot_clear {
             // Mutant: no barrier, plain store.
-            touch!(k, c, Line::HpSlot(c.id() as u32), Access::Store);
-            k.cpu(c.id()).hp_slot.store(0, Relaxed);
+            let me = touch_this_cpu!(k, c, Line::HpSlot, Access::Store);
+            k.cpu(me).hp_slot.store(0, Relaxed);
             return;
         }
         // smp_mb(): membarrier's barrier after the rq->curr store; then release the slot.
@@ -147,15 +149,15 @@ impl Scheme for HazardMd {
             return;
         }
         // Release: all use of the mm's page tables happens-before a scanner sees NULL.
-        touch!(k, c, Line::HpSlot(c.id() as u32), Access::Store);
-        k.cpu(c.id()).hp_slot.store(0, Release);
+        let me = touch_this_cpu!(k, c, Line::HpSlot, Access::Store);
+        k.cpu(me).hp_slot.store(0, Release);
     }
 
     fn shot_lazy(&self, k: &Kernel, c: &dyn Cpu, _mm: MmRef) {
         // do_shoot_lazy_tlb: WRITE_ONCE(this_cpu slot->addr, NULL) after switching away.
         // Release: pairs with hp_scan's acquire busy-wait.
-        touch!(k, c, Line::HpSlot(c.id() as u32), Access::Store);
-        k.cpu(c.id()).hp_slot.store(0, Release);
+        let me = touch_this_cpu!(k, c, Line::HpSlot, Access::Store);
+        k.cpu(me).hp_slot.store(0, Release);
     }
 
     fn cleanup_lazy_tlbs(&self, k: &Kernel, c: &dyn Cpu, mm: MmRef) {

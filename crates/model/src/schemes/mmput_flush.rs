@@ -53,6 +53,7 @@ impl Scheme for MmputFlush {
 
     fn mmgrab_lazy_tlb(&self, _k: &Kernel, _c: &dyn Cpu, _mm: MmRef, _site: Site) {}
 
+    #[inline(always)]
     fn mmdrop_lazy_tlb(&self, _k: &Kernel, _c: &dyn Cpu, _mm: MmRef, _site: Site) {
         // Nothing: membarrier's barrier comes from membarrier_finish_switch_mm().
     }

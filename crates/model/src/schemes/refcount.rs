@@ -29,6 +29,7 @@ impl Scheme for Refcount {
         k.mmgrab(c, mm);
     }
 
+    #[inline(always)]
     fn mmdrop_lazy_tlb(&self, k: &Kernel, c: &dyn Cpu, mm: MmRef, site: Site) {
         if site == Site::FinishTaskSwitch {
             // mmdrop_lazy_tlb_sched → mmdrop_sched (RT: call_rcu).

@@ -73,6 +73,7 @@ impl Scheme for Shootdown {
 
     fn mmgrab_lazy_tlb(&self, _k: &Kernel, _c: &dyn Cpu, _mm: MmRef, _site: Site) {}
 
+    #[inline(always)]
     fn mmdrop_lazy_tlb(&self, k: &Kernel, c: &dyn Cpu, _mm: MmRef, _site: Site) {
         // smp_mb(): "must provide a full memory barrier, see the membarrier comment
         // finish_task_switch" — pairs with the smp_mb in membarrier().

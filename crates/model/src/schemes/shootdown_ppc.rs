@@ -36,6 +36,7 @@ impl Scheme for ShootdownPpc {
 
     fn mmgrab_lazy_tlb(&self, _k: &Kernel, _c: &dyn Cpu, _mm: MmRef, _site: Site) {}
 
+    #[inline(always)]
     fn mmdrop_lazy_tlb(&self, k: &Kernel, c: &dyn Cpu, _mm: MmRef, _site: Site) {
         // smp_mb(): membarrier's barrier, as in S.
         k.smp_mb(c);

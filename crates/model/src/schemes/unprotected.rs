@@ -22,5 +22,6 @@ impl Scheme for Unprotected {
 
     fn mmgrab_lazy_tlb(&self, _k: &Kernel, _c: &dyn Cpu, _mm: MmRef, _site: Site) {}
 
+    #[inline(always)]
     fn mmdrop_lazy_tlb(&self, _k: &Kernel, _c: &dyn Cpu, _mm: MmRef, _site: Site) {}
 }
