@@ -41,7 +41,8 @@ pub struct SweepArgs {
     /// Output stem: writes STEM.json and STEM.csv atomically.
     #[arg(long, default_value = "lazymm-sweep")]
     pub out: PathBuf,
-    /// Relaxed causality window (`lazymm sim --help`): 0 (exact) or a duration.
+    /// Relaxed causality window (`lazymm sim --help`): 0 (exact) or a duration; validated on
+    /// ctxsw only.
     #[arg(long, default_value = "0")]
     pub window: String,
     /// Parallel simulations (default: all host cores).

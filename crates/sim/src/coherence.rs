@@ -30,6 +30,9 @@ const NONE: u32 = u32::MAX;
 #[derive(Debug)]
 struct LineState {
     owner: u32,
+    /// The two CPUs that took the line for writing before its current owner, latest first
+    /// (`NONE`: none yet): with `owner`, its last three writers ([`Coherence::other_user`]).
+    prev_owner: [u32; 2],
     /// Up to four inline: the common case (a pair's lines, a CPU's own) takes no pointer
     /// chase to another cache line.
     sharers: SmallVec<[u32; 4]>,
@@ -62,6 +65,9 @@ pub struct Coherence {
 }
 
 pub(crate) const NKINDS: usize = 13;
+
+/// Sharers [`Coherence::other_user`] examines at most.
+pub const FEW_SHARERS: usize = 4;
 
 /// [`Line::kind`] of each kind number ([`kind_no`]).
 pub(crate) const KIND_NAMES: [&str; NKINDS] = [
@@ -188,6 +194,7 @@ impl Coherence {
         if table.len() <= i {
             table.resize_with(i + 1, || LineState {
                 owner: NONE,
+                prev_owner: [NONE; 2],
                 sharers: SmallVec::new(),
                 busy_until: 0.0,
                 home: NONE,
@@ -269,6 +276,7 @@ impl Coherence {
                 };
                 let start = now.max(busy);
                 let st = &mut self.lines[table_no][i];
+                st.prev_owner = [src.map_or(NONE, |o| o as u32), st.prev_owner[0]];
                 st.owner = me;
                 st.sharers = sharers;
                 st.sharers.clear();
@@ -296,11 +304,36 @@ impl Coherence {
     }
 
     /// Whether `line` has been touched and no transfer of it has been in flight or queued
-    /// since `since` ([`crate::SimConfig::window_ns`]).
+    /// since `since`.
     #[inline]
     pub fn quiet_since(&self, line: Line, since: f64) -> bool {
         let (t, i) = key(line);
         (self.lines[t].get(i)).is_some_and(|st| st.home != NONE && st.busy_until <= since)
+    }
+
+    /// When a touched `line`'s recent users — its owner, its sharers (at most
+    /// [`FEW_SHARERS`]) and its last three writers — are `cpu` and exactly one other CPU:
+    /// that CPU, and until when the line is busy. `None` otherwise.
+    #[inline]
+    pub fn other_user(&self, cpu: usize, line: Line) -> Option<(usize, f64)> {
+        let (t, i) = key(line);
+        let st = self.lines[t].get(i).filter(|st| st.home != NONE)?;
+        if st.sharers.len() > FEW_SHARERS {
+            return None;
+        }
+        let me = cpu as u32;
+        let mut other = NONE;
+        let users = [st.owner, st.prev_owner[0], st.prev_owner[1]];
+        for u in users.into_iter().chain(st.sharers.iter().copied()) {
+            if u == NONE || u == me || u == other {
+                continue;
+            }
+            if other != NONE {
+                return None;
+            }
+            other = u;
+        }
+        (other != NONE).then_some((other as usize, st.busy_until))
     }
 
     /// Number of distinct lines touched so far.

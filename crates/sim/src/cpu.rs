@@ -170,14 +170,28 @@ impl SimCpu<'_> {
         p
     }
 
-    /// Within the window, whether an access at `t` may run ahead of the horizon: a hit,
-    /// or a miss on a line quiet for the whole window before `t` ([`SimConfig::window_ns`]).
+    /// Within the window, whether an access at `t` may run ahead of the horizon (see
+    /// [`SimConfig::window_ns`]): a hit; a miss on a line quiet for the whole window; or an
+    /// access to a line used by exactly one other CPU lately, which cannot touch it before
+    /// `t` (it is parked with no wakeup due before `t`, or already past `t`).
     ///
     /// [`SimConfig::window_ns`]: crate::SimConfig::window_ns
     #[inline]
     fn may_run_ahead(&self, t: f64, line: Line, kind: Access) -> bool {
-        let coh = self.sh.coh.borrow();
-        coh.hits(self.id, line, kind) || coh.quiet_since(line, t - self.sh.window)
+        let sh = &self.sh;
+        let coh = sh.coh.borrow();
+        if coh.hits(self.id, line, kind) || coh.quiet_since(line, t - sh.window) {
+            return true;
+        }
+        match coh.other_user(self.id, line) {
+            Some((o, busy)) if busy <= t => {
+                let st = &sh.cpus[o];
+                st.clock.get() >= t
+                    || (st.parked.get().is_some()
+                        && !sh.wakes.borrow().iter().any(|&(c, at)| c == o && at < t))
+            }
+            _ => false,
+        }
     }
 
     #[cold]

@@ -63,15 +63,19 @@ pub struct SimConfig {
     /// Relaxed causality (ns; 0: exact). Exactly, a CPU yields before a shared access or at
     /// a point as soon as its clock passes the earliest other runnable CPU's (the horizon),
     /// so shared state is touched in virtual-time order. With a window W, a CPU past the
-    /// horizon runs on through points and through accesses that hit in its cache (a load of
-    /// a line it holds, a write of a line it owns: they change no line state and wait for no
-    /// one) until it is more than W past; it still yields before every miss, so transfers
-    /// and each line's queue stay in exact virtual-time order (the order of a contended
-    /// line's handoffs decides what a contended `mm_count` costs). What may be out of order,
-    /// by up to W: a hit that another CPU's earlier miss would have turned into a miss, and
-    /// the values other CPUs read from lines a CPU wrote while ahead. Every interleaving is
-    /// still one the model allows (the oracle stays on); only timing is approximate.
-    /// `docs/simulator.md` gives the measured error against the exact engine.
+    /// horizon (by at most W) runs on through points and through three kinds of access: a
+    /// hit (it changes no line state and waits for no one); a miss on a line with no
+    /// transfer for the whole window; and an access to a line whose recent users are this
+    /// CPU and one other that cannot act before this CPU's time (parked with no wakeup due
+    /// sooner, or already later). Every other access — above all one to a line several CPUs
+    /// use, such as R's contended `mm_count`, whose order of handoffs decides what it costs
+    /// — still waits until it is the earliest. What may be out of order, by up to W: a hit
+    /// that another CPU's earlier miss would have turned into a miss, and values other CPUs
+    /// read from lines a CPU wrote while ahead. Every interleaving is still one the model
+    /// allows (the oracle stays on); only timing is approximate. Validated on `ctxsw` only
+    /// (`docs/simulator.md` gives the error against the exact engine on every profile; on
+    /// `exec-storm` IPI counts and free latencies move well beyond the exact engine's own
+    /// sensitivity, so use the exact engine there).
     pub window_ns: f64,
 }
 

@@ -59,3 +59,37 @@ fn loads_share_a_line_until_the_next_write() {
     // CPU 0 writes: it must invalidate 1 and 8; the farthest (8) bounds it: 100 ns.
     assert_eq!(c.access(0, 1000.0, L, Access::Rmw).total, 100.0);
 }
+
+/// What the relaxed-causality window asks of a line: whether an access hits, whether it has
+/// been quiet, and whether it is used by one other CPU only (a pair's pipe) or by more (a
+/// contended mm_count), which must wait for exact order.
+#[test]
+fn window_queries_hit_quiet_and_one_other_user() {
+    let mut c = Coherence::new(&toy(), 16);
+    assert!(!c.hits(0, L, Access::Load), "never touched");
+    assert_eq!(c.other_user(0, L), None, "never touched");
+    c.access(0, 0.0, L, Access::Rmw);
+    assert!(c.hits(0, L, Access::Rmw) && c.hits(0, L, Access::Load));
+    assert!(!c.hits(1, L, Access::Load));
+    assert_eq!(c.other_user(0, L), None, "CPU 0 alone");
+    // CPU 1 (SMT sibling) takes it at 100 ns: busy until 110 (one 10 ns transfer).
+    c.access(1, 100.0, L, Access::Rmw);
+    assert_eq!(c.other_user(0, L), Some((1, 110.0)));
+    assert_eq!(c.other_user(1, L), Some((0, 110.0)));
+    assert!(c.quiet_since(L, 110.0) && !c.quiet_since(L, 109.0));
+    // Ping-pong between the two keeps it a pair; a third writer makes it used by more
+    // while the last three writers (owner and the two before) include both others.
+    c.access(0, 200.0, L, Access::Rmw);
+    assert_eq!(c.other_user(0, L), Some((1, 210.0)));
+    c.access(2, 300.0, L, Access::Rmw);
+    assert_eq!(c.other_user(0, L), None);
+    assert_eq!(c.other_user(2, L), None);
+    // Last writers 0, 2, 0: CPU 1 has aged out (cluster transfer 2 → 0: 20 ns).
+    c.access(0, 400.0, L, Access::Rmw);
+    assert_eq!(c.other_user(0, L), Some((2, 420.0)));
+    c.access(2, 500.0, L, Access::Rmw);
+    assert_eq!(c.other_user(0, L), Some((2, 520.0)), "last writers 2, 0, 2");
+    // Loads make sharers users too: a fourth CPU's load brings a second other user.
+    c.access(3, 600.0, L, Access::Load);
+    assert_eq!(c.other_user(0, L), None);
+}

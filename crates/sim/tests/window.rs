@@ -1,16 +1,16 @@
 //! The relaxed-causality window (`SimConfig::window_ns`): on `ctxsw` over 64 CPUs of the
 //! `intel-icx-2s` profile, a 2 µs window gives every clean x86 variant the exact engine's
-//! counts per switch and throughput, with fewer engine steps — misses stay in virtual-time
-//! order, and what runs ahead (hits, and misses on lines quiet for the window) touches no
-//! line another CPU is using.
+//! counts per switch and throughput, with fewer engine steps — what runs ahead (hits,
+//! misses on lines quiet for the window, lines shared with one CPU that cannot act
+//! sooner) touches no line another CPU could reach first.
 //!
 //! Bounds: counts per switch within 0.1% (a run stops at a switch count, so the ops in
 //! flight at the stop differ by a few: measured ≤ 6 syscalls in 20,000 switches);
-//! throughput within 1% (measured ≤ 0.004% on these points; over the whole
-//! `lazymm sweep --workload ctxsw` grid the median is 0.001% and the largest 7.6%, R at
+//! throughput within 1% (measured ≤ 0.01% on these points; over the whole
+//! `lazymm sweep --workload ctxsw` grid the median is 0.002% and the largest 7.6%, R at
 //! 64 CPUs on POWER9, the same 7.6% the exact engine itself moves there when the context
 //! switch price changes by 1% — docs/simulator.md); at most half the steps (measured
-//! 1.7–2.1 steps per switch against 10.3–12.0 exact).
+//! 1.1–2.1 steps per switch against 10.3–12.0 exact).
 
 use lazymm_model::era;
 use lazymm_model::ArchId;
