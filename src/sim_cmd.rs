@@ -102,12 +102,23 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
     Ok(v * mul)
 }
 
-/// Parses `--window`: `0` (exact) or a duration ([`parse_duration`]).
-pub fn parse_window(s: &str) -> Result<f64, String> {
+/// Workloads the relaxed-causality window has been validated on (docs/simulator.md).
+pub const WINDOW_WORKLOADS: &[&str] = &["ctxsw"];
+
+/// Parses `--window` for `workloads`: `0` (exact) or a duration ([`parse_duration`]),
+/// refused for a workload it has not been validated on.
+pub fn parse_window(s: &str, workloads: &[&str]) -> Result<f64, String> {
     if s.trim() == "0" {
         return Ok(0.0);
     }
-    parse_duration(s).map_err(|e| e.replace("--duration", "--window"))
+    let w = parse_duration(s).map_err(|e| e.replace("--duration", "--window"))?;
+    if let Some(bad) = workloads.iter().find(|w| !WINDOW_WORKLOADS.contains(w)) {
+        return Err(format!(
+            "--window {s:?}: validated on {} only, not {bad} (its IPI counts and free latencies move beyond the exact engine's own sensitivity: docs/simulator.md); use the exact engine (--window 0)",
+            WINDOW_WORKLOADS.join(", ")
+        ));
+    }
+    Ok(w)
 }
 
 /// Resolves a variant name or scheme id.
@@ -253,7 +264,7 @@ pub fn sim(a: &SimArgs) -> Result<(), String> {
         )?,
         seed: a.seed,
     };
-    pt.cfg.window_ns = parse_window(&a.window)?;
+    pt.cfg.window_ns = parse_window(&a.window, &[a.workload.as_str()])?;
     if a.timeline.is_some() {
         if a.timeline_limit == 0 {
             return Err("--timeline-limit must be at least 1".into());

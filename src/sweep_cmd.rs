@@ -92,7 +92,8 @@ pub fn grid(a: &SweepArgs) -> Result<Vec<Point>, String> {
     if a.switches == 0 {
         return Err("--switches must be at least 1".into());
     }
-    let window_ns = crate::sim_cmd::parse_window(&a.window)?;
+    let names: Vec<&str> = workloads.iter().map(String::as_str).collect();
+    let window_ns = crate::sim_cmd::parse_window(&a.window, &names)?;
     let mut pts = Vec::new();
     for w in &workloads {
         for p in &profiles {
