@@ -227,7 +227,9 @@ impl<I: Iterator<Item = Result<Event, String>>> Planner<I> {
         let t0 = *self.t0.get_or_insert(ev.ts_ns);
         let ts = ev.ts_ns.saturating_sub(t0);
         self.last_ts = self.last_ts.max(ts);
-        let cur = self.tasks.named(ev.current.pid, &ev.current.comm, ev.tgid);
+        let cur = self
+            .tasks
+            .running(ev.cpu, ev.current.pid, &ev.current.comm, ev.tgid);
         if self.initial[cpu].is_none() {
             self.initial[cpu] = Some(cur);
         }
@@ -240,9 +242,8 @@ impl<I: Iterator<Item = Result<Event, String>>> Planner<I> {
                 ..
             } => {
                 self.counts.switch += 1;
-                let p = self.tasks.named(prev.pid, &prev.comm, None);
-                let n = self.tasks.named(next.pid, &next.comm, None);
-                let exit = self.tasks.final_switch(p, &prev_state);
+                let sw = self.tasks.switch(ev.cpu, &prev, &prev_state, &next);
+                let (p, n, exit) = (sw.prev, sw.next, sw.last);
                 let dep = if n == IDLE {
                     None
                 } else {

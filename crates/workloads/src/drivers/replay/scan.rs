@@ -1,7 +1,9 @@
 //! One streaming pass over a trace before replaying it: what it holds (events per kind,
 //! tasks, processes, kernel threads), its CPU count and duration, whether it records
 //! tgids, and the model tables a replay needs. It applies the same task rules as the
-//! replay ([`super::tasks`]), without a model; memory: the live tasks.
+//! replay ([`super::tasks`]: the same calls for a line's current task, a switch and a fork),
+//! without a model; memory: the live tasks (a task whose exit the trace lacks stays to the
+//! end, as it does in the replay's model).
 
 use super::plan::EventCounts;
 use super::tasks::{Info, Kind, Tasks, Uid};
@@ -33,7 +35,8 @@ pub struct Scan {
     pub kthreads: u64,
     /// Of those, classified by name only.
     pub kthreads_by_name: u64,
-    /// Most tasks alive at once.
+    /// Most tasks alive at once (a task retired by a fork that reused its pid counts until its
+    /// final switch, or to the end if the trace lacks it: the replay's model holds it).
     pub peak_live: usize,
 }
 
@@ -92,7 +95,7 @@ pub fn scan<I: Iterator<Item = Result<Event, String>>>(events: I) -> Result<Scan
         s.last_ns = s.last_ns.max(ev.ts_ns);
         s.cpus = s.cpus.max(ev.cpu as usize + 1);
         s.has_tgid |= ev.tgid.is_some();
-        t.named(ev.current.pid, &ev.current.comm, ev.tgid);
+        t.running(ev.cpu, ev.current.pid, &ev.current.comm, ev.tgid);
         match ev.kind {
             EventKind::Switch {
                 prev,
@@ -101,19 +104,16 @@ pub fn scan<I: Iterator<Item = Result<Event, String>>>(events: I) -> Result<Scan
                 ..
             } => {
                 s.events.switch += 1;
-                let p = t.named(prev.pid, &prev.comm, None);
-                t.named(next.pid, &next.comm, None);
-                if t.final_switch(p, &prev_state) {
-                    forget(&mut s, &mut t, p);
+                let sw = t.switch(ev.cpu, &prev, &prev_state, &next);
+                if sw.last {
+                    forget(&mut s, &mut t, sw.prev);
                 }
             }
             EventKind::Fork { parent, child } => {
                 s.events.fork += 1;
                 let p = t.named(parent.pid, &parent.comm, None);
-                // A reused pid whose old incarnation was never seen to die.
-                if let Some(old) = t.lookup(child.pid) {
-                    forget(&mut s, &mut t, old);
-                }
+                // A reused pid retires its old incarnation, which is counted at its final
+                // switch (or at the end): the replay's model holds it until then too.
                 t.forked(child.pid, p);
             }
             EventKind::Exec { pid, old_pid, .. } => {

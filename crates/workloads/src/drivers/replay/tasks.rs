@@ -19,7 +19,16 @@
 //!   of process `tgid` (or of its own pid when the trace records no tgid: counted).
 //! - `sched_process_exec` makes a task a user task with a fresh mm; a non-leader thread
 //!   that execs takes the leader's pid.
+//! - A fork whose child pid still names a live incarnation retires that one: the kernel
+//!   hands out a pid only after `release_task` freed it, so the old task has exited. If it
+//!   is running on a CPU as the trace last showed it, its final switch there is still to
+//!   come (`release_task` of an autoreaped task runs inside `do_exit`, before the final
+//!   `schedule()`; a parent may reap a zombie on another CPU before that): that CPU's lines
+//!   naming the pid, up to its next switch, are the old task's ([`Tasks::running`]).
+//!   Otherwise the pid names the new task from the fork on. The scan and the planner both
+//!   follow these rules through [`Tasks::forked`], [`Tasks::running`] and [`Tasks::switch`].
 
+use lazymm_trace::TaskName;
 use std::collections::HashMap;
 
 /// A task incarnation's id in a replay.
@@ -132,6 +141,17 @@ pub struct Info {
     pub last_out: Option<(u32, u64)>,
 }
 
+/// A `sched_switch` line's tasks ([`Tasks::switch`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Switched {
+    /// The task switched out.
+    pub prev: Uid,
+    /// The task switched in.
+    pub next: Uid,
+    /// This is `prev`'s final switch ([`Tasks::final_switch`]).
+    pub last: bool,
+}
+
 /// The live task incarnations.
 #[derive(Debug, Default)]
 pub struct Tasks {
@@ -140,6 +160,11 @@ pub struct Tasks {
     by_pid: HashMap<u32, Uid>,
     info: HashMap<Uid, Info>,
     next: Uid,
+    /// Each CPU's task as the trace last showed it (a line's current task, a switch's next).
+    on_cpu: Vec<Uid>,
+    /// By CPU: the task running there whose pid a fork has reused since (see the module doc),
+    /// until that CPU's next switch.
+    displaced: HashMap<u32, Uid>,
 }
 
 impl Tasks {
@@ -177,8 +202,20 @@ impl Tasks {
         })
     }
 
-    /// A fork's child: a new incarnation of `pid`, a kernel thread iff `parent` is one.
+    /// A fork's child: a new incarnation of `pid`, a kernel thread iff `parent` is one. A live
+    /// incarnation `pid` still named is retired (it exited: see the module doc), and stays
+    /// the task of the CPUs the trace last showed running it until their next switch; its
+    /// record stays until its final switch (or the end of the trace, if that is not traced,
+    /// as for any task whose exit the trace lacks: the replay's model keeps it too).
     pub fn forked(&mut self, pid: u32, parent: Uid) -> Uid {
+        if let Some(old) = self.lookup(pid) {
+            self.retire(old);
+            for (cpu, &u) in self.on_cpu.iter().enumerate() {
+                if u == old {
+                    self.displaced.insert(cpu as u32, old);
+                }
+            }
+        }
         let kind = match self.get(parent).map(|i| i.kind) {
             Some(Kind::Kthread) | Some(Kind::Idle) => Kind::Kthread,
             _ => Kind::User,
@@ -227,6 +264,57 @@ impl Tasks {
                 self.by_pid.remove(&i.pid);
             }
         }
+        if !self.displaced.is_empty() {
+            self.displaced.retain(|_, d| *d != u);
+        }
+    }
+
+    /// The task a line on `cpu` shows running there by `pid` (the line's current task, a
+    /// switch's prev; `tgid`: the line recorded it): the task running on `cpu` whose pid a
+    /// fork reused since ([`Tasks::forked`]) if it has `pid`, else `pid`'s live incarnation
+    /// ([`Tasks::named`]). It is `cpu`'s task from now on.
+    pub fn running(&mut self, cpu: u32, pid: u32, comm: &str, tgid: Option<u32>) -> Uid {
+        let u = match self.displaced.get(&cpu) {
+            Some(&u) if self.info.get(&u).is_some_and(|i| i.pid == pid) => {
+                if let (Some(g), Some(i)) = (tgid, self.info.get_mut(&u)) {
+                    i.tgid = Some(g);
+                }
+                u
+            }
+            _ => self.named(pid, comm, tgid),
+        };
+        self.set_on_cpu(cpu, u);
+        u
+    }
+
+    /// A `sched_switch` on `cpu`: `prev` as [`Tasks::running`] finds it, `next` as
+    /// [`Tasks::named`] does, and whether this is `prev`'s final switch; `next` is `cpu`'s
+    /// task from now on.
+    pub fn switch(
+        &mut self,
+        cpu: u32,
+        prev: &TaskName,
+        prev_state: &str,
+        next: &TaskName,
+    ) -> Switched {
+        let p = self.running(cpu, prev.pid, &prev.comm, None);
+        let n = self.named(next.pid, &next.comm, None);
+        let last = self.final_switch(p, prev_state);
+        self.displaced.remove(&cpu);
+        self.set_on_cpu(cpu, n);
+        Switched {
+            prev: p,
+            next: n,
+            last,
+        }
+    }
+
+    fn set_on_cpu(&mut self, cpu: u32, u: Uid) {
+        let c = cpu as usize;
+        if c >= self.on_cpu.len() {
+            self.on_cpu.resize(c + 1, IDLE);
+        }
+        self.on_cpu[c] = u;
     }
 
     /// Drops a retired incarnation's record (its last step ran).
@@ -237,7 +325,8 @@ impl Tasks {
 
     /// Whether `prev`'s switch out with `prev_state` is its final one: it passed
     /// `sched_process_exit` and this switch is not a preemption (`R`/`R+`), so `do_exit` (and
-    /// `exit_mm`) ran right before it. The planner and the scan pass both decide exits by it.
+    /// `exit_mm`) ran right before it. The planner and the scan pass both decide exits by it
+    /// (through [`Tasks::switch`]).
     pub fn final_switch(&self, prev: Uid, prev_state: &str) -> bool {
         prev != IDLE && !prev_state.starts_with('R') && self.get(prev).is_some_and(|i| i.dying)
     }
@@ -260,6 +349,7 @@ impl Tasks {
     /// Removes and returns every record.
     pub fn drain(&mut self) -> Vec<Info> {
         self.by_pid.clear();
+        self.displaced.clear();
         self.info.drain().map(|(_, i)| i).collect()
     }
 
