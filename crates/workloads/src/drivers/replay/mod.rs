@@ -27,6 +27,7 @@
 //! is unknown, at most `plan::MAX_QUEUED` steps; a CPU whose queue is empty waits until the
 //! last trace time read (no event of its can come earlier: traces are in time order).
 
+pub mod kthreads;
 pub mod plan;
 pub mod scan;
 pub mod stats;
