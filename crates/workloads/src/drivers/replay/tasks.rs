@@ -305,6 +305,52 @@ mod tests {
         assert_eq!(t.named(100, "sh", None), b);
     }
 
+    fn tn(comm: &str, pid: u32) -> TaskName {
+        TaskName {
+            comm: comm.into(),
+            pid,
+        }
+    }
+
+    /// A fork reuses pid 100 while its old task, exiting, still runs on CPU 0 (its pid was
+    /// released before its final switch): CPU 0's lines name the old task up to CPU 0's
+    /// next switch, its final one; every other mention of pid 100 is the new task.
+    #[test]
+    fn reused_pid_of_a_running_task_names_it_on_its_cpu_until_its_switch() {
+        let mut t = Tasks::default();
+        let a = t.running(0, 100, "a", Some(100));
+        t.get_mut(a).unwrap().dying = true;
+        let sh = t.running(1, 50, "sh", Some(50));
+        let b = t.forked(100, sh);
+        assert_ne!(a, b);
+        assert_eq!((t.lookup(100), t.named(100, "b", None)), (Some(b), b));
+        assert_eq!(t.running(0, 100, "a", Some(100)), a);
+        let sw = t.switch(0, &tn("a", 100), "X", &tn("swapper/0", 0));
+        let want = Switched {
+            prev: a,
+            next: IDLE,
+            last: true,
+        };
+        assert_eq!(sw, want);
+        assert_eq!(t.running(0, 100, "b", Some(100)), b);
+        assert_eq!(t.get(b).unwrap().tgid, Some(100));
+    }
+
+    /// A fork reuses the pid of a task the trace shows running nowhere (its exit was not
+    /// traced): the pid names the new task everywhere; the old record stays (the replay's
+    /// model keeps the task: the trace never ends it).
+    #[test]
+    fn reused_pid_of_a_sleeping_task_names_the_new_task() {
+        let mut t = Tasks::default();
+        let a = t.running(0, 100, "a", None);
+        let s = t.switch(0, &tn("a", 100), "S", &tn("sh", 50));
+        assert!(!s.last);
+        let b = t.forked(100, s.next);
+        assert_eq!(t.running(0, 100, "b", None), b);
+        assert_ne!(a, b);
+        assert_eq!(t.live(), 3, "a, sh, b");
+    }
+
     #[test]
     fn exec_by_a_non_leader_takes_the_leader_pid() {
         let mut t = Tasks::default();
