@@ -49,7 +49,7 @@ pub struct ReplayStats {
     pub error: Option<String>,
 }
 
-/// Tables a replay needs (from a [`scan::Scan`] of the trace).
+/// Tables a replay needs (from a [`Scan`](super::scan::Scan) of the trace).
 #[derive(Clone, Copy, Debug)]
 pub struct Capacity {
     /// Task slots.
