@@ -180,6 +180,17 @@ pub trait Scheme: Send + Sync {
         false
     }
 
+    /// Whether, on `arch`, the scan of `__mmput` for CPUs still lazy on the exiting mm
+    /// (H's `mm_unlazy_mm_count`, run after `exit_mmap`) can find one and stop at the point
+    /// `mm_unlazy_mm_count:matched` to hand it a reference. Only H scans; on x86 the exit
+    /// flush IPI of `exit_mmap` has already unlazied every lazy CPU it reached (patch 21's
+    /// flush through the scheduler), so the scan never matches there. Scenarios gate a CPU at
+    /// that point only where this holds.
+    fn exit_scan_matches_lazy(&self, arch: &Arch) -> bool {
+        let _ = arch;
+        false
+    }
+
     /// Which reference `kthread_use_mm` holds while the kthread uses the mm.
     fn kthread_use_mm_ref(&self) -> KthreadRef {
         KthreadRef::MmCount
