@@ -95,6 +95,20 @@ impl SchemeId {
         }
     }
 
+    /// The short name the docs use (R, S, S-ppc, L, H, H-x86, MD).
+    pub fn short(self) -> &'static str {
+        match self {
+            SchemeId::Refcount => "R",
+            SchemeId::Shootdown => "S",
+            SchemeId::ShootdownPpc => "S-ppc",
+            SchemeId::MmputFlush => "L",
+            SchemeId::Hazard => "H",
+            SchemeId::HazardX86 => "H-x86",
+            SchemeId::HazardMd => "MD",
+            SchemeId::Unprotected => "unprotected",
+        }
+    }
+
     /// Parses a CLI / JSON name.
     pub fn parse(s: &str) -> Option<SchemeId> {
         SchemeId::ALL.into_iter().find(|x| x.name() == s)
