@@ -126,6 +126,9 @@ pub struct Variant {
     /// catalogue shows what breaks (S on x86: mainline x86 never selected
     /// MMU_LAZY_TLB_SHOOTDOWN, and its `leave_mm` paths leave a stale `active_mm`, §4.4).
     pub unported: &'static [ArchId],
+    /// Why the era's kernel does not run the scheme on the `unported` arches, in a few
+    /// words for a table's footnote ("mainline never enabled it"); empty if none.
+    pub unported_why: &'static str,
     build: fn() -> Box<dyn Scheme>,
     knobs: fn(ArchId) -> Knobs,
 }
@@ -202,19 +205,24 @@ pub fn variants() -> Vec<Variant> {
     const V619: &str = "mainline (v6.16+)";
     const V516: &str = "v5.16 + luto sched/lazymm (Jan 2022)";
     const V611: &str = "v6.11.1 + hp RFC v2 (Oct 2024)";
-    let v = |name, scheme, era, base, clean, build, knobs| Variant {
-        name,
-        scheme,
-        era,
-        base,
-        clean,
-        unported: if scheme == SchemeId::Shootdown {
-            &[ArchId::X86]
+    let v = |name, scheme, era, base, clean, build, knobs| {
+        // Mainline x86 never selected MMU_LAZY_TLB_SHOOTDOWN (§4.4).
+        let (unported, unported_why): (&'static [ArchId], _) = if scheme == SchemeId::Shootdown {
+            (&[ArchId::X86], "mainline never enabled it")
         } else {
-            &[]
-        },
-        build,
-        knobs,
+            (&[], "")
+        };
+        Variant {
+            name,
+            scheme,
+            era,
+            base,
+            clean,
+            unported,
+            unported_why,
+            build,
+            knobs,
+        }
     };
     vec![
         v(

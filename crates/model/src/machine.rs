@@ -23,7 +23,8 @@
 //!   CPU that needs no IPI.
 
 use crate::ids::{CpuId, TaskRef};
-use std::cell::RefCell;
+use crate::smp::IpiClass;
+use std::cell::{Cell, RefCell};
 
 /// Countable events, reported to [`Cpu::charge`] as they happen.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -145,7 +146,8 @@ pub trait Cpu {
     fn point(&self, k: &crate::Kernel, at: &'static str);
     /// One iteration of a spin-wait on `on`.
     fn wait(&self, k: &crate::Kernel, on: &'static str);
-    /// Raise the IPI line of `target` (its csd queue is already filled).
+    /// Raise the IPI line of `target` (its csd queue is already filled; the IPI's class is
+    /// [`Trace::kick_class`] of this CPU's trace until the call returns).
     fn kick(&self, target: CpuId);
     /// At a preemptible point: the tasks to run before the current one resumes, if any.
     fn preempt(&self, at: &'static str) -> Option<Vec<TaskRef>> {
@@ -180,10 +182,12 @@ pub trait Cpu {
     fn trace(&self) -> &Trace;
 }
 
-/// The call chain of a CPU, kept by the model for violation reports ("exit_mm > mmput > ...").
+/// The call chain of a CPU, kept by the model for violation reports ("exit_mm > mmput > ..."),
+/// and the class of the IPI it is raising while it is in [`Cpu::kick`].
 #[derive(Default, Debug)]
 pub struct Trace {
     stack: RefCell<Vec<&'static str>>,
+    kick: Cell<Option<IpiClass>>,
 }
 
 impl Trace {
@@ -203,6 +207,26 @@ impl Trace {
     /// Drops every frame (used when an engine restarts a CPU).
     pub fn clear(&self) {
         self.stack.borrow_mut().clear();
+        self.kick.set(None);
+    }
+    /// Notes that the IPI about to be raised is of `class`, until the guard drops; the model
+    /// holds it around each [`Cpu::kick`].
+    pub(crate) fn kicking(&self, class: IpiClass) -> KickGuard<'_> {
+        self.kick.set(Some(class));
+        KickGuard(self)
+    }
+    /// Inside [`Cpu::kick`]: the class of the IPI being raised (None outside a kick).
+    pub fn kick_class(&self) -> Option<IpiClass> {
+        self.kick.get()
+    }
+}
+
+/// Forgets the class of a [`Trace`]'s kick on drop.
+pub(crate) struct KickGuard<'a>(&'a Trace);
+
+impl Drop for KickGuard<'_> {
+    fn drop(&mut self) {
+        self.0.kick.set(None);
     }
 }
 

@@ -63,7 +63,7 @@ impl Kernel {
                 targets.insert(cpu);
             }
         }
-        self.smp_call_function_many(c, &targets, IpiFunc::MembarrierMb, IpiClass::Other);
+        self.smp_call_function_many(c, &targets, IpiFunc::MembarrierMb, IpiClass::Membarrier);
         // smp_mb(): system-call exit; pairs with the smp_mb in the IPI handlers.
         self.smp_mb_path(c);
     }

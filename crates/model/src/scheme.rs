@@ -95,6 +95,20 @@ impl SchemeId {
         }
     }
 
+    /// The short name the docs use (R, S, S-ppc, L, H, H-x86, MD).
+    pub fn short(self) -> &'static str {
+        match self {
+            SchemeId::Refcount => "R",
+            SchemeId::Shootdown => "S",
+            SchemeId::ShootdownPpc => "S-ppc",
+            SchemeId::MmputFlush => "L",
+            SchemeId::Hazard => "H",
+            SchemeId::HazardX86 => "H-x86",
+            SchemeId::HazardMd => "MD",
+            SchemeId::Unprotected => "unprotected",
+        }
+    }
+
     /// Parses a CLI / JSON name.
     pub fn parse(s: &str) -> Option<SchemeId> {
         SchemeId::ALL.into_iter().find(|x| x.name() == s)
@@ -177,6 +191,17 @@ pub trait Scheme: Send + Sync {
 
     /// Whether the exit-time fullmm flush must unlazy every lazy CPU it reaches (S-ppc, L).
     fn exit_flush_unlazies(&self) -> bool {
+        false
+    }
+
+    /// Whether, on `arch`, the scan of `__mmput` for CPUs still lazy on the exiting mm
+    /// (H's `mm_unlazy_mm_count`, run after `exit_mmap`) can find one and stop at the point
+    /// `mm_unlazy_mm_count:matched` to hand it a reference. Only H scans; on x86 the exit
+    /// flush IPI of `exit_mmap` has already unlazied every lazy CPU it reached (patch 21's
+    /// flush through the scheduler), so the scan never matches there. Scenarios gate a CPU at
+    /// that point only where this holds.
+    fn exit_scan_matches_lazy(&self, arch: &Arch) -> bool {
+        let _ = arch;
         false
     }
 

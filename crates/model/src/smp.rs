@@ -37,15 +37,18 @@ pub enum IpiFunc {
     Resched,
 }
 
-/// Why an IPI was sent (which counter it goes to).
+/// Why an IPI was sent (which counter it goes to). Engines read it inside [`Cpu::kick`] from
+/// [`Trace::kick_class`](crate::machine::Trace::kick_class).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum IpiClass {
     /// Lazy-mm handling.
     Lazy,
     /// TLB flushing.
     Flush,
-    /// Neither (membarrier): not counted in the lazy or flush columns.
-    Other,
+    /// membarrier's `ipi_mb`: not counted in the lazy or flush columns.
+    Membarrier,
+    /// `smp_send_reschedule`'s `scheduler_ipi`: not counted in the lazy or flush columns.
+    Resched,
 }
 
 /// A queued call (`call_single_data`).
@@ -87,8 +90,9 @@ impl Kernel {
             match class {
                 IpiClass::Lazy => self.ev(c, Event::LazyIpi),
                 IpiClass::Flush => self.ev(c, Event::FlushIpi),
-                IpiClass::Other => {}
+                IpiClass::Membarrier | IpiClass::Resched => {}
             }
+            let _k = c.trace().kicking(class);
             c.kick(t);
             sent += 1;
         }
@@ -117,6 +121,7 @@ impl Kernel {
             // Nobody waits: the count is released by the handler like any other.
             pending: Arc::new(AtomicU32::new(1)),
         });
+        let _k = c.trace().kicking(IpiClass::Resched);
         c.kick(cpu);
     }
 
@@ -191,5 +196,76 @@ impl Kernel {
             IpiFunc::MembarrierMb => self.smp_mb_path(c),
             IpiFunc::Resched => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod kick_class_tests {
+    use super::{IpiClass, IpiFunc};
+    use crate::ids::{CpuId, CpuSet};
+    use crate::kernel::BootCpu;
+    use crate::machine::{Cpu, Trace};
+    use crate::{Arch, ArchId, Config, Kernel, Knobs, SchemeId};
+    use std::cell::RefCell;
+
+    /// CPU 0, noting the class its trace gives each kick; its spins run CPU 1's interrupt.
+    #[derive(Default)]
+    struct Rec {
+        trace: Trace,
+        kicks: RefCell<Vec<(CpuId, Option<IpiClass>)>>,
+    }
+
+    impl Cpu for Rec {
+        fn id(&self) -> CpuId {
+            0
+        }
+        fn point(&self, _: &Kernel, _: &'static str) {}
+        fn wait(&self, k: &Kernel, _: &'static str) {
+            k.irq_entry(&BootCpu::new(1));
+        }
+        fn kick(&self, target: CpuId) {
+            self.kicks
+                .borrow_mut()
+                .push((target, self.trace.kick_class()));
+        }
+        fn now(&self) -> u64 {
+            0
+        }
+        fn trace(&self) -> &Trace {
+            &self.trace
+        }
+    }
+
+    #[test]
+    fn every_kick_carries_its_class_and_only_during_the_kick() {
+        let arch = Arch::profile(ArchId::X86);
+        let cfg = Config {
+            ncpus: 2,
+            knobs: Knobs::mainline(arch.id),
+            arch,
+            max_mms: 8,
+            max_tasks: 8,
+            label: "kick-class".into(),
+            topo: Default::default(),
+        };
+        let k = Kernel::boot(cfg, SchemeId::Refcount.build());
+        let c = Rec::default();
+        let mut one = CpuSet::with_cpus(2);
+        one.insert(1);
+        k.smp_send_reschedule(&c, 1);
+        assert_eq!(c.trace.kick_class(), None);
+        for class in [IpiClass::Membarrier, IpiClass::Lazy, IpiClass::Flush] {
+            k.smp_call_function_many(&c, &one, IpiFunc::MembarrierMb, class);
+            assert_eq!(c.trace.kick_class(), None);
+        }
+        assert_eq!(
+            *c.kicks.borrow(),
+            [
+                (1, Some(IpiClass::Resched)),
+                (1, Some(IpiClass::Membarrier)),
+                (1, Some(IpiClass::Lazy)),
+                (1, Some(IpiClass::Flush)),
+            ]
+        );
     }
 }

@@ -9,6 +9,7 @@ mod lines;
 
 use crate::data::ReportData;
 use crate::metrics;
+use lazymm_model::{era, SchemeId};
 use lazymm_sim::SimReport;
 use plotters::style::RGBColor;
 
@@ -40,17 +41,26 @@ pub enum Section {
     FreeLatency,
 }
 
-/// The colour of a variant, the same in every chart.
+/// The colour of a variant, the same in every chart: its scheme's ([`scheme_color`]), so a
+/// scheme's as-posted and `+fixes` rows share one; grey for a name that is no variant.
 pub fn variant_color(name: &str) -> RGBColor {
-    match name {
-        "refcount" => RGBColor(214, 39, 40),
-        "shootdown" => RGBColor(31, 119, 180),
-        "shootdown-ppc" => RGBColor(23, 190, 207),
-        "mmput-flush" => RGBColor(44, 160, 44),
-        "hazard+fixes" | "hazard" => RGBColor(255, 127, 14),
-        "hazard-x86+fixes" | "hazard-x86" => RGBColor(140, 86, 75),
-        "hazard-md+fixes" | "hazard-md" => RGBColor(148, 103, 189),
-        _ => RGBColor(100, 100, 100),
+    era::variant(name).map_or(GREY, |v| scheme_color(v.scheme))
+}
+
+/// Grey: what is not a scheme of the catalogue.
+const GREY: RGBColor = RGBColor(100, 100, 100);
+
+/// The colour of each scheme (matplotlib's tab10 palette).
+pub fn scheme_color(id: SchemeId) -> RGBColor {
+    match id {
+        SchemeId::Refcount => RGBColor(214, 39, 40),
+        SchemeId::Shootdown => RGBColor(31, 119, 180),
+        SchemeId::ShootdownPpc => RGBColor(23, 190, 207),
+        SchemeId::MmputFlush => RGBColor(44, 160, 44),
+        SchemeId::Hazard => RGBColor(255, 127, 14),
+        SchemeId::HazardX86 => RGBColor(140, 86, 75),
+        SchemeId::HazardMd => RGBColor(148, 103, 189),
+        SchemeId::Unprotected => GREY,
     }
 }
 

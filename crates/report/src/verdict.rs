@@ -132,7 +132,8 @@ fn free(r: Option<&lazymm_sim::SimReport>) -> String {
 fn cost_tables(d: &ReportData, out: &mut String) {
     let ctx = d.sweep("ctxsw").map_or(&[][..], |s| &s.reports[..]);
     let ex = d.sweep("exec-storm").map_or(&[][..], |s| &s.reports[..]);
-    let mut starred = false;
+    // Variants starred in some table (not expected clean on that profile's arch).
+    let mut starred: Vec<&str> = Vec::new();
     for prof in d.profiles() {
         let arch = ctx
             .iter()
@@ -164,7 +165,9 @@ fn cost_tables(d: &ReportData, out: &mut String) {
                 .iter()
                 .chain(ex)
                 .any(|r| r.profile == prof && r.scheme == v && !r.expected_clean);
-            starred |= star;
+            if star && !starred.contains(&v) {
+                starred.push(v);
+            }
             let name = format!("{v}{}", if star { "*" } else { "" });
             let _ = write!(out, "  {name:<16}");
             for n in CPUS {
@@ -188,11 +191,40 @@ fn cost_tables(d: &ReportData, out: &mut String) {
             out.push('\n');
         }
     }
-    if starred {
-        out.push_str(
-            "  * not expected clean on this arch (S on x86: mainline never enabled it); its \
-             violations are the catalogued finding\n",
+    if !starred.is_empty() {
+        let _ = writeln!(
+            out,
+            "  * not expected clean on this arch{}; its violations are the catalogued finding",
+            unported_note(&starred)
         );
+    }
+}
+
+/// " (S on x86: mainline never enabled it)": for each of the `starred` variants the era's
+/// kernel never ported to some arches ([`Variant::unported`](lazymm_model::Variant)), the
+/// scheme, those arches and why; empty if none is.
+fn unported_note(starred: &[&str]) -> String {
+    let mut notes: Vec<String> = Vec::new();
+    let vs = lazymm_model::era::variants();
+    for v in vs.iter().filter(|v| starred.contains(&v.name)) {
+        if v.unported.is_empty() {
+            continue;
+        }
+        let arches: Vec<&str> = v.unported.iter().map(|a| a.name()).collect();
+        let note = format!(
+            "{} on {}: {}",
+            v.scheme.short(),
+            arches.join(", "),
+            v.unported_why
+        );
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+    }
+    if notes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", notes.join("; "))
     }
 }
 
@@ -277,4 +309,19 @@ pub fn render(d: &ReportData) -> String {
         .collect();
     trimmed.shrink_to_fit();
     trimmed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unported_note;
+
+    #[test]
+    fn the_footnote_names_unported_arches_from_the_variants() {
+        // Only S is unported (on x86); the other starred variants add nothing to the note.
+        assert_eq!(
+            unported_note(&["refcount", "shootdown", "hazard"]),
+            " (S on x86: mainline never enabled it)"
+        );
+        assert_eq!(unported_note(&["hazard-md"]), "");
+    }
 }

@@ -418,17 +418,16 @@ fn online_cycles(k: &Kernel) -> Built {
 }
 
 /// The marker of cpu1's exit reaching the point where H's scan matched a lazy CPU, and the
-/// gate that holds cpu1 there until `until`: only under H, and not on x86, whose exit flush
-/// IPI unlazies the lazy CPU first (patch 21) so the scan never matches it.
+/// gate that holds cpu1 there until `until`: only where the scheme's exit scan can match a
+/// lazy CPU on this arch ([`lazymm_model::Scheme::exit_scan_matches_lazy`]: H, and not on x86, whose exit
+/// flush IPI unlazies the lazy CPU first, patch 21).
 ///
 /// Elsewhere CPU 1 is held at `exit_mm:before_mmput` until CPU 0 has left M1 (`left`): without
 /// that gate, whether CPU 0 is still lazy on M1 when M1's exit flush (x86) or MD's `hp_scan`
 /// looks at it is a race each engine may order its own way (the step engine by its seed, the
 /// sim by its clocks), and the lazy/flush IPI counts would follow the engine, not the scenario.
 fn cpu1_scan_match(k: &Kernel, until: &str, left: &str) -> (Vec<Gate>, &'static str) {
-    let hazard = matches!(k.scheme.id(), SchemeId::Hazard | SchemeId::HazardX86)
-        && k.cfg.arch.id != ArchId::X86;
-    if hazard {
+    if k.scheme.exit_scan_matches_lazy(&k.cfg.arch) {
         (
             vec![gate(1, "mm_unlazy_mm_count:matched", until)],
             "cpu1@mm_unlazy_mm_count:matched",

@@ -46,7 +46,7 @@
 //! Variants: `reload_lazy_mm = false` is the Dec-2020 mockup (mutant a, §7 #18); `iter =
 //! Cpumask` is H-x86 (patch 22, hazard_x86.rs).
 
-use crate::arch::Arch;
+use crate::arch::{Arch, ArchId};
 use crate::ids::{CpuId, MmRef};
 use crate::machine::{Access, Cpu, Event, Line};
 use crate::scheme::{KthreadRef, Scheme, SchemeId, Site};
@@ -247,6 +247,12 @@ impl Scheme for Hazard {
             LazyIter::Online => None,
             LazyIter::Cpumask => crate::schemes::hazard_x86::infeasible(arch),
         }
+    }
+
+    /// H's `mm_unlazy_mm_count` matches a CPU still lazy on the exiting mm, except on x86
+    /// (the exit flush unlazied it first; H-x86 runs only there).
+    fn exit_scan_matches_lazy(&self, arch: &Arch) -> bool {
+        arch.id != ArchId::X86
     }
 
     fn mmgrab_lazy_tlb(&self, k: &Kernel, c: &dyn Cpu, mm: MmRef, site: Site) {

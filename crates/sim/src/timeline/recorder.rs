@@ -8,9 +8,9 @@
 //!  ContextSwitch event  → the switch starts: at the point "context_switch:switch_to", the
 //!                         old slice ends and the new one starts at the event's time, with a
 //!                         nested "context_switch" slice up to switch_to
-//!  LazyIpi / FlushIpi   → the class of the next kick; a kick without one is a reschedule
-//!                         (or membarrier's ipi_mb)
-//!  kick                 → "<caller> IPI" slice, a flow to the target's next handler
+//!  kick                 → "<caller> IPI" slice (of the class the model gives the kick:
+//!                         lazy, flush, reschedule or membarrier's ipi_mb), a flow to the
+//!                         target's next handler
 //!  interrupt            → "IPI: <func>" slice, ending the flows of the csds it ran
 //!  wait                 → consecutive spins on one thing merge into one slice
 //!  access to mm_count   → a transfer from another CPU: "mm_count transfer" slice and a flow
@@ -22,7 +22,7 @@
 mod ipi;
 
 use super::{Arg, Extra, Kind, Timeline, TimelineOpts};
-use ipi::{Class, Kick};
+use ipi::Kick;
 use lazymm_model::ids::{CpuId, MmRef};
 use lazymm_model::machine::{Access, Event, Line, Trace};
 use lazymm_model::Kernel;
@@ -52,7 +52,6 @@ struct CpuRec {
     spin: Option<Spin>,
     /// An interrupt in progress: (start, reserved seq, function it ran).
     irq: Option<(f64, u64, Option<String>)>,
-    class: Option<Class>,
     last: f64,
 }
 
@@ -217,15 +216,9 @@ impl Recorder {
 
     pub(crate) fn charge(&mut self, cpu: CpuId, now: f64, ev: Event, trace: &Trace) {
         self.enter(cpu, now, trace, true);
-        let r = &mut self.cpus[cpu];
-        match ev {
-            Event::ContextSwitch => {
-                let prev = r.task;
-                r.switch = Some((now, self.tl.reserve(3), prev));
-            }
-            Event::LazyIpi => r.class = Some(Class::Lazy),
-            Event::FlushIpi => r.class = Some(Class::Flush),
-            _ => {}
+        if let Event::ContextSwitch = ev {
+            let prev = self.cpus[cpu].task;
+            self.cpus[cpu].switch = Some((now, self.tl.reserve(3), prev));
         }
     }
 

@@ -2,28 +2,20 @@
 //! target's next interrupt is an "IPI: <func>" slice ending the flows of the csds it ran
 //! (the kicks queued to it, oldest first, less those still queued when it returns).
 
-use super::{CpuRec, Recorder};
+use super::Recorder;
 use crate::timeline::{Arg, Extra};
 use lazymm_model::ids::CpuId;
 use lazymm_model::machine::Trace;
+use lazymm_model::smp::IpiClass;
 use lazymm_model::Kernel;
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(super) enum Class {
-    Flush,
-    Lazy,
-    Resched,
-    Membarrier,
-}
-
-impl Class {
-    fn cat(self) -> &'static str {
-        match self {
-            Class::Flush => "ipi.flush",
-            Class::Lazy => "ipi.lazy",
-            Class::Resched => "ipi.resched",
-            Class::Membarrier => "ipi.membarrier",
-        }
+/// The timeline category of an IPI of `class`.
+fn cat(class: IpiClass) -> &'static str {
+    match class {
+        IpiClass::Flush => "ipi.flush",
+        IpiClass::Lazy => "ipi.lazy",
+        IpiClass::Resched => "ipi.resched",
+        IpiClass::Membarrier => "ipi.membarrier",
     }
 }
 
@@ -32,7 +24,7 @@ impl Class {
 #[derive(Copy, Clone, Debug)]
 pub(super) struct Kick {
     flow: u64,
-    class: Class,
+    class: IpiClass,
     caller: u32,
 }
 
@@ -47,9 +39,11 @@ impl Recorder {
     pub(crate) fn kick(&mut self, cpu: CpuId, target: CpuId, t0: f64, t1: f64, trace: &Trace) {
         self.enter(cpu, t0, trace, true);
         let path = trace.path();
-        let class = self.cpus[cpu].take_class(&path);
+        // The model names the class of every IPI it raises; a kick without one (none today)
+        // is drawn as a reschedule.
+        let class = trace.kick_class().unwrap_or(IpiClass::Resched);
         let caller = match class {
-            Class::Resched => "smp_send_reschedule",
+            IpiClass::Resched => "smp_send_reschedule",
             _ => (path.rsplit(" > ").find(|f| !PLUMBING.contains(f)))
                 .unwrap_or("smp_call_function_many"),
         };
@@ -57,7 +51,7 @@ impl Recorder {
         let mut flow = 0;
         if self.tl.accepts(t0) {
             let name = match class {
-                Class::Resched => caller.to_string(),
+                IpiClass::Resched => caller.to_string(),
                 _ => format!("{caller} IPI"),
             };
             flow = self.tl.flow();
@@ -65,7 +59,7 @@ impl Recorder {
                 args: vec![("target", Arg::U(target as u64))],
                 ends: vec![],
             };
-            self.slice(cpu as u32, t0, None, t1, None, &name, class.cat(), flow, x);
+            self.slice(cpu as u32, t0, None, t1, None, &name, cat(class), flow, x);
         }
         self.ipi_q[target].push_back(Kick {
             flow,
@@ -109,8 +103,8 @@ impl Recorder {
         // or who sent it.
         let name = match (f, ran.first()) {
             (Some(f), _) => format!("IPI: {f}"),
-            (None, Some(k)) if k.class == Class::Membarrier => "IPI: ipi_mb".into(),
-            (None, Some(k)) if k.class != Class::Resched => {
+            (None, Some(k)) if k.class == IpiClass::Membarrier => "IPI: ipi_mb".into(),
+            (None, Some(k)) if k.class != IpiClass::Resched => {
                 format!("IPI from {}", self.tl.names[k.caller as usize])
             }
             _ => "IPI: scheduler_ipi".into(),
@@ -120,16 +114,5 @@ impl Recorder {
             ends: ran.iter().map(|r| r.flow).filter(|&f| f != 0).collect(),
         };
         self.slice(cpu as u32, t0, Some(seq), t, None, &name, "ipi", 0, x);
-    }
-}
-
-impl CpuRec {
-    /// Takes the class of the kick about to be made (set by its counted event).
-    fn take_class(&mut self, path: &str) -> Class {
-        self.class.take().unwrap_or(if path.contains("membarrier") {
-            Class::Membarrier
-        } else {
-            Class::Resched
-        })
     }
 }
