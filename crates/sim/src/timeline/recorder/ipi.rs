@@ -1,5 +1,5 @@
-//! The IPI half of the recorder: a kick is a "<caller> IPI" slice with a flow out; the
-//! target's next interrupt is an "IPI: <func>" slice ending the flows of the csds it ran
+//! The IPI half of the recorder: a kick is a `"<caller> IPI"` slice with a flow out; the
+//! target's next interrupt is an `"IPI: <func>"` slice ending the flows of the csds it ran
 //! (the kicks queued to it, oldest first, less those still queued when it returns).
 
 use super::Recorder;
