@@ -100,16 +100,27 @@ impl Place {
     /// How far this CPU is from the CPU at `other` (core and thread numbers are global, so
     /// equal ones are the same CPU).
     pub fn distance_to(&self, other: &Place) -> Distance {
-        let (pa, pb) = (self, other);
-        if pa.core == pb.core && pa.thread == pb.thread {
+        let ids = |p: &Place| [p.core, p.thread, p.cluster, p.socket, p.node];
+        Distance::between(ids(self), ids(other))
+    }
+}
+
+impl Distance {
+    /// The distance between two CPUs given by their ids `[core, thread, cluster, socket,
+    /// node]`, each counted over the whole machine ([`Place`]'s fields, in any integer
+    /// width: the simulator keeps them packed).
+    pub fn between<T: PartialEq>(a: [T; 5], b: [T; 5]) -> Distance {
+        let [core, thread, cluster, socket, node] = a;
+        let [core_b, thread_b, cluster_b, socket_b, node_b] = b;
+        if core == core_b && thread == thread_b {
             Distance::Same
-        } else if pa.core == pb.core {
+        } else if core == core_b {
             Distance::Smt
-        } else if pa.cluster == pb.cluster {
+        } else if cluster == cluster_b {
             Distance::Cluster
-        } else if pa.socket == pb.socket {
+        } else if socket == socket_b {
             Distance::Socket
-        } else if pa.node == pb.node {
+        } else if node == node_b {
             Distance::CrossSocket
         } else {
             Distance::CrossNode

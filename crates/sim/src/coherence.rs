@@ -180,20 +180,8 @@ impl Coherence {
 
     /// Topology distance between two CPUs (as [`Place::distance_to`]).
     pub fn distance(&self, a: usize, b: usize) -> Distance {
-        let (pa, pb) = (&self.spots[a], &self.spots[b]);
-        if pa.core == pb.core && pa.thread == pb.thread {
-            Distance::Same
-        } else if pa.core == pb.core {
-            Distance::Smt
-        } else if pa.cluster == pb.cluster {
-            Distance::Cluster
-        } else if pa.socket == pb.socket {
-            Distance::Socket
-        } else if pa.node == pb.node {
-            Distance::CrossSocket
-        } else {
-            Distance::CrossNode
-        }
+        let ids = |s: &Spot| [s.core, s.thread, s.cluster, s.socket, s.node];
+        Distance::between(ids(&self.spots[a]), ids(&self.spots[b]))
     }
 
     /// One line transfer from `src` to `req` (no queueing).
