@@ -5,57 +5,14 @@
 //! Each CPU's task at trace start is placed at setup (boot context, not counted), so the
 //! measured counts are the trace's own steps.
 
-use lazymm_model::era::{self, Variant};
-use lazymm_model::ArchId;
-use lazymm_trace::{Event, EventKind, TaskName};
+use lazymm_model::era;
+use lazymm_trace::{Event, EventKind};
 
 mod replay_common;
+mod replay_events;
 
 use replay_common::replay;
-
-fn t(comm: &str, pid: u32) -> TaskName {
-    TaskName {
-        comm: comm.into(),
-        pid,
-    }
-}
-
-/// A line at 1 s + `us` µs on `cpu` whose current task is `cur` (tgid `tgid`, None for idle,
-/// which ftrace's header names `<idle>`).
-fn ev(us: u64, cpu: u32, cur: (&str, u32), tgid: Option<u32>, kind: EventKind) -> Event {
-    Event {
-        line: 0,
-        ts_ns: 1_000_000_000 + us * 1000,
-        cpu,
-        current: t(if cur.1 == 0 { "<idle>" } else { cur.0 }, cur.1),
-        tgid,
-        kind,
-    }
-}
-
-fn sw(prev: (&str, u32), state: &str, next: (&str, u32)) -> EventKind {
-    EventKind::Switch {
-        prev: t(prev.0, prev.1),
-        prev_prio: 120,
-        prev_state: state.into(),
-        next: t(next.0, next.1),
-        next_prio: 120,
-    }
-}
-
-fn numbered(mut evs: Vec<Event>) -> Vec<Event> {
-    for (i, e) in evs.iter_mut().enumerate() {
-        e.line = i as u64 + 1;
-    }
-    evs
-}
-
-fn clean_x86() -> Vec<Variant> {
-    era::variants()
-        .into_iter()
-        .filter(|v| v.clean_on(ArchId::X86))
-        .collect()
-}
+use replay_events::{clean_x86, ev, numbered, sw, t};
 
 const BASH: (&str, u32) = ("bash", 100);
 const APP: (&str, u32) = ("app", 200);

@@ -7,45 +7,16 @@
 //! the events as the kernel runs them, on every clean x86 variant, and the scan pass must
 //! agree with what the replay played.
 
-use lazymm_model::era::{self, Variant};
-use lazymm_model::ArchId;
 use lazymm_sim::SimReport;
-use lazymm_trace::{Event, EventKind, TaskName};
+use lazymm_trace::{Event, EventKind};
 use lazymm_workloads::drivers::replay::scan::{scan, Scan};
 use lazymm_workloads::drivers::replay::ReplayStats;
 
 mod replay_common;
+mod replay_events;
 
 use replay_common::replay;
-
-// The event builders of tests/replay.rs (a line at 1 s + `us` µs; numbered lines).
-fn t(comm: &str, pid: u32) -> TaskName {
-    TaskName {
-        comm: comm.into(),
-        pid,
-    }
-}
-
-fn ev(us: u64, cpu: u32, cur: (&str, u32), tgid: Option<u32>, kind: EventKind) -> Event {
-    Event {
-        line: 0,
-        ts_ns: 1_000_000_000 + us * 1000,
-        cpu,
-        current: t(if cur.1 == 0 { "<idle>" } else { cur.0 }, cur.1),
-        tgid,
-        kind,
-    }
-}
-
-fn sw(prev: (&str, u32), state: &str, next: (&str, u32)) -> EventKind {
-    EventKind::Switch {
-        prev: t(prev.0, prev.1),
-        prev_prio: 120,
-        prev_state: state.into(),
-        next: t(next.0, next.1),
-        next_prio: 120,
-    }
-}
+use replay_events::{clean_x86, ev, numbered, sw, t};
 
 fn fork(parent: (&str, u32), child: (&str, u32)) -> EventKind {
     EventKind::Fork {
@@ -69,13 +40,6 @@ fn exec(pid: u32) -> EventKind {
     }
 }
 
-fn numbered(mut evs: Vec<Event>) -> Vec<Event> {
-    for (i, e) in evs.iter_mut().enumerate() {
-        e.line = i as u64 + 1;
-    }
-    evs
-}
-
 /// The same trace as `trace-cmd report` or `perf script` without tgids would give it.
 fn without_tgids(evs: &[Event]) -> Vec<Event> {
     evs.iter()
@@ -84,13 +48,6 @@ fn without_tgids(evs: &[Event]) -> Vec<Event> {
             e.tgid = None;
             e
         })
-        .collect()
-}
-
-fn clean_x86() -> Vec<Variant> {
-    era::variants()
-        .into_iter()
-        .filter(|v| v.clean_on(ArchId::X86))
         .collect()
 }
 
