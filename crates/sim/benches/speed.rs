@@ -24,27 +24,20 @@ fn peak_rss_kib() -> Option<u64> {
         .ok()
 }
 
+/// The value after `name` on the command line, or `default`.
+fn opt<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let switches: u64 = args
-        .iter()
-        .position(|a| a == "--switches")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(300_000);
-    let window: f64 = args
-        .iter()
-        .position(|a| a == "--window")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(2_000.0);
-    let repeat: usize = args
-        .iter()
-        .position(|a| a == "--repeat")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5)
-        .max(1);
+    let switches: u64 = opt(&args, "--switches", 300_000);
+    let window: f64 = opt(&args, "--window", 2_000.0);
+    let repeat: usize = opt(&args, "--repeat", 5usize).max(1);
     let profile = lazymm_profile::find("intel-icx-2s").expect("built-in profile");
     let smt = profile.topology.smt.get() as usize;
     println!(
