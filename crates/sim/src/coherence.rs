@@ -403,21 +403,7 @@ mod tests {
     /// model without its slot here would misfile its stalls.
     #[test]
     fn kind_names_are_the_models_line_kinds() {
-        let lines = [
-            Line::MmCount(3),
-            Line::MmUsers(3),
-            Line::MmMask(3, 1),
-            Line::MmContext(3),
-            Line::Rq(3),
-            Line::RqLazy(3),
-            Line::HpSlot(3),
-            Line::TlbState(3),
-            Line::CsdQueue(3),
-            Line::CsdLock(3),
-            Line::Task(3),
-            Line::Pipe(3),
-            Line::Tif(3),
-        ];
+        let lines = Line::ONE_OF_EACH;
         let mut seen = [false; NKINDS];
         for l in lines {
             assert_eq!(KIND_NAMES[kind_no(l)], l.kind(), "{l:?}");
