@@ -2,8 +2,6 @@
 //! line and the expected form (exit 2); `--lenient` skips and counts it; `--json` reports
 //! every scheme.
 
-use std::process::Command;
-
 fn data(name: &str) -> String {
     format!(
         "{}/crates/sim/tests/data/{name}",
@@ -11,12 +9,9 @@ fn data(name: &str) -> String {
     )
 }
 
-fn lazymm(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_lazymm"))
-        .args(args)
-        .output()
-        .expect("runs")
-}
+mod common;
+
+use common::lazymm;
 
 #[test]
 fn malformed_line_is_an_error_with_file_line_and_expected_form() {

@@ -2,14 +2,9 @@
 //! with a reason on a workload it has not been validated on, and on a malformed duration —
 //! exit 2, nothing run.
 
-use std::process::Command;
+mod common;
 
-fn lazymm(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_lazymm"))
-        .args(args)
-        .output()
-        .expect("runs")
-}
+use common::lazymm;
 
 #[test]
 fn window_on_ctxsw_runs_and_the_report_says_timing_is_approximate() {
