@@ -192,6 +192,10 @@ pub struct PerCpu {
     /// Oracle: MMU switches of this CPU so far (a CPU that switched away and back since a
     /// flush began reloaded its page tables and re-read `tlb_gen`).
     pub switch_gen: std::sync::atomic::AtomicU64,
+    /// Oracle: inside `unlazy_mm_irqs_off` between its `switch_mm_irqs_off` and its
+    /// `current->active_mm = &init_mm` store — a window in which `current->active_mm` still
+    /// names the old mm, which nothing follows (see [`PerCpu::replacing_active_mm`]).
+    pub replacing_active: std::sync::atomic::AtomicBool,
     /// PREEMPT_RT deferred `__mmdrop`s (`call_rcu`), run at the next quiescent point.
     pub rcu_pending: Mutex<Vec<MmRef>>,
 }
@@ -231,6 +235,25 @@ impl PerCpu {
     /// page-table check as a hint (it only suppresses reports).
     pub fn switch_gen(&self) -> u64 {
         self.switch_gen.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Oracle: is this CPU inside `unlazy_mm_irqs_off`'s window, after its MMU left the old
+    /// mm (x86 v5.16 also cleared its `mm_cpumask` bit there) and before `current->active_mm`
+    /// is overwritten? Andy's patch 12 runs `switch_mm_irqs_off(mm, &init_mm)` and only then
+    /// `current->active_mm = &init_mm`, with IRQs off and no use of `mm` in between, so a free
+    /// in that window leaves a pointer that is never dereferenced (spec §1.7: the invariant is
+    /// about an `active_mm` "that will be dereferenced later"). `std` Relaxed: shadow state,
+    /// set and cleared by the owner; the freer reads it *before* `active_mm` (x86 TSO: a
+    /// freer that saw the cleared mask bit sees the mark set, and one that sees it cleared
+    /// again then sees the new `active_mm`).
+    pub fn replacing_active_mm(&self) -> bool {
+        self.replacing_active
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+    /// Oracle only: see [`PerCpu::replacing_active_mm`].
+    pub fn set_replacing_active_mm(&self, on: bool) {
+        self.replacing_active
+            .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Preemption-disable depth. Relaxed: only the owning CPU touches it.
@@ -351,6 +374,7 @@ impl Kernel {
                 csd: Mutex::new(VecDeque::new()),
                 mb_pending: Default::default(),
                 switch_gen: Default::default(),
+                replacing_active: Default::default(),
                 rcu_pending: Mutex::new(Vec::new()),
             })
             .collect();

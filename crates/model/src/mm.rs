@@ -268,10 +268,13 @@ impl Kernel {
         for cpu in 0..self.ncpus() {
             let pc = &self.cpus[cpu];
             let loaded = pc.loaded_mm() == mm;
+            // Read before active_mm: see PerCpu::replacing_active_mm.
+            let replacing = pc.replacing_active_mm();
             let cur = self.task(self.curr(cpu));
             // The active_mm half holds on x86 too (§1.7): a stale current->active_mm is what
-            // the scheduler, exec, kthread_use_mm and (pre-fix) NMI readers would follow.
-            let active = cur.active_mm() == mm && self.cpu_online(cpu);
+            // the scheduler, exec, kthread_use_mm and (pre-fix) NMI readers would follow —
+            // except inside unlazy_mm_irqs_off, which overwrites it before anything can.
+            let active = cur.active_mm() == mm && self.cpu_online(cpu) && !replacing;
             if loaded || active {
                 self.violation(
                     c,

@@ -197,8 +197,15 @@ impl Kernel {
         }
         self.scheme
             .mmgrab_lazy_tlb(self, c, self.init_mm, Site::Unlazy);
+        let pc = self.cpu(c.id());
+        pc.set_replacing_active_mm(true);
         self.switch_mm_irqs_off(c, mm, self.init_mm);
+        // The MMU is on init_mm; on x86 v5.16 this CPU also left mm_cpumask(mm), so an H-x86
+        // scan no longer sees it while current->active_mm still names mm (never followed:
+        // see PerCpu::replacing_active_mm).
+        c.point(self, "unlazy_mm_irqs_off:switched");
         cur.set_active_mm(self.init_mm);
+        pc.set_replacing_active_mm(false);
         if !mm.is_null() {
             self.scheme.mmdrop_lazy_tlb(self, c, mm, Site::Unlazy);
         }
