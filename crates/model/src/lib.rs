@@ -54,6 +54,7 @@ macro_rules! touch_this_cpu {
 
 pub mod arch;
 pub mod counters;
+mod cpumask;
 pub mod era;
 mod exec;
 mod exit;
@@ -64,15 +65,18 @@ mod kthread;
 pub mod machine;
 mod membarrier;
 mod mm;
+mod mm_slot;
 mod nmi;
 pub mod ops;
 pub mod oracle;
+mod percpu;
 mod quiesce;
 mod sched;
 pub mod scheme;
 pub mod schemes;
 pub mod smp;
 pub mod sync;
+mod task;
 mod temp_mm;
 mod tlb;
 pub mod wake;

@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod coherence;
+mod config;
 pub mod cost;
 mod cpu;
 pub mod engine;

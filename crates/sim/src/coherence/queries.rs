@@ -1,0 +1,87 @@
+//! Read-only queries on the line table: what the relaxed-causality window asks before it
+//! lets a CPU run ahead ([`Coherence::hits`], [`Coherence::quiet_since`],
+//! [`Coherence::other_user`]) and what the timeline asks to draw a transfer
+//! ([`Coherence::source`]). None of them changes a line's state.
+
+use super::{key, Coherence, FEW_SHARERS, NONE};
+use lazymm_model::machine::{Access, Line};
+
+impl Coherence {
+    /// Whether an access of `kind` to `line` by `cpu` would hit: a load of a line `cpu`
+    /// owns or shares, a store or RMW of a line it owns. A hit changes no line state and
+    /// waits for no other CPU, which is what lets the engine run it ahead of other CPUs'
+    /// clocks ([`crate::SimConfig::window_ns`]).
+    #[inline]
+    pub fn hits(&self, cpu: usize, line: Line, kind: Access) -> bool {
+        let (t, i) = key(line);
+        let Some(st) = self.lines[t].get(i) else {
+            return false;
+        };
+        let me = cpu as u32;
+        st.owner == me || (kind == Access::Load && st.sharers.contains(&me))
+    }
+
+    /// Whether `line` has been touched and no transfer of it has been in flight or queued
+    /// since `since`.
+    #[inline]
+    pub fn quiet_since(&self, line: Line, since: f64) -> bool {
+        let (t, i) = key(line);
+        (self.lines[t].get(i)).is_some_and(|st| st.home != NONE && st.busy_until <= since)
+    }
+
+    /// When a touched `line`'s recent users — its owner, its sharers (at most
+    /// [`FEW_SHARERS`]) and its last three writers — are `cpu` and exactly one other CPU:
+    /// that CPU, and until when the line is busy. `None` otherwise.
+    #[inline]
+    pub fn other_user(&self, cpu: usize, line: Line) -> Option<(usize, f64)> {
+        let (t, i) = key(line);
+        let st = self.lines[t].get(i).filter(|st| st.home != NONE)?;
+        if st.sharers.len() > FEW_SHARERS {
+            return None;
+        }
+        let me = cpu as u32;
+        let mut other = NONE;
+        let users = [st.owner, st.prev_owner[0], st.prev_owner[1]];
+        for u in users.into_iter().chain(st.sharers.iter().copied()) {
+            if u == NONE || u == me || u == other {
+                continue;
+            }
+            if other != NONE {
+                return None;
+            }
+            other = u;
+        }
+        (other != NONE).then_some((other as usize, st.busy_until))
+    }
+
+    /// Number of distinct lines touched so far.
+    pub fn lines(&self) -> usize {
+        self.touched
+    }
+
+    /// The CPU an access of `kind` by `cpu` would take `line` from (as [`Coherence::access`]
+    /// chooses: the owner, else the nearest sharer for a load and the farthest for a write),
+    /// and until when the line is busy; `None` for a hit or a first touch. Read-only: the
+    /// timeline's transfer flows.
+    pub fn source(&self, cpu: usize, line: Line, kind: Access) -> Option<(usize, f64)> {
+        let (t, i) = key(line);
+        let st = self.lines[t].get(i)?;
+        let me = cpu as u32;
+        let cost = |s: &&u32| self.transfer_homed(cpu, **s as usize, st.home);
+        let from = match kind {
+            _ if st.owner == me => return None,
+            Access::Load if st.sharers.contains(&me) => return None,
+            _ if st.owner != NONE => st.owner,
+            Access::Load => *st
+                .sharers
+                .iter()
+                .min_by(|a, b| cost(a).total_cmp(&cost(b)))?,
+            _ => *st
+                .sharers
+                .iter()
+                .filter(|&&s| s != me)
+                .max_by(|a, b| cost(a).total_cmp(&cost(b)))?,
+        };
+        Some((from as usize, st.busy_until))
+    }
+}
