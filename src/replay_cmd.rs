@@ -6,24 +6,14 @@
 //! validates every line, so a malformed one is reported before anything runs), then one replay
 //! per scheme (`drivers::replay::Replay`), each reading the trace again.
 //!
-//! **Lazy-mm time** of a scheme: the virtual time, summed over CPUs, of
-//! (a) coherence stalls on the lines that hold lazy-TLB reference state, as the model lists
-//!     them (`machine::LAZY_MM_LINE_KINDS`: `mm_count`, `mm_cpumask`, H's `lazy_mm`/`drop_mm`
-//!     and MD's hazard slots);
-//! (b) the scheme's own barriers: `scheme_barriers` × the profile's `coherence.fence`;
-//! (c) IPI time — sending, waiting in `csd_lock_wait`, handlers — for the lazy IPIs and for
-//!     the flush IPIs (x86 flushes every CPU of `mm_cpumask`, lazy ones included, so on a
-//!     replayed trace, where the only flushes are exit and exec teardowns, the flush IPIs'
-//!     targets are the CPUs the lazy state left in the mask).
-//! **Time share** = lazy-mm time / (CPUs × trace duration): the fraction of the machine the
-//! scheme's lazy-mm handling would have taken over the trace. Access costs at L1 latency, MMU
-//! switches, the scheduler's base cost and the replayed gaps are not in it.
+//! Each scheme's **lazy-mm time**, **time share** and **IPIs per exit** are
+//! [`lazymm_sim::LazyCost`] (defined in `crates/sim/src/lazy_cost.rs`).
 
 use crate::sim_cmd::{all_variants, find_variant};
 use clap::Args;
 use lazymm_model::era::Variant;
 use lazymm_profile::Profile;
-use lazymm_sim::{simulate_with_timeline, SimConfig, SimReport, SimSpec, TimelineOpts};
+use lazymm_sim::{simulate_with_timeline, LazyCost, SimConfig, SimReport, SimSpec, TimelineOpts};
 use lazymm_trace::{Event, Format, ParseError};
 use lazymm_workloads::drivers::replay::plan::EventCounts;
 use lazymm_workloads::drivers::replay::scan::{scan, Scan};
@@ -248,25 +238,17 @@ fn replay_one(
     if let Some(e) = &replay.error {
         return Err(e.clone());
     }
-    let b = report
-        .per_switch_ns
-        .per(1.0 / report.context_switches.max(1) as f64);
-    let stalls: f64 = lazymm_model::machine::LAZY_MM_LINE_KINDS
-        .iter()
-        .filter_map(|k| b.coherence.get(k))
-        .sum();
-    let barriers = report.counters.scheme_barriers as f64 * opts.profile.coherence.fence.get();
-    let lazy_ns = stalls + barriers + b.ipi_send + b.ipi_wait + b.ipi_handler;
     let span = cpus as f64 * sc.duration_ns().max(1) as f64;
-    let ipis = (report.counters.lazy_ipis + report.counters.flush_ipis) as f64;
+    let cost = LazyCost::of(
+        &report,
+        opts.profile.coherence.fence.get(),
+        span,
+        replay.exits,
+    );
     Ok(SchemeResult {
-        lazy_ns,
-        time_share: lazy_ns / span,
-        ipis_per_exit: if replay.exits > 0 {
-            ipis / replay.exits as f64
-        } else {
-            0.0
-        },
+        lazy_ns: cost.lazy_ns,
+        time_share: cost.time_share,
+        ipis_per_exit: cost.ipis_per_exit,
         report,
         replay,
     })

@@ -56,7 +56,10 @@ pub fn switch_cost_ns(r: &SimReport) -> f64 {
     r.busy_ns_per_switch
 }
 
-/// Lazy-mm work per context switch (ns): the breakdown less its scheme-independent base.
+/// Lazy-mm work per context switch (ns): the breakdown less its scheme-independent base —
+/// the sweeps' figure, wider than `lazymm replay`'s lazy-mm time ([`lazymm_sim::LazyCost`]:
+/// lazy-state line stalls, scheme barriers and IPI time only), because on a synthetic
+/// workload every scheme runs the same operations and the difference is the scheme's.
 pub fn lazy_mm_ns_per_switch(r: &SimReport) -> f64 {
     let b = &r.per_switch_ns;
     b.coherence.values().sum::<f64>()

@@ -11,7 +11,8 @@
 //! - [`coherence`]: owner/sharers per line, transfers by topology distance, serialised RMWs;
 //! - [`cost`]: event prices and the time breakdown;
 //! - [`simulate`]: one run (workload × variant × profile × CPUs) to a [`SimReport`];
-//! - [`timeline`]: a Perfetto trace of a run ([`simulate_with_timeline`]).
+//! - [`timeline`]: a Perfetto trace of a run ([`simulate_with_timeline`]);
+//! - [`lazy_cost`]: what lazy-mm handling cost over a replayed trace ([`LazyCost`]).
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![forbid(unsafe_code)]
@@ -22,10 +23,12 @@ mod config;
 pub mod cost;
 mod cpu;
 pub mod engine;
+pub mod lazy_cost;
 mod report;
 pub mod timeline;
 
 pub use coherence::Coherence;
 pub use engine::{SimConfig, SimOutcome, SimStop};
+pub use lazy_cost::LazyCost;
 pub use report::{simulate, simulate_with_timeline, FreeLatency, SimReport, SimSpec};
 pub use timeline::{Timeline, TimelineOpts};

@@ -11,7 +11,7 @@ use lazymm_trace::{Event, EventKind};
 mod replay_common;
 mod replay_events;
 
-use replay_common::replay;
+use replay_common::{replay, toy};
 use replay_events::{clean_x86, ev, numbered, sw, t};
 
 const BASH: (&str, u32) = ("bash", 100);
@@ -287,4 +287,59 @@ fn without_tgids_a_child_that_execs_is_a_process_and_one_that_does_not_a_thread(
         assert_eq!((r.context_switches, st.exits, st.execs), (3, 1, 1), "{n}");
         assert_eq!((st.mismatches, st.not_applied), (0, 0), "{n}");
     }
+}
+
+/// `lazymm replay`'s lazy-mm cost (`LazyCost`) on the two-thread exit, R on the toy machine
+/// (CPUs 0 and 1 are SMT siblings: a line transfer between them is 10 ns). Setup's accesses
+/// are not priced, so a line's first access in the trace is a first touch (free).
+/// - Stalls on lazy-state lines: `mm_count` only — CPU 1's exit_mm grab touches it first
+///   (free), CPU 0's exit_mm grab takes it from CPU 1 (10 ns), CPU 0's `__mmput` mmdrop
+///   finds it owned (0). R has no `lazy_mm`/hazard slots; `mm_cpumask` is only read, by CPU
+///   0's exit flush, a first touch (0).                                            = 10 ns
+/// - Scheme barriers: R adds no `smp_mb()`.                                        = 0
+/// - IPI time: the one flush IPI (CPU 0's exit_mmap flush to CPU 1, idle and lazy in the
+///   mask): send 70 + handler 200, and CPU 0's `csd_lock_wait`, which spans at least the
+///   delivery (1000), CPU 1's exit from its non-polling idle state (2000) and the handler
+///   (200) — its handler work and the csd line transfers come on top (read from the run).
+/// - IPIs per exit: 1 flush IPI over 2 exits = 0.5. Time share: over 2 CPUs × the trace's
+///   16 µs (first line at 5 µs, last at 21 µs).
+#[test]
+fn replay_lazy_cost_of_the_two_thread_exit_under_refcount() {
+    let v = era::variant("refcount").unwrap();
+    let (r, st) = replay(v, &two_thread_exit()).unwrap();
+    let total = r.per_switch_ns.per(1.0 / r.context_switches as f64);
+    let wait = total.ipi_wait;
+    assert!(wait >= 1000.0 + 2000.0 + 200.0, "{wait}");
+    let span = 2.0 * 16_000.0;
+    let c = lazymm_sim::LazyCost::of(&r, toy().coherence.fence.get(), span, st.exits);
+    let want = 10.0 + 0.0 + (70.0 + wait + 200.0);
+    assert!((c.lazy_ns - want).abs() < 1e-9, "{} vs {want}", c.lazy_ns);
+    assert!((c.time_share - want / span).abs() < 1e-15);
+    assert_eq!(c.ipis_per_exit, 0.5);
+}
+
+/// The same under MD (+fixes): its scheme barriers and lazy IPIs are in the lazy-mm time.
+/// Barriers (schemes/hazard_md.rs): each exit_mm goes lazy (`mmgrab_lazy_tlb`: `smp_mb()`,
+/// then the slot store) on CPUs 1 and 0, and `__mmdrop`'s `hp_scan` (CPU 0: the last
+/// user's `__mmput` drops the last reference) issues one more; `do_shoot_lazy_tlb` clears a
+/// slot with no barrier: 3 × fence 30 = 90 ns. The scan finds both slots holding the mm:
+/// CPU 0's own is shot by a direct call (smp_call_function_single on the calling CPU sends
+/// no IPI), CPU 1's by two synchronous calls (shoot, check) = 2 lazy IPIs, beside the exit
+/// flush's 1: IPIs per exit 3 / 2 = 1.5; sends 3 × 70, handlers 3 × 200.
+#[test]
+fn replay_lazy_cost_counts_md_barriers_and_lazy_ipis() {
+    let v = era::variant("hazard-md+fixes").unwrap();
+    let (r, st) = replay(v, &two_thread_exit()).unwrap();
+    assert_eq!(r.counters.scheme_barriers, 3);
+    assert_eq!((r.counters.lazy_ipis, r.counters.flush_ipis), (2, 1));
+    let total = r.per_switch_ns.per(1.0 / r.context_switches as f64);
+    assert!((total.ipi_send - 210.0).abs() < 1e-9 && (total.ipi_handler - 600.0).abs() < 1e-9);
+    let stalls: f64 = ["mm_count", "mm_cpumask", "rq_lazy_mm", "hp_slot"]
+        .iter()
+        .filter_map(|k| total.coherence.get(k))
+        .sum();
+    let c = lazymm_sim::LazyCost::of(&r, toy().coherence.fence.get(), 32_000.0, st.exits);
+    let want = stalls + 90.0 + 210.0 + total.ipi_wait + 600.0;
+    assert!((c.lazy_ns - want).abs() < 1e-9, "{} vs {want}", c.lazy_ns);
+    assert_eq!(c.ipis_per_exit, 1.5);
 }
