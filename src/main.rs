@@ -7,16 +7,15 @@
 #![forbid(unsafe_code)]
 
 use clap::{Parser, Subcommand};
-use lazymm_model::{ArchId, SchemeId};
-use lazymm_workloads::run::Row;
-use lazymm_workloads::{explore, mutants, scenarios};
 use std::process::ExitCode;
 
 mod calibrate_cmd;
 mod record_cmd;
 mod replay_cmd;
 mod sim_cmd;
+mod step_cmds;
 mod sweep_cmd;
+mod torture_cmd;
 mod verdict_cmd;
 
 #[derive(Parser)]
@@ -133,44 +132,25 @@ enum Cmd {
     },
 }
 
-fn table(rows: &[Row]) {
-    println!(
-        "{:<27} {:<17} {:<9} {:<9} {:>4} {:>5} {:>5} {:>5} {:>5} {:>4} {:>4} {:>4} {:>4}  freed at / note",
-        "scenario", "scheme", "era", "arch", "viol", "lzIPI", "flIPI", "mmcnt", "dropm", "smb", "pmb", "scan", "mmu"
-    );
-    for r in rows {
-        if let Some(why) = &r.infeasible {
-            let short: String = why.chars().take(60).collect();
-            println!(
-                "{:<27} {:<17} {:<9} {:<9} {:>4}  infeasible: {short}…",
-                r.scenario, r.scheme, r.era, r.arch, "-"
-            );
-            continue;
+/// A closed stdout (`lazymm scenario --all | head`) makes `println!` panic, since Rust
+/// ignores SIGPIPE. Exit as a C program killed by SIGPIPE would (status 141, what shells
+/// report), without a panic message; any other panic keeps the default report.
+fn exit_quietly_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let p = info.payload();
+        let msg = (p.downcast_ref::<String>().map(String::as_str))
+            .or_else(|| p.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to std") && msg.contains("Broken pipe") {
+            std::process::exit(141);
         }
-        println!(
-            "{:<27} {:<17} {:<9} {:<9} {:>4} {:>5} {:>5} {:>5} {:>5} {:>4} {:>4} {:>4} {:>4}  {}",
-            r.scenario,
-            r.scheme,
-            r.era,
-            r.arch,
-            r.violations.len(),
-            r.lazy_ipis,
-            r.flush_ipis,
-            r.mm_count_rmw,
-            r.drop_mm_rmw,
-            r.scheme_barriers,
-            r.path_barriers,
-            r.scan_loads,
-            r.mmu_switches,
-            r.freed_at
-        );
-        for v in &r.violations {
-            println!("    ! {v}");
-        }
-    }
+        default(info)
+    }));
 }
 
 fn main() -> ExitCode {
+    exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
     match cli.cmd.unwrap_or(Cmd::Verdict(cli.verdict)) {
         Cmd::Verdict(a) => match verdict_cmd::run(&a) {
@@ -181,35 +161,7 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Cmd::Scenario { all, name, json } => {
-            let rows = if let Some(n) = name {
-                let Some(s) = scenarios::find(&n) else {
-                    eprintln!("error: --name: unknown scenario {n:?} (use a number 1-25 or a name from `lazymm scenario --all`)");
-                    return ExitCode::from(2);
-                };
-                let mut rows = vec![];
-                for v in lazymm_model::era::variants() {
-                    for arch in ArchId::ALL {
-                        rows.push(scenarios::run_variant(&s, &v, arch).row);
-                    }
-                }
-                rows
-            } else if all {
-                scenarios::all_rows()
-            } else {
-                eprintln!("error: scenario: give --all or --name NAME");
-                return ExitCode::from(2);
-            };
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&rows).expect("rows serialise")
-                );
-            } else {
-                table(&rows);
-            }
-            ExitCode::SUCCESS
-        }
+        Cmd::Scenario { all, name, json } => step_cmds::scenario(all, name, json),
         Cmd::Sim(a) => match sim_cmd::sim(&a) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -260,34 +212,7 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Cmd::Mutants { json } => {
-            let res = mutants::run_all();
-            if json {
-                println!("{}", serde_json::to_string_pretty(&res).expect("serialise"));
-            } else {
-                for r in &res {
-                    println!(
-                        "{:<42} {:<7} {:<26} {:<19} {}",
-                        r.mutant,
-                        if r.caught { "CAUGHT" } else { "MISSED" },
-                        r.scenario,
-                        r.expected_kind,
-                        r.violation.as_deref().unwrap_or("-")
-                    );
-                    if !r.control_clean {
-                        println!(
-                            "    the clean variant shows the same bug: {:?}",
-                            r.correct_violations
-                        );
-                    }
-                }
-            }
-            if res.iter().all(|r| r.caught && r.control_clean) {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
+        Cmd::Mutants { json } => step_cmds::mutants(json),
         Cmd::Torture {
             engine,
             scheme,
@@ -299,7 +224,7 @@ fn main() -> ExitCode {
             vcpu_preempt,
             mutant,
             json,
-        } => torture_cmd(
+        } => torture_cmd::torture_cmd(
             &engine,
             &scheme,
             &arch,
@@ -317,213 +242,6 @@ fn main() -> ExitCode {
             steps,
             seeds,
             cpus,
-        } => {
-            let Some(s) = SchemeId::parse(&scheme) else {
-                eprintln!("error: --scheme: unknown scheme {scheme:?}; expected one of refcount, shootdown, shootdown-ppc, mmput-flush, hazard, hazard-x86, hazard-md");
-                return ExitCode::from(2);
-            };
-            let Some(a) = ArchId::parse(&arch) else {
-                eprintln!("error: --arch: unknown arch {arch:?}; expected one of x86, ppc-radix, ppc-hash, arm64");
-                return ExitCode::from(2);
-            };
-            if !(2..=64).contains(&cpus) {
-                eprintln!("error: --cpus: {cpus} is out of range 2..=64");
-                return ExitCode::from(2);
-            }
-            if let Some(why) = s.build().infeasible(&lazymm_model::Arch::profile(a)) {
-                eprintln!("error: {scheme} cannot run on {arch}: {why}");
-                return ExitCode::from(2);
-            }
-            let mut bad = 0;
-            for sd in seed..seed + seeds {
-                let o = explore::explore(
-                    s,
-                    a,
-                    &explore::ExploreConfig {
-                        ncpus: cpus,
-                        steps,
-                        seed: sd,
-                    },
-                );
-                if !o.row.violations.is_empty() {
-                    bad += 1;
-                    println!("seed {sd}: {} violation(s)", o.row.violations.len());
-                    for v in &o.row.violations {
-                        println!("    ! {v}");
-                    }
-                    println!("    replay: lazymm explore --scheme {scheme} --arch {arch} --seed {sd} --steps {steps} --cpus {cpus}");
-                } else if seeds == 1 {
-                    println!(
-                        "seed {sd}: ok ({} engine steps) {:?}",
-                        o.result.steps, o.counters
-                    );
-                }
-            }
-            println!("{scheme}/{arch}: {seeds} seed(s), {bad} with violations");
-            if bad == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn torture_cmd(
-    engine: &str,
-    scheme: &str,
-    arch: &str,
-    cpus: usize,
-    seconds: f64,
-    seed: u64,
-    (nmi_rate, vcpu_preempt): (f64, f64),
-    mutant: Option<String>,
-    json: bool,
-) -> ExitCode {
-    use lazymm_workloads::torture::{torture, TortureConfig};
-    if engine != "threads" {
-        eprintln!("error: --engine: unknown engine {engine:?}; torture runs on `threads`");
-        return ExitCode::from(2);
-    }
-    let Some(a) = ArchId::parse(arch) else {
-        eprintln!(
-            "error: --arch: unknown arch {arch:?}; expected one of x86, ppc-radix, ppc-hash, arm64"
-        );
-        return ExitCode::from(2);
-    };
-    if !(1..=1024).contains(&cpus) {
-        eprintln!("error: --cpus: {cpus} is out of range 1..=1024");
-        return ExitCode::from(2);
-    }
-    if !(seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0) {
-        eprintln!("error: --seconds: {seconds} must be in (0, 86400]");
-        return ExitCode::from(2);
-    }
-    if !(0.0..=1.0).contains(&vcpu_preempt) {
-        eprintln!("error: --vcpu-preempt: {vcpu_preempt} must be a probability in [0, 1]");
-        return ExitCode::from(2);
-    }
-    if !(nmi_rate.is_finite() && nmi_rate >= 0.0) {
-        eprintln!("error: --nmi-rate: {nmi_rate} must be a non-negative number");
-        return ExitCode::from(2);
-    }
-    let cfg = TortureConfig {
-        ncpus: cpus,
-        duration: std::time::Duration::from_secs_f64(seconds),
-        seed,
-        nmi_per_sec: nmi_rate,
-        jitter: 0.01,
-        max_ops_per_cpu: None,
-        vcpu_preempt,
-    };
-    // (scheme, arch, knobs, note, row name: the variant's or the mutant's)
-    type Job = (
-        Box<dyn lazymm_model::Scheme>,
-        ArchId,
-        lazymm_model::Knobs,
-        String,
-        String,
-    );
-    let mut jobs: Vec<Job> = Vec::new();
-    if let Some(m) = mutant {
-        let all = mutants::all();
-        let Some(mu) = all
-            .iter()
-            .find(|x| x.name == m || x.name.split('-').next() == Some(m.as_str()))
-        else {
-            let names: Vec<_> = all.iter().map(|x| x.name).collect();
-            eprintln!(
-                "error: --mutant: unknown mutant {m:?}; expected a letter a-k or one of {names:?}"
-            );
-            return ExitCode::from(2);
-        };
-        jobs.push((
-            mu.build(),
-            mu.arch,
-            mu.knob_set(),
-            format!("mutant {}", mu.name),
-            mu.name.to_string(),
-        ));
-    } else {
-        let ids: Vec<SchemeId> = if scheme == "all" {
-            SchemeId::ALL.to_vec()
-        } else {
-            match SchemeId::parse(scheme) {
-                Some(s) => vec![s],
-                None => {
-                    eprintln!("error: --scheme: unknown scheme {scheme:?}; expected all or one of refcount, shootdown, shootdown-ppc, mmput-flush, hazard, hazard-x86, hazard-md");
-                    return ExitCode::from(2);
-                }
-            }
-        };
-        for id in ids {
-            let v = lazymm_model::era::clean_variant(id);
-            let s = v.build();
-            let run_on = std::iter::once(a)
-                .chain(ArchId::ALL)
-                .find(|x| {
-                    s.infeasible(&lazymm_model::Arch::profile(*x)).is_none() && v.clean_on(*x)
-                })
-                .expect("every scheme runs somewhere");
-            let note = if run_on == a {
-                String::new()
-            } else {
-                let why = if s.infeasible(&lazymm_model::Arch::profile(a)).is_some() {
-                    "cannot run on"
-                } else {
-                    "is not a clean variant (never ported there: a catalogue finding) on"
-                };
-                format!("{} {why} {}; ran on {}", v.name, a.name(), run_on.name())
-            };
-            jobs.push((s, run_on, v.knobs(run_on), note, v.name.to_string()));
-        }
-    }
-    let mut reports = Vec::new();
-    let mut bad = false;
-    for (s, on, knobs, note, name) in jobs {
-        if !json && !note.is_empty() {
-            println!("# {note}");
-        }
-        let mut r = torture(s, on, knobs, &cfg);
-        r.scheme = name;
-        bad |= !r.violations.is_empty() || r.deadlock;
-        if !json {
-            println!(
-                "{:<28} {:<9} cpus {:<3} {:>10.0} ops/s  ({} ops in {:.1} s, {} NMIs)  violations {}",
-                r.scheme,
-                r.arch,
-                r.cpus,
-                r.ops_per_sec,
-                r.ops,
-                r.seconds,
-                r.nmis,
-                r.violations.len() as u64 + r.violations_dropped
-            );
-            let c = &r.counters;
-            println!(
-                "    lazy IPIs {}  flush IPIs {}  mm_count RMWs {}  drop_mm RMWs {}  smp_mb scheme {} path {}  scan loads {}  MMU switches {}",
-                c.lazy_ipis, c.flush_ipis, c.mm_count_rmw, c.drop_mm_rmw, c.scheme_barriers, c.path_barriers, c.scan_loads, c.mmu_switches
-            );
-            for v in r.violations.iter().take(5) {
-                println!("    ! {v}");
-            }
-            let more = (r.violations.len() as u64 + r.violations_dropped).saturating_sub(5);
-            if more > 0 {
-                println!("    ! ... {more} more");
-            }
-        }
-        reports.push(r);
-    }
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&reports).expect("serialise")
-        );
-    }
-    if bad {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+        } => step_cmds::explore(&scheme, &arch, seed, steps, seeds, cpus),
     }
 }
