@@ -2,7 +2,7 @@
 //! and the subject mm.
 //!
 //! CPUs A, B, C, D are cpu0..cpu3. Each scenario is run for every scheme × arch; the
-//! expected outcomes (§7) are asserted scheme by scheme in `tests/scenarios.rs`. The builders
+//! expected outcomes (§7) are asserted in `tests/scenarios{,_paths,_arch}.rs`. The builders
 //! are in `paths.rs` (#1–#12) and `arch.rs` (#13–#28), their script shorthands in `steps.rs`.
 
 mod arch;
