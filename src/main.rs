@@ -132,6 +132,19 @@ enum Cmd {
     },
 }
 
+/// `--arch ARCH` of the step and threads commands: the arch, or the error printed.
+fn arch_arg(arch: &str) -> Option<lazymm_model::ArchId> {
+    let a = lazymm_model::ArchId::parse(arch);
+    if a.is_none() {
+        let names: Vec<&str> = lazymm_model::ArchId::ALL.iter().map(|a| a.name()).collect();
+        eprintln!(
+            "error: --arch: unknown arch {arch:?}; expected one of {}",
+            names.join(", ")
+        );
+    }
+    a
+}
+
 /// A closed stdout (`lazymm scenario --all | head`) makes `println!` panic, since Rust
 /// ignores SIGPIPE. Exit as a C program killed by SIGPIPE would (status 141, what shells
 /// report), without a panic message; any other panic keeps the default report.

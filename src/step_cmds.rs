@@ -79,10 +79,7 @@ pub fn explore(
         eprintln!("error: --scheme: unknown scheme {scheme:?}; expected one of refcount, shootdown, shootdown-ppc, mmput-flush, hazard, hazard-x86, hazard-md");
         return ExitCode::from(2);
     };
-    let Some(a) = ArchId::parse(arch) else {
-        eprintln!(
-            "error: --arch: unknown arch {arch:?}; expected one of x86, ppc-radix, ppc-hash, arm64"
-        );
+    let Some(a) = crate::arch_arg(arch) else {
         return ExitCode::from(2);
     };
     if !(2..=64).contains(&cpus) {

@@ -21,10 +21,7 @@ pub fn torture_cmd(
         eprintln!("error: --engine: unknown engine {engine:?}; torture runs on `threads`");
         return ExitCode::from(2);
     }
-    let Some(a) = ArchId::parse(arch) else {
-        eprintln!(
-            "error: --arch: unknown arch {arch:?}; expected one of x86, ppc-radix, ppc-hash, arm64"
-        );
+    let Some(a) = crate::arch_arg(arch) else {
         return ExitCode::from(2);
     };
     if !(1..=1024).contains(&cpus) {
