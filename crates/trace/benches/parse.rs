@@ -15,10 +15,7 @@ fn task(i: usize) -> TaskName {
         "lto cgu.07",
         "a=b c-9 [1]",
     ];
-    TaskName {
-        comm: COMMS[i % COMMS.len()].to_owned(),
-        pid: 1000 + (i % 977) as u32,
-    }
+    TaskName::new(COMMS[i % COMMS.len()], 1000 + (i % 977) as u32)
 }
 
 fn kind(i: usize) -> EventKind {

@@ -14,6 +14,16 @@ pub struct TaskName {
     pub pid: u32,
 }
 
+impl TaskName {
+    /// The task `comm` with pid `pid`.
+    pub fn new(comm: &str, pid: u32) -> TaskName {
+        TaskName {
+            comm: comm.to_owned(),
+            pid,
+        }
+    }
+}
+
 /// One trace line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {

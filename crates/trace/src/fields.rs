@@ -110,10 +110,7 @@ fn comm_pid<'a>(s: &'a str, comm_key: &str, pid_key: &str) -> Option<(&'a str, u
 }
 
 fn task(comm: &str, pid: u32) -> TaskName {
-    TaskName {
-        comm: comm.to_owned(),
-        pid,
-    }
+    TaskName::new(comm, pid)
 }
 
 fn switch_kv(f: &str) -> Option<EventKind> {

@@ -49,10 +49,7 @@ fn parse_all(name: &str, expect: Format) -> Vec<Event> {
 }
 
 fn task(comm: &str, pid: u32) -> TaskName {
-    TaskName {
-        comm: comm.into(),
-        pid,
-    }
+    TaskName::new(comm, pid)
 }
 
 #[test]

@@ -82,17 +82,11 @@ fn tracecmd_wakeup_comm_with_leading_space_is_written_in_the_kernel_form() {
         line: 1,
         ts_ns: 1_000,
         cpu: 0,
-        current: lazymm_trace::TaskName {
-            comm: "a".into(),
-            pid: 1,
-        },
+        current: lazymm_trace::TaskName::new("a", 1),
         tgid: None,
         kind: EventKind::Wakeup {
             which: lazymm_trace::WakeKind::Wakeup,
-            task: lazymm_trace::TaskName {
-                comm: " x".into(),
-                pid: 2,
-            },
+            task: lazymm_trace::TaskName::new(" x", 2),
             prio: 120,
             target_cpu: 3,
         },

@@ -5,10 +5,7 @@ use lazymm_trace::{Event, EventKind, TaskName};
 use lazymm_workloads::drivers::replay::plan::{Planner, StepKind};
 
 fn t(comm: &str, pid: u32) -> TaskName {
-    TaskName {
-        comm: comm.into(),
-        pid,
-    }
+    TaskName::new(comm, pid)
 }
 
 fn ev(line: u64, cpu: u32, cur: (&str, u32), kind: EventKind) -> Result<Event, String> {

@@ -7,10 +7,7 @@ use lazymm_trace::{Event, EventKind, TaskName};
 
 /// A task name as a trace line gives it.
 pub fn t(comm: &str, pid: u32) -> TaskName {
-    TaskName {
-        comm: comm.into(),
-        pid,
-    }
+    TaskName::new(comm, pid)
 }
 
 /// A line at 1 s + `us` µs on `cpu` whose current task is `cur` (tgid `tgid`, None for idle,

@@ -306,10 +306,7 @@ mod tests {
     }
 
     fn tn(comm: &str, pid: u32) -> TaskName {
-        TaskName {
-            comm: comm.into(),
-            pid,
-        }
+        TaskName::new(comm, pid)
     }
 
     /// A fork reuses pid 100 while its old task, exiting, still runs on CPU 0 (its pid was
