@@ -52,19 +52,6 @@ pub struct RecordArgs {
     pub cmd: Vec<String>,
 }
 
-/// The events recorded, `system/event`; the absent ones are skipped (and reported).
-pub const EVENTS: [&str; 9] = [
-    "sched/sched_switch",
-    "sched/sched_wakeup",
-    "sched/sched_wakeup_new",
-    "sched/sched_waking",
-    "sched/sched_process_fork",
-    "sched/sched_process_exec",
-    "sched/sched_process_exit",
-    "sched/sched_process_free",
-    "tlb/tlb_flush",
-];
-
 /// Trace options set for the kernel's standard text: `record-tgid` for the `(tgid)` column,
 /// `irq-info` and `context-info` for the flags and the `comm-pid` prefix, none of the
 /// alternative formats, no stack traces.
@@ -306,9 +293,11 @@ pub fn record(root: &Path, o: &Opts, interrupt: &AtomicBool) -> Result<Report, S
     g.set("trace_clock", Kind::Choice, &o.clock)?;
     g.set("buffer_size_kb", Kind::BufferSize, &o.buffer_kb.to_string())?;
     let (mut enabled, mut skipped) = (Vec::new(), Vec::new());
-    for ev in EVENTS {
-        let name = ev.replacen('/', ":", 1);
-        if !root.join("events").join(ev).join("enable").exists() {
+    // The events recorded (`lazymm_trace::TRACEPOINTS`); absent ones are skipped and reported.
+    for (system, event) in lazymm_trace::TRACEPOINTS {
+        let ev = format!("{system}/{event}");
+        let name = format!("{system}:{event}");
+        if !root.join("events").join(&ev).join("enable").exists() {
             skipped.push(name);
             continue;
         }

@@ -27,6 +27,20 @@ pub mod perf;
 pub mod render;
 pub mod tracecmd;
 
+/// The tracepoints lazymm reads, `(system, event)`: what `lazymm record` enables, what
+/// [`fields::parse`] reads and what [`render::name`] names (a test keeps the three in step).
+pub const TRACEPOINTS: [(&str, &str); 9] = [
+    ("sched", "sched_switch"),
+    ("sched", "sched_wakeup"),
+    ("sched", "sched_wakeup_new"),
+    ("sched", "sched_waking"),
+    ("sched", "sched_process_fork"),
+    ("sched", "sched_process_exec"),
+    ("sched", "sched_process_exit"),
+    ("sched", "sched_process_free"),
+    ("tlb", "tlb_flush"),
+];
+
 pub use error::ParseError;
 pub use event::{Event, EventKind, TaskName, WakeKind};
 pub use parser::Parser;

@@ -2,20 +2,8 @@
 //! line of one of our tracepoints becomes an event, every other line is ignored, and the
 //! format is detected.
 
-use lazymm_trace::{open, Event, EventKind, Format, TaskName, WakeKind};
+use lazymm_trace::{open, Event, EventKind, Format, TaskName, WakeKind, TRACEPOINTS};
 use std::path::PathBuf;
-
-const OURS: [&str; 9] = [
-    "sched_switch:",
-    "sched_wakeup:",
-    "sched_wakeup_new:",
-    "sched_waking:",
-    "sched_process_fork:",
-    "sched_process_exec:",
-    "sched_process_exit:",
-    "sched_process_free:",
-    "tlb_flush:",
-];
 
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -31,8 +19,10 @@ fn parse_all(name: &str, expect: Format) -> Vec<Event> {
     let ours = text
         .lines()
         .filter(|l| {
-            OURS.iter()
-                .any(|e| l.contains(&format!(" {e} ")) || l.contains(&format!(":{e} ")))
+            // An event line names its tracepoint as ` NAME: ` (or `:NAME: ` after a system).
+            TRACEPOINTS
+                .iter()
+                .any(|(_, e)| l.contains(&format!(" {e}: ")) || l.contains(&format!(":{e}: ")))
         })
         .count() as u64;
     let mut p = open(&path, None, false).unwrap();
