@@ -39,6 +39,9 @@ pub struct FindingRow {
     pub kind: String,
     /// The source of the hazard.
     pub why: String,
+    /// The catalogue's finding itself, whose rule [`FindingRow::explains`] applies.
+    #[serde(skip)]
+    pub finding: lazymm_workloads::scenarios::Finding,
 }
 
 impl FindingRow {
@@ -52,17 +55,15 @@ impl FindingRow {
                 arches: f.arches.iter().map(|a| a.name().to_string()).collect(),
                 kind: f.kind.name().to_string(),
                 why: f.why.to_string(),
+                finding: f,
             })
             .collect()
     }
 
     /// Whether this finding explains `violation` on the row (`scenario`, `variant`, `arch`):
-    /// the same rule as the catalogue's own test.
+    /// the catalogue's own rule ([`lazymm_workloads::scenarios::Finding::explains`]).
     pub fn explains(&self, scenario: &str, variant: &str, arch: &str, violation: &str) -> bool {
-        (self.scenario == scenario || self.scenario == "*")
-            && self.variant == variant
-            && (self.arches.is_empty() || self.arches.iter().any(|a| a == arch))
-            && violation.starts_with(&self.kind)
+        self.finding.explains(scenario, variant, arch, violation)
     }
 }
 

@@ -26,11 +26,7 @@ fn every_row_is_clean_except_the_catalogued_findings_which_show_their_kind() {
         assert!(r.era == "mainline" || r.era == "as-posted", "{r:?}");
         let matching: Vec<_> = fs
             .iter()
-            .filter(|f| {
-                (f.scenario == r.scenario || f.scenario == "*")
-                    && f.variant == r.scheme
-                    && (f.arches.is_empty() || f.arches.iter().any(|a| a.name() == r.arch))
-            })
+            .filter(|f| f.covers(&r.scenario, &r.scheme, &r.arch))
             .collect();
         // A finding named for this scenario must show its kind.
         for f in matching.iter().filter(|f| f.scenario != "*") {

@@ -142,6 +142,7 @@ pub fn all_rows() -> Vec<crate::run::Row> {
 /// every feasible arch) shows a violation of `kind`; scenario `"*"` means the variant may show
 /// that kind on any scenario (where the workload triggers it). Every violation of a row must
 /// be of a kind its findings list; every other feasible row must be clean.
+#[derive(Clone, Debug)]
 pub struct Finding {
     /// Scenario name.
     pub scenario: &'static str,
@@ -153,6 +154,22 @@ pub struct Finding {
     pub kind: ViolationKind,
     /// Why (the source of the hazard).
     pub why: &'static str,
+}
+
+impl Finding {
+    /// Whether this finding is about the row (`scenario`, `variant`, `arch`): its scenario
+    /// (or any, for `"*"`), its variant, and one of its arches (or any, when it lists none).
+    pub fn covers(&self, scenario: &str, variant: &str, arch: &str) -> bool {
+        (self.scenario == scenario || self.scenario == "*")
+            && self.variant == variant
+            && (self.arches.is_empty() || self.arches.iter().any(|a| a.name() == arch))
+    }
+
+    /// Whether this finding explains `violation` on that row: it covers the row and the
+    /// violation is of its kind (a violation's text starts with its kind's name).
+    pub fn explains(&self, scenario: &str, variant: &str, arch: &str, violation: &str) -> bool {
+        self.covers(scenario, variant, arch) && violation.starts_with(self.kind.name())
+    }
 }
 
 /// Findings of as-posted code (and of S on x86, which mainline never enabled), with their
