@@ -15,15 +15,8 @@
 /// The parts of a line every format has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header<'a> {
-    /// The current task's comm.
-    pub comm: &'a str,
-    /// The current task's pid (thread id); `None` where perf lost the thread and printed
-    /// `:-1 -1`.
-    pub pid: Option<u32>,
-    /// The current task's tgid, where the header has one.
-    pub tgid: Option<u32>,
-    /// The CPU.
-    pub cpu: u32,
+    /// The current task, its CPU (what precedes the timestamp).
+    pub prefix: Prefix<'a>,
     /// The timestamp in nanoseconds.
     pub ts_ns: u64,
     /// The event's name as printed (perf includes the `system:` prefix).
@@ -81,10 +74,7 @@ pub fn split<'a>(
             continue;
         };
         return Some(Header {
-            comm: p.comm,
-            pid: p.pid,
-            tgid: p.tgid,
-            cpu: p.cpu,
+            prefix: p,
             ts_ns,
             event,
             fields,
@@ -248,7 +238,7 @@ mod split_tests {
     fn a_comm_with_timestamp_like_text_is_passed_over() {
         let h = split("  a 1: b-12 5.000001: ev: x=1", any_prefix).unwrap();
         assert_eq!(
-            (h.comm, h.pid, h.ts_ns),
+            (h.prefix.comm, h.prefix.pid, h.ts_ns),
             ("a 1: b", Some(12), 5_000_001_000)
         );
         assert_eq!((h.event, h.fields), ("ev", "x=1"));

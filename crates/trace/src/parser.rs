@@ -164,7 +164,7 @@ pub fn parse_line(format: Format, text: &str, line_no: u64) -> Line {
         _ => h.event,
     };
     match fields::parse(name, h.fields, format == Format::TraceCmd) {
-        Fields::Event(kind) => match h.pid {
+        Fields::Event(kind) => match h.prefix.pid {
             Some(_) => Line::Event(event(&h, kind, line_no)),
             None => Line::Orphan(event(&h, kind, line_no)),
         },
@@ -183,16 +183,16 @@ fn event(h: &Header<'_>, kind: EventKind, line: u64) -> Event {
     Event {
         line,
         ts_ns: h.ts_ns,
-        cpu: h.cpu,
+        cpu: h.prefix.cpu,
         current: TaskName {
-            comm: if h.pid.is_some() {
-                h.comm.to_owned()
+            comm: if h.prefix.pid.is_some() {
+                h.prefix.comm.to_owned()
             } else {
                 String::new()
             },
-            pid: h.pid.unwrap_or(0),
+            pid: h.prefix.pid.unwrap_or(0),
         },
-        tgid: h.tgid,
+        tgid: h.prefix.tgid,
         kind,
     }
 }

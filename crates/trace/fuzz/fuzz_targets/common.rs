@@ -17,7 +17,7 @@ fn perf_lost_thread(data: &[u8], n: u64) -> bool {
         end -= 1;
     }
     let text = String::from_utf8_lossy(&raw[..end]);
-    header::split(&text, perf::prefix).is_some_and(|h| h.pid.is_none())
+    header::split(&text, perf::prefix).is_some_and(|h| h.prefix.pid.is_none())
 }
 
 /// `ev` as a line of `format` can hold it: ftrace keeps microseconds, trace-cmd no tgid.
