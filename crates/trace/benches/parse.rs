@@ -20,13 +20,11 @@ fn task(i: usize) -> TaskName {
 
 fn kind(i: usize) -> EventKind {
     match i % 10 {
-        0..=3 => EventKind::Switch {
-            prev: task(i),
-            prev_prio: 120,
-            prev_state: if i.is_multiple_of(3) { "R+" } else { "S" }.to_owned(),
-            next: task(i + 1),
-            next_prio: 120,
-        },
+        0..=3 => EventKind::switch(
+            task(i),
+            if i.is_multiple_of(3) { "R+" } else { "S" },
+            task(i + 1),
+        ),
         4 | 5 => EventKind::Wakeup {
             which: if i.is_multiple_of(2) {
                 WakeKind::Waking

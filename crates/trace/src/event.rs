@@ -113,6 +113,20 @@ pub enum EventKind {
     },
 }
 
+impl EventKind {
+    /// A `sched_switch` from `prev`, leaving in `prev_state`, to `next`, both at priority 120
+    /// (`prio` of a CFS task at nice 0, what ftrace prints for most tasks).
+    pub fn switch(prev: TaskName, prev_state: &str, next: TaskName) -> EventKind {
+        EventKind::Switch {
+            prev,
+            prev_prio: 120,
+            prev_state: prev_state.to_owned(),
+            next,
+            next_prio: 120,
+        }
+    }
+}
+
 /// Which wakeup tracepoint a [`EventKind::Wakeup`] came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WakeKind {

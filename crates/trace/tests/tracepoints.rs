@@ -15,13 +15,7 @@ fn one_of_each() -> Vec<EventKind> {
         target_cpu: 0,
     };
     vec![
-        EventKind::Switch {
-            prev: t(),
-            prev_prio: 120,
-            prev_state: "S".into(),
-            next: t(),
-            next_prio: 120,
-        },
+        EventKind::switch(t(), "S", t()),
         wake(WakeKind::Wakeup),
         wake(WakeKind::WakeupNew),
         wake(WakeKind::Waking),

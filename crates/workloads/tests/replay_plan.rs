@@ -20,13 +20,7 @@ fn ev(line: u64, cpu: u32, cur: (&str, u32), kind: EventKind) -> Result<Event, S
 }
 
 fn sw(prev: (&str, u32), state: &str, next: (&str, u32)) -> EventKind {
-    EventKind::Switch {
-        prev: t(prev.0, prev.1),
-        prev_prio: 120,
-        prev_state: state.into(),
-        next: t(next.0, next.1),
-        next_prio: 120,
-    }
+    EventKind::switch(t(prev.0, prev.1), state, t(next.0, next.1))
 }
 
 /// A switch in depends on the task's last switch out (on any CPU), a forked child's

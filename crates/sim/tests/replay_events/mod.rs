@@ -25,13 +25,7 @@ pub fn ev(us: u64, cpu: u32, cur: (&str, u32), tgid: Option<u32>, kind: EventKin
 
 /// A sched_switch from `prev` (leaving in `state`) to `next`, both at priority 120.
 pub fn sw(prev: (&str, u32), state: &str, next: (&str, u32)) -> EventKind {
-    EventKind::Switch {
-        prev: t(prev.0, prev.1),
-        prev_prio: 120,
-        prev_state: state.into(),
-        next: t(next.0, next.1),
-        next_prio: 120,
-    }
+    EventKind::switch(t(prev.0, prev.1), state, t(next.0, next.1))
 }
 
 /// The events with their line numbers, 1 up.
