@@ -141,6 +141,8 @@ impl Kernel {
 
     /// Whether `cpu` is online.
     pub fn cpu_online(&self, cpu: CpuId) -> bool {
+        // Acquire: pairs with the Release stores of `online` in hotplug.rs (`__cpu_disable`,
+        // and the bring-up that resets the CPU's state before it is seen online).
         self.cpus[cpu].online.load(Acquire)
     }
 }
