@@ -54,8 +54,9 @@ pub const KTHREAD_PREFIXES: &[&str] = &[
     "psimon",
 ];
 
-/// Whether `comm` is a kernel thread's name (see [`KTHREAD_PREFIXES`]). `md` and `card`
-/// and `kvm` match only as `md…/`-style names with a digit or `-`/`/` after the prefix.
+/// Whether `comm` is a kernel thread's name (see [`KTHREAD_PREFIXES`]). `md`, `card`, `kvm`
+/// and `xfs` match only with a digit, `-`, `/` or `_` right after the prefix (`md0_raid1`,
+/// `xfs-buf/sda1`), so that `mdadm`, `cardinal` or `xfsprogs` stay user tasks.
 pub fn kthread_name(comm: &str) -> bool {
     KTHREAD_PREFIXES.iter().any(|p| {
         let Some(rest) = comm.strip_prefix(p) else {
