@@ -298,7 +298,9 @@ pub fn run(k: Arc<Kernel>, scripts: Vec<Vec<Step>>, cfg: &StepConfig) -> StepRes
         shared.step.set(steps);
         match cos[cpu].resume(deliver) {
             CoroutineResult::Yield(y) if y.again => {
-                // Back at the gate after an interrupt: not a new arrival.
+                // Back at the gate after an interrupt: not a new arrival, but held there again
+                // (a point inside the handler moved `last` away from the gate's point).
+                last[cpu] = Some(y.at);
                 waiting[cpu] = y.waiting;
             }
             CoroutineResult::Yield(y) => {
