@@ -193,6 +193,13 @@ pub struct Knobs {
     pub irqs_off_activate_mm: bool,
     /// x86 `mm_cpumask` policy (ignored on other arches).
     pub x86_mask: MaskPolicy,
+    /// With [`MaskPolicy::X86ClearOnSwitch`]: clear this CPU's bit for the previous mm only
+    /// after the CR3 write. v5.16–v6.12 `switch_mm_irqs_off` clears it first ("Stop remote
+    /// flushes for the previous mm"), then sets next's bit, reads `tlb_gen` and writes CR3, so
+    /// for a few instructions the CPU's MMU is on an mm whose mask no longer has it. Only a
+    /// scheme that frees by the mask (H-x86, patch 22) needs the other order: it is the fix
+    /// of `hazard-x86+fixes`.
+    pub x86_clear_after_cr3: bool,
     /// What x86 `flush_tlb_func` does on a lazy CPU, unless the scheme requires otherwise.
     pub x86_lazy_flush: LazyFlush,
     /// x86 cpuidle (`CPUIDLE_FLAG_TLB_FLUSHED`), intel_idle, Xen call `leave_mm()` behind the

@@ -162,6 +162,7 @@ impl Kernel {
                 mb_pending: Default::default(),
                 switch_gen: Default::default(),
                 replacing_active: Default::default(),
+                leaving: Default::default(),
                 rcu_pending: Mutex::new(Vec::new()),
             })
             .collect();

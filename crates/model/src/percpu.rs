@@ -51,6 +51,9 @@ pub struct PerCpu {
     /// `current->active_mm = &init_mm` store — a window in which `current->active_mm` still
     /// names the old mm, which nothing follows (see [`PerCpu::replacing_active_mm`]).
     pub replacing_active: std::sync::atomic::AtomicBool,
+    /// Oracle: inside v5.16 x86 `switch_mm_irqs_off` between clearing its bit in the previous
+    /// mm's `mm_cpumask` and the CR3 write (see [`PerCpu::leaving_mm`]).
+    pub leaving: std::sync::atomic::AtomicBool,
     /// PREEMPT_RT deferred `__mmdrop`s (`call_rcu`), run at the next quiescent point.
     pub rcu_pending: Mutex<Vec<MmRef>>,
 }
@@ -109,6 +112,29 @@ impl PerCpu {
     pub fn set_replacing_active_mm(&self, on: bool) {
         self.replacing_active
             .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Oracle: is this CPU inside x86 v5.16 `switch_mm_irqs_off` after clearing its bit in
+    /// the previous mm's `mm_cpumask` and before its CR3 write ([`Knobs::x86_clear_after_cr3`]
+    /// false)? Its MMU is still on the previous mm's page tables, IRQs are off, and it runs
+    /// only kernel code until the CR3 write; the kernel half of those page tables is shared
+    /// kernel memory, but the walk starts at the mm's own pgd. So in that window the mm's
+    /// *user* page tables may be freed without flushing this CPU — anything it caches from
+    /// them is tagged with the old mm's PCID, which `choose_new_asid` flushes before any
+    /// reuse — while freeing the pgd itself is still freeing what its CR3 points at. The
+    /// page-table check skips such a CPU; `free_mm`'s check does not. `std` Relaxed:
+    /// shadow state, set by the owner before its `clear_bit` and cleared after the
+    /// `loaded_mm` store; a flusher reads it before `loaded_mm` (x86 TSO: a flusher that saw
+    /// the cleared bit sees the mark, and one that sees it cleared again sees the new
+    /// `loaded_mm`).
+    ///
+    /// [`Knobs::x86_clear_after_cr3`]: crate::arch::Knobs::x86_clear_after_cr3
+    pub fn leaving_mm(&self) -> bool {
+        self.leaving.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    /// Oracle only: see [`PerCpu::leaving_mm`].
+    pub fn set_leaving_mm(&self, on: bool) {
+        self.leaving.store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Preemption-disable depth. Relaxed: only the owning CPU touches it.

@@ -78,6 +78,23 @@ impl Kernel {
         if !self.mm_deref(c, next, "switch_mm_irqs_off(next): load page tables") {
             return;
         }
+        // v5.16–v6.12 x86 clears this CPU's bit for the previous mm when it switches away.
+        let clear_prev = self.mask_policy() == MaskPolicy::X86ClearOnSwitch
+            && real_prev != self.init_mm
+            && self.mm_live(real_prev);
+        let clear_first = clear_prev && !self.cfg.knobs.x86_clear_after_cr3;
+        if clear_first {
+            // The kernel's order: "Stop remote flushes for the previous mm"
+            // (cpumask_clear_cpu), then set next's bit, read tlb_gen, write CR3. Until that
+            // write the MMU is still on real_prev, outside its mask (PerCpu::leaving_mm).
+            pc.set_leaving_mm(true);
+            self.mask_clear(c, real_prev, cpu);
+        }
+        if !real_prev.is_null() && real_prev != self.init_mm {
+            // IRQs off, the MMU still on real_prev: the window before the CR3 write (every
+            // arch, so that a scenario can hold any scheme here).
+            c.point(self, "switch_mm_irqs_off:before_cr3");
+        }
         // The MMU walked real_prev's page tables up to this CR3 write: that use must be
         // ordered before real_prev's mm_free_pgd (loom checks it; elsewhere a stale handle is
         // a use-after-free).
@@ -117,10 +134,9 @@ impl Kernel {
             _ => {}
         }
         // Relaxed: loaded_mm is per-CPU; remote flushers read it only as a hint (§1.4). The
-        // model takes the CR3 write as done here, before it clears its bit for the previous mm
-        // below, so a flusher that sees that bit cleared (x86: acquire, TSO) also sees the
-        // switch. (The kernel clears the bit a few instructions before its CR3 write; the
-        // model does not split that window.)
+        // model takes the CR3 write as done here. With `x86_clear_after_cr3` it clears its
+        // bit for the previous mm only below, so a flusher that sees that bit cleared (x86:
+        // acquire, TSO) also sees the switch.
         // Oracle shadow (std Relaxed, observation only; see PerCpu::switch_gen), bumped before
         // loaded_mm so an observer that sees the new loaded_mm sees the new generation (on
         // the threads engine's x86 host, stores are seen in order).
@@ -132,10 +148,9 @@ impl Kernel {
             touch!(self, c, Line::MmContext(next.idx() as u32), Access::Load);
         }
         pc.set_loaded_mm(next);
-        if self.mask_policy() == MaskPolicy::X86ClearOnSwitch
-            && real_prev != self.init_mm
-            && self.mm_live(real_prev)
-        {
+        if clear_first {
+            pc.set_leaving_mm(false);
+        } else if clear_prev {
             self.mask_clear(c, real_prev, cpu);
         }
         self.ev(c, Event::MmuSwitch);
@@ -265,8 +280,11 @@ impl Kernel {
         flushed: &CpuSet,
     ) {
         for (t, &(was, gen)) in before.iter().enumerate() {
-            // A preempted vCPU that a PV flush skipped flushes at its next VM entry.
+            // A preempted vCPU that a PV flush skipped flushes at its next VM entry. A CPU
+            // between its mask clear and its CR3 write walks no user page tables of the mm
+            // again (PerCpu::leaving_mm; read before loaded_mm).
             if !was
+                || self.cpu(t).leaving_mm()
                 || flushed.contains(t)
                 || self.cfg.knobs.pv_flush_skips.contains(&t)
                 || !self.cpu_online(t)

@@ -1,5 +1,5 @@
 //! The thread's historical bugs as scheme variants and era knob flips (issue 2 (a)–(h), the
-//! fidelity pass (i)–(k)), each named after its source and caught by the step engine.
+//! fidelity pass (i)–(l)), each named after its source and caught by the step engine.
 //!
 //! A mutant is a named variant (`lazymm_model::era`) with one change — a scheme field or a
 //! knob flipped back to its historical form — plus the scenario that exposes it and the
@@ -69,7 +69,7 @@ pub struct MutantResult {
 
 fn none(_: &mut Knobs) {}
 
-/// All mutants (a)–(k).
+/// All mutants (a)–(l).
 pub fn all() -> Vec<Mutant> {
     vec![
         Mutant {
@@ -242,6 +242,18 @@ pub fn all() -> Vec<Mutant> {
             expected_kind: ViolationKind::FreedWhileLoaded,
             expected_at: "loaded in its MMU",
             correct: "shootdown-ppc",
+        },
+        Mutant {
+            name: "l-hazard-x86-clear-before-cr3",
+            source: "A22 on v5.16: switch_mm_irqs_off clears mm_cpumask(prev) before load_new_mm_cr3 (as posted; masked there by the exit_mm leak)",
+            base: "hazard-x86+fixes",
+            scheme: None,
+            arch: ArchId::X86,
+            knobs: |k| k.x86_clear_after_cr3 = false,
+            scenario: "switch-away-before-cr3",
+            expected_kind: ViolationKind::FreedWhileLoaded,
+            expected_at: "loaded in its MMU",
+            correct: "hazard-x86+fixes",
         },
     ]
 }

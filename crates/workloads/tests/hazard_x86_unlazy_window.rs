@@ -1,8 +1,9 @@
 //! H-x86 on its v5.16 base: `unlazy_mm_irqs_off` (Andy's patch 12) runs
 //! `switch_mm_irqs_off(mm, &init_mm)` first and stores `current->active_mm = &init_mm` after.
 //! v5.16's x86 `switch_mm_irqs_off` clears this CPU's bit in `mm_cpumask(mm)` when it switches
-//! away, so between the two the CPU is out of the mask that patch 22's scan iterates while
-//! `current->active_mm` (and `rq->lazy_mm`) still name the old mm:
+//! away (on `hazard-x86+fixes`, just after its CR3 write: the window before that write is
+//! scenario #29's), so between the two the CPU is out of the mask that patch 22's scan
+//! iterates while `current->active_mm` (and `rq->lazy_mm`) still name the old mm:
 //!
 //! ```text
 //!  A (idle, lazy on M)                       B (last thread of M)

@@ -1,4 +1,4 @@
-//! Spec §7 expectations for scenarios #13–#28 (arch paths, hotplug, hazard races, flushes,
+//! Spec §7 expectations for scenarios #13–#29 (arch paths, hotplug, hazard races, flushes,
 //! RT, mm_cid, gated windows), variant by variant: counts and free points.
 //!
 //! Every count asserted here is the workload's alone (the end-of-run quiesce is not
@@ -207,4 +207,36 @@ fn drop_mm_handoff_after_unlazy_is_released_at_the_next_switch() {
         "{}",
         h.freed_at
     );
+}
+
+#[test]
+fn switch_away_before_cr3_frees_under_cr3_only_when_the_mask_bit_goes_first() {
+    // #29, H-x86+fixes: A is held in switch_mm_irqs_off(M → N) before its CR3 write, still in
+    // mm_cpumask(M) (the fix clears the bit after the write). B's exit_mmap flush frees page
+    // tables, so it IPIs every CPU in the mask but itself (local: a direct call): A, 1 flush
+    // IPI. B waits for it while A's IRQs are off, until A's switch is done and A has left
+    // the mask. B's own flush had already un-lazied B (patch 21), so its __mmput scan finds
+    // nobody in the mask: 0 scan loads, and M is freed there, after A's CR3 moved.
+    let h = row("29", SchemeId::HazardX86, ArchId::X86);
+    assert!(h.violations.is_empty(), "{h:?}");
+    assert_eq!((h.flush_ipis, h.scan_loads), (1, 0));
+    assert!(h.freed_at.starts_with("cpu1 __mmput"), "{}", h.freed_at);
+    // v5.16's order (mutant l): A cleared its bit before the gate, so the flush has no
+    // remote target (0 flush IPIs) and the scan none either: B frees M's pgd while A's CR3
+    // still points at it.
+    let m = mutant("l-");
+    let o = m.run_with(m.named(), m.knob_set());
+    assert_eq!((o.row.flush_ipis, o.row.scan_loads), (0, 0), "{:?}", o.row);
+    assert!(
+        o.row.violations[0].starts_with("freed-while-loaded")
+            && o.row.violations[0].contains("cpu0 still has it loaded in its MMU"),
+        "{:?}",
+        o.row.violations
+    );
+    // H generic scans every CPU's lazy_mm, MD every hazard slot: both still find A there,
+    // with the bit already cleared (their v5.16 / v6.11 order).
+    for v in ["hazard+fixes", "hazard-md+fixes"] {
+        let r = vrow("29", v, ArchId::X86);
+        assert!(r.violations.is_empty(), "{v}: {r:?}");
+    }
 }

@@ -1,5 +1,5 @@
 //! Scenarios #13–#28 (spec §7): NMIs, temporary mms, hotplug, the hazard schemes' races,
-//! paravirt and broadcast flushes, munmap, PREEMPT_RT, mm_cid, and the three gated windows.
+//! paravirt and broadcast flushes, munmap, PREEMPT_RT, mm_cid, and the four gated windows.
 
 use super::paths::basic;
 use super::steps::*;
@@ -361,6 +361,31 @@ pub(super) fn exec_flush_before_activate(k: &Kernel) -> Built {
             ],
         ],
         gates: vec![gate(0, "exec_mmap:before_activate_mm", "exited")],
+        subject: m,
+        ..Default::default()
+    }
+}
+
+/// #29 (gated window): A, lazy on M, switches to a task of another mm and is held inside
+/// `switch_mm_irqs_off` before its CR3 write (IRQs off, its MMU still on M) while B takes M's
+/// last thread and exits. v5.16–v6.12 x86 has already cleared A from `mm_cpumask(M)` there
+/// ("Stop remote flushes for the previous mm"), so a free decided by the mask alone (H-x86's
+/// patch 22 scan) frees the pgd A's CR3 still points at. Every other scheme still finds A:
+/// by its lazy reference, its `lazy_mm` or hazard slot, or its mask bit.
+pub(super) fn switch_away_before_cr3(k: &Kernel) -> Built {
+    let (m, t) = proc1(k);
+    let (_, u) = proc1(k);
+    Built {
+        scripts: vec![
+            vec![sw(t), idle(), sw(u)],
+            vec![
+                wait("cpu0@switch_mm_irqs_off:before_cr3"),
+                sw(t),
+                exit(),
+                mark("exited"),
+            ],
+        ],
+        gates: vec![gate(0, "switch_mm_irqs_off:before_cr3", "exited")],
         subject: m,
         ..Default::default()
     }

@@ -1,4 +1,4 @@
-//! The 25 scenarios of spec §7 and three gated windows (#26–#28) as data: CPU scripts, gates
+//! The 25 scenarios of spec §7 and four gated windows (#26–#29) as data: CPU scripts, gates
 //! and the subject mm.
 //!
 //! CPUs A, B, C, D are cpu0..cpu3. Each scenario is run for every scheme × arch; the
@@ -31,7 +31,7 @@ pub struct Scenario {
     pub build: fn(&Kernel) -> Built,
 }
 
-/// The catalogue, in §7 order, then the gated windows (#26–#28).
+/// The catalogue, in §7 order, then the gated windows (#26–#29).
 pub fn catalogue() -> Vec<Scenario> {
     macro_rules! s {
         ($num:expr, $name:expr, $n:expr, $k:expr, $b:expr) => {
@@ -90,6 +90,13 @@ pub fn catalogue() -> Vec<Scenario> {
             4,
             none,
             exec_flush_before_activate
+        ),
+        s!(
+            29,
+            "switch-away-before-cr3",
+            4,
+            none,
+            switch_away_before_cr3
         ),
     ]
 }
