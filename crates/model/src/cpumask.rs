@@ -88,7 +88,8 @@ impl Kernel {
         touch!(self, c, Self::mask_line(mm, cpu), Access::Rmw);
         // Relaxed, x86 AcqRel (see mask_rmw_order). On x86 the release half pairs with the
         // acquire (TSO) loads of `mm_cpumask`: H-x86's scan that finds the bit clear also sees
-        // the switch away from the mm that preceded the clear (switch_mm_irqs_off, A22).
+        // the switch away from the mm — if the switch preceded the clear
+        // (`Knobs::x86_clear_after_cr3`; v5.16 clears first: scenario #29).
         self.slot(mm).mask[cpu / 64].fetch_and(!(1 << (cpu % 64)), self.mask_rmw_order());
     }
 

@@ -36,6 +36,14 @@ pub fn h_knobs(arch: ArchId) -> Knobs {
         .knobs(arch)
 }
 
+/// The era knobs of H-x86's clean variant on x86 (v5.16's mask, its bit cleared after the
+/// CR3 write: `Knobs::x86_clear_after_cr3`).
+pub fn h_x86_knobs() -> Knobs {
+    lazymm_model::era::variant("hazard-x86+fixes")
+        .expect("variant")
+        .knobs(ArchId::X86)
+}
+
 /// The era knobs of MD's clean variant on `arch`.
 pub fn md_knobs(arch: ArchId) -> Knobs {
     lazymm_model::era::variant("hazard-md+fixes")

@@ -1,7 +1,7 @@
 //! H-x86 (patch 22): `mm_unlazy_mm_count` iterates `mm_cpumask(mm)` instead of every online
 //! CPU, racing the flush IPIs of the same exit, whose handler unlazies a lazy CPU through the
-//! scheduler (patch 21: `flush_tlb_func` → `unlazy_mm_irqs_off`) and, finding a CPU that no
-//! longer has the mm loaded, clears its mask bit (Rik's lazy mm_cpumask).
+//! scheduler (patch 21: `flush_tlb_func` → `unlazy_mm_irqs_off`), and racing a lazy CPU's
+//! own switch away, which clears its mask bit (v5.16's `switch_mm_irqs_off`).
 
 use crate::common::*;
 use lazymm_engines::loom::{LoomCpu, LoomMachine};
@@ -20,10 +20,11 @@ use loom::sync::Arc;
 /// its un-lazy races both flushes), or only after B is done, polling for interrupts in its
 /// idle loop meanwhile (true: both flushes find A idle and lazy).
 ///
-/// Correct H-x86: a flush finding A lazy unlazies it (`lazy_A = NULL`, release); a flush
-/// finding A off M clears its bit, so the scan skips A without loading `lazy_A` — ordered by
-/// the flush's csd release/acquire. If A switches to U first, the flush clears the bit just
-/// the same and A's un-lazy store_release precedes the IPI's completion.
+/// Correct H-x86 (`hazard-x86+fixes`): a flush finding A lazy unlazies it (`lazy_A = NULL`,
+/// release). If A switches to U first, its `switch_mm_irqs_off` clears its bit only after the
+/// CR3 write: a scan that finds the bit clear (the clear is a fully ordered RMW, the scan's
+/// read of the mask comes after `mmput`'s full barrier) is ordered after A's last walk of M's
+/// page tables, and A's un-lazy store_release precedes the IPI's completion.
 fn mask_scan_vs_flush_unlazy(knobs: Knobs, idle_through_exit: bool) {
     let h = Hazard {
         mutant: (knobs.x86_lazy_flush == LazyFlush::LeaveMm).then_some("hazard-x86-flush-leave_mm"),
@@ -67,19 +68,43 @@ fn mask_scan_vs_flush_unlazy(knobs: Knobs, idle_through_exit: bool) {
 #[test]
 fn hazard_x86_cpumask_scan_vs_flush_ipi_unlazy() {
     // A's un-lazy racing both flushes at bound 3 (the bound its mutant needs, below).
-    explore_bound(3, || mask_scan_vs_flush_unlazy(h_knobs(ArchId::X86), false)).unwrap();
-    explore(|| mask_scan_vs_flush_unlazy(h_knobs(ArchId::X86), true)).unwrap();
+    explore_bound(3, || mask_scan_vs_flush_unlazy(h_x86_knobs(), false)).unwrap();
+    explore(|| mask_scan_vs_flush_unlazy(h_x86_knobs(), true)).unwrap();
+}
+
+/// v5.16's own order: `cpumask_clear_cpu(prev)` before `load_new_mm_cr3` (scenario #29,
+/// mutant l).
+fn clear_before_cr3() -> Knobs {
+    Knobs {
+        x86_clear_after_cr3: false,
+        ..h_x86_knobs()
+    }
+}
+
+#[test]
+fn hazard_x86_mask_cleared_before_the_cr3_write_is_caught() {
+    // A, lazy on M, switches to U: it leaves mm_cpumask(M) and only then writes CR3. A scan
+    // in between skips A and frees M — the pgd A's MMU is still on ("loaded in its MMU"), or
+    // loom's causality check on A's walk of M's page tables, whichever the execution reaches
+    // (measured: loom's first execution, a causality violation).
+    assert_caught(
+        || mask_scan_vs_flush_unlazy(clear_before_cr3(), false),
+        &[
+            Caught::Oracle(ViolationKind::FreedWhileLoaded),
+            Caught::Causality,
+        ],
+    );
 }
 
 /// The pre-patch-21 flush: on a lazy CPU it "just switches to init_mm" (`leave_mm`).
 fn flush_leave_mm() -> Knobs {
     Knobs {
         x86_lazy_flush: LazyFlush::LeaveMm,
-        ..h_knobs(ArchId::X86)
+        ..h_x86_knobs()
     }
 }
 
-/// Its failure: A's next switch dereferences its freed active_mm.
+/// Its failure: a CPU's next switch dereferences its freed active_mm.
 const KASAN_ACTIVE_MM: Caught = Caught::OracleAt(
     ViolationKind::UseAfterFree,
     "kasan_check_byte(prev->active_mm)",
@@ -87,11 +112,12 @@ const KASAN_ACTIVE_MM: Caught = Caught::OracleAt(
 
 #[test]
 fn hazard_x86_flush_leave_mm_behind_the_scheduler_is_caught() {
-    // Before patch 21 the flush IPI moves loaded_mm off M while rq->lazy_mm and
-    // current->active_mm stay M. The exit flush then finds A off M and Rik's lazy mask clears
-    // A's bit; the scan never looks at A, frees M, and A's next switch dereferences its freed
-    // active_mm (kasan_check_byte). A logic bug, not an ordering one: with A idling through
-    // the exit every interleaving fails, and loom's first execution shows it.
+    // Before patch 21 a flush moves loaded_mm off M on a lazy CPU while rq->lazy_mm and
+    // current->active_mm stay M, and v5.16's switch_mm_irqs_off clears its bit. B's own exit
+    // flush does that to B (lazy since exit_mm), the munmap flush to A: the scan finds
+    // nobody in the mask and frees M under both CPUs' active_mm (__mmdrop's WARN on B, then
+    // kasan_check_byte at each one's next switch). A logic bug, not an ordering one: every
+    // interleaving fails, and loom's first execution shows it.
     assert_caught(
         || mask_scan_vs_flush_unlazy(flush_leave_mm(), true),
         &[KASAN_ACTIVE_MM],
@@ -99,12 +125,11 @@ fn hazard_x86_flush_leave_mm_behind_the_scheduler_is_caught() {
 }
 
 #[test]
-fn hazard_x86_flush_leave_mm_racing_the_unlazy_is_caught_at_bound_3() {
-    // When A races the exit with its own switch to U, the failure needs A preempted before
-    // each flush is sent and again before its switch: three preemptions. Measured: not
-    // reached at bound 2 (451 executions), reached at bound 3 (666).
-    assert_caught_bound(
-        3,
+fn hazard_x86_flush_leave_mm_with_a_racing_unlazy_is_caught() {
+    // When A races the exit with its own switch to U, B's own exit flush still leave_mm's B:
+    // caught in loom's first execution (measured 2026-11-26; an older note here said three
+    // preemptions were needed, which no longer held before this session's changes either).
+    assert_caught(
         || mask_scan_vs_flush_unlazy(flush_leave_mm(), false),
         &[KASAN_ACTIVE_MM],
     );
