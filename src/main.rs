@@ -81,8 +81,8 @@ enum Cmd {
         /// widening race windows.
         #[arg(long, default_value_t = 1e-4)]
         vcpu_preempt: f64,
-        /// Torture a historical-bug mutant instead (its letter a-k or full name, with its arch
-        /// and knobs).
+        /// Torture a historical-bug mutant instead (its letter or full name, as `lazymm mutants`
+        /// lists them; with its arch and knobs).
         #[arg(long, conflicts_with = "scheme")]
         mutant: Option<String>,
         /// Print a JSON array of reports.

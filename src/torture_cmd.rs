@@ -65,8 +65,10 @@ pub fn torture_cmd(
             .find(|x| x.name == m || x.name.split('-').next() == Some(m.as_str()))
         else {
             let names: Vec<_> = all.iter().map(|x| x.name).collect();
+            let letter = |x: Option<&mutants::Mutant>| x.map_or("?", |x| &x.name[..1]);
+            let (first, last) = (letter(all.first()), letter(all.last()));
             eprintln!(
-                "error: --mutant: unknown mutant {m:?}; expected a letter a-k or one of {names:?}"
+                "error: --mutant: unknown mutant {m:?}; expected a letter {first}-{last} or one of {names:?}"
             );
             return ExitCode::from(2);
         };
