@@ -30,17 +30,17 @@ use lazymm_model::Kernel;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
 mod config;
+mod marks;
 pub use config::{Gate, Preempt, Step, StepConfig, StepResult, Stop};
+pub use marks::Marks;
 
 #[derive(Default)]
 struct Shared {
-    markers: RefCell<HashSet<String>>,
-    watched: HashSet<(CpuId, &'static str)>,
+    marks: RefCell<Marks>,
     step: Cell<u64>,
     rng: RefCell<Option<ChaCha8Rng>>,
     preempt_prob: f64,
@@ -156,26 +156,8 @@ type Co = Coroutine<Deliver, Yielded, ()>;
 pub fn run(k: Arc<Kernel>, scripts: Vec<Vec<Step>>, cfg: &StepConfig) -> StepResult {
     let n = k.ncpus();
     assert!(scripts.len() <= n, "more scripts than CPUs");
-    let mut watched = HashSet::new();
-    let mut wanted: Vec<String> = cfg.gates.iter().map(|g| g.until.clone()).collect();
-    for s in &scripts {
-        for st in s {
-            if let Step::WaitMark(m) = st {
-                wanted.push(m.clone());
-            }
-        }
-    }
-    for m in &wanted {
-        if let Some((c, at)) = m.strip_prefix("cpu").and_then(|r| r.split_once('@')) {
-            if let Ok(c) = c.parse::<usize>() {
-                // Leak the point name once per run: point names are &'static str in the model.
-                let at: &'static str = Box::leak(at.to_string().into_boxed_str());
-                watched.insert((c, at));
-            }
-        }
-    }
     let shared = Rc::new(Shared {
-        watched,
+        marks: RefCell::new(Marks::new(&scripts, cfg.gates.clone())),
         rng: RefCell::new(Some(ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5eed_1a2f))),
         preempt_prob: cfg.preempt_prob,
         steps_per_jiffy: cfg.steps_per_jiffy,
@@ -206,9 +188,7 @@ pub fn run(k: Arc<Kernel>, scripts: Vec<Vec<Step>>, cfg: &StepConfig) -> StepRes
                             shared.applied.borrow_mut()[cpu].push(ok);
                             c.point(&k, "script:next");
                         }
-                        Step::Mark(m) => {
-                            shared.markers.borrow_mut().insert(m.clone());
-                        }
+                        Step::Mark(m) => shared.marks.borrow_mut().mark(m),
                         Step::Retry(op) => {
                             while !k.do_op(&c, op) {
                                 c.wait(&k, "script:retry");
@@ -216,7 +196,7 @@ pub fn run(k: Arc<Kernel>, scripts: Vec<Vec<Step>>, cfg: &StepConfig) -> StepRes
                             shared.applied.borrow_mut()[cpu].push(true);
                         }
                         Step::WaitMark(m) => {
-                            while !shared.markers.borrow().contains(m) {
+                            while !shared.marks.borrow().is_set(m) {
                                 c.wait(&k, "script:wait_mark");
                             }
                         }
@@ -240,7 +220,6 @@ pub fn run(k: Arc<Kernel>, scripts: Vec<Vec<Step>>, cfg: &StepConfig) -> StepRes
         .collect();
 
     let mut last: Vec<Option<&'static str>> = vec![None; n];
-    let mut arrivals: HashMap<(CpuId, &'static str), u32> = HashMap::new();
     let mut waiting = vec![false; n];
     let mut stall = 0u64;
     // Gates hold a CPU as long as that does not stall everyone else: when every other CPU has
@@ -267,17 +246,8 @@ pub fn run(k: Arc<Kernel>, scripts: Vec<Vec<Step>>, cfg: &StepConfig) -> StepRes
             }
         }
         let gates_hold = gate_stall < 200 * n as u64;
-        let held = |c: CpuId| {
-            gates_hold
-                && last[c].is_some_and(|at| {
-                    cfg.gates.iter().any(|g| {
-                        g.cpu == c
-                            && g.at == at
-                            && arrivals.get(&(c, at)).copied() == Some(g.nth)
-                            && !shared.markers.borrow().contains(&g.until)
-                    })
-                })
-        };
+        let held =
+            |c: CpuId| gates_hold && last[c].is_some_and(|at| shared.marks.borrow().holds(c, at));
         let irq_ready = |c: CpuId| k.irqs_enabled(c) && k.cpu_online(c) && k.ipi_pending(c);
         // A CPU held at a gate still takes interrupts when its IRQs are on.
         let runnable: Vec<CpuId> = (0..n).filter(|&c| !held(c) || irq_ready(c)).collect();
@@ -305,13 +275,7 @@ pub fn run(k: Arc<Kernel>, scripts: Vec<Vec<Step>>, cfg: &StepConfig) -> StepRes
             }
             CoroutineResult::Yield(y) => {
                 last[cpu] = Some(y.at);
-                *arrivals.entry((cpu, y.at)).or_insert(0) += 1;
-                if shared.watched.contains(&(cpu, y.at)) {
-                    shared
-                        .markers
-                        .borrow_mut()
-                        .insert(format!("cpu{cpu}@{}", y.at));
-                }
+                shared.marks.borrow_mut().arrive(cpu, y.at);
                 waiting[cpu] = y.waiting;
                 if y.waiting {
                     gate_stall += 1;

@@ -8,10 +8,9 @@
 
 use crate::run::Built;
 use lazymm_engines::driver::{Driver, Next};
-use lazymm_engines::step::{Gate, Preempt, Step};
+use lazymm_engines::step::{Marks, Preempt, Step};
 use lazymm_model::ids::{CpuId, TaskRef};
 use lazymm_model::{Kernel, MmRef, SysOp};
-use std::collections::{HashMap, HashSet};
 
 /// Plays a scenario's scripts.
 pub struct ScriptDriver {
@@ -20,11 +19,9 @@ pub struct ScriptDriver {
     scripts: Vec<Vec<Step>>,
     pc: Vec<usize>,
     retry_failed: Vec<bool>,
-    markers: HashSet<String>,
-    gates: Vec<Gate>,
+    /// Markers and gates: the step engine's own ([`Marks`]).
+    marks: Marks,
     preempts: Vec<Option<Preempt>>,
-    watched: HashSet<(CpuId, &'static str)>,
-    arrivals: HashMap<(CpuId, &'static str), u32>,
     released: bool,
     ops: u64,
     /// The scenario's subject mm (after setup).
@@ -40,35 +37,12 @@ impl ScriptDriver {
             scripts: vec![],
             pc: vec![],
             retry_failed: vec![],
-            markers: HashSet::new(),
-            gates: vec![],
+            marks: Marks::default(),
             preempts: vec![],
-            watched: HashSet::new(),
-            arrivals: HashMap::new(),
             released: false,
             ops: 0,
             subject: MmRef::NULL,
         }
-    }
-
-    /// The point markers (`cpuN@point`) that scripts and gates wait for.
-    fn watched(b: &Built) -> HashSet<(CpuId, &'static str)> {
-        let wanted =
-            b.gates
-                .iter()
-                .map(|g| g.until.as_str())
-                .chain(b.scripts.iter().flatten().filter_map(|s| match s {
-                    Step::WaitMark(m) => Some(m.as_str()),
-                    _ => None,
-                }));
-        wanted
-            .filter_map(|m| {
-                let (c, at) = m.strip_prefix("cpu")?.split_once('@')?;
-                // Point names are &'static str in the model: leak each watched one once.
-                let at: &'static str = Box::leak(at.to_string().into_boxed_str());
-                Some((c.parse().ok()?, at))
-            })
-            .collect()
     }
 }
 
@@ -85,8 +59,7 @@ impl Driver for ScriptDriver {
         self.subject = b.subject;
         self.pc = vec![0; b.scripts.len()];
         self.retry_failed = vec![false; b.scripts.len()];
-        self.watched = Self::watched(&b);
-        self.gates = b.gates;
+        self.marks = Marks::new(&b.scripts, b.gates);
         self.preempts = b.preempts.into_iter().map(Some).collect();
         self.scripts = b.scripts;
     }
@@ -104,11 +77,11 @@ impl Driver for ScriptDriver {
                     return Next::Op(op.clone());
                 }
                 Step::Mark(m) => {
-                    self.markers.insert(m.clone());
+                    self.marks.mark(m);
                     self.pc[cpu] += 1;
                 }
                 Step::WaitMark(m) => {
-                    if !self.markers.contains(m) {
+                    if !self.marks.is_set(m) {
                         return Next::Spin;
                     }
                     self.pc[cpu] += 1;
@@ -134,21 +107,11 @@ impl Driver for ScriptDriver {
     fn at_point(&mut self, cpu: CpuId, at: &'static str) -> bool {
         // A CPU moving on is progress: gates hold again.
         self.released = false;
-        let n = self.arrivals.entry((cpu, at)).or_insert(0);
-        *n += 1;
-        if self.watched.contains(&(cpu, at)) {
-            self.markers.insert(format!("cpu{cpu}@{at}"));
-        }
+        self.marks.arrive(cpu, at);
         self.held(cpu, at)
     }
     fn held(&self, cpu: CpuId, at: &'static str) -> bool {
-        !self.released
-            && self.gates.iter().any(|g| {
-                g.cpu == cpu
-                    && g.at == at
-                    && self.arrivals.get(&(cpu, at)).copied() == Some(g.nth)
-                    && !self.markers.contains(&g.until)
-            })
+        !self.released && self.marks.holds(cpu, at)
     }
     fn release_gates(&mut self) {
         self.released = true;
