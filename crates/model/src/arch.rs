@@ -194,7 +194,8 @@ pub struct Knobs {
     /// x86 `mm_cpumask` policy (ignored on other arches).
     pub x86_mask: MaskPolicy,
     /// With [`MaskPolicy::X86ClearOnSwitch`]: clear this CPU's bit for the previous mm only
-    /// after the CR3 write. v5.16–v6.12 `switch_mm_irqs_off` clears it first ("Stop remote
+    /// at the end of `switch_mm_irqs_off`, after the CR3 write and `switch_ldt`'s read of
+    /// `prev->context.ldt`. v5.16–v6.12 `switch_mm_irqs_off` clears it first ("Stop remote
     /// flushes for the previous mm"), then sets next's bit, reads `tlb_gen` and writes CR3, so
     /// for a few instructions the CPU's MMU is on an mm whose mask no longer has it. Only a
     /// scheme that frees by the mask (H-x86, patch 22) needs the other order: it is the fix

@@ -11,7 +11,7 @@
 //! | `refcount`, `shootdown`, `shootdown-ppc` | mainline | v6.16+ | — |
 //! | `mmput-flush` | mainline | v6.16+ (L was never posted) | L's own exit flush and flush unlazy |
 //! | `hazard`, `hazard-x86` | as-posted | v5.16 + Andy's 23 patches | patch 10 NMI, 12 hotplug in `do_idle`, 14 exec switch with IRQs off, 15 no kthread ref, 18–22 x86 unlazy; v5.16 mask cleared on switch-out, before the CR3 write |
-//! | `hazard+fixes`, `hazard-x86+fixes` | as-posted + fixes | same | `exit_mm`'s grab publishes `lazy_mm` (as posted it is a real `mmgrab` nothing releases); `kthread_use_mm` enforces `mmget_not_zero`; 2024 hotplug order; `mmdrop_sched` for `drop_mm` on RT; H-x86 only: the mask bit cleared after the CR3 write |
+//! | `hazard+fixes`, `hazard-x86+fixes` | as-posted + fixes | same | `exit_mm`'s grab publishes `lazy_mm` (as posted it is a real `mmgrab` nothing releases); `kthread_use_mm` enforces `mmget_not_zero`; 2024 hotplug order; `mmdrop_sched` for `drop_mm` on RT; H-x86 only: the mask bit cleared at the end of `switch_mm_irqs_off` (after the CR3 write and `switch_ldt`) |
 //! | `hazard-md` | as-posted | v6.11.1 + Mathieu's RFC v2 | v6.11 hotplug (`finish_cpu` drop on the control CPU), init_mm published, old EFI, pre-patch-10 NMI reader, mask cleared on switch-out, before the CR3 write |
 //! | `hazard-md+fixes` | as-posted + fixes | same | 2024 hotplug order; init_mm never published or cleared; EFI via temporary mm (e7021e2fe0b4) |
 
@@ -175,9 +175,11 @@ fn hazard_fixed_knobs(arch: ArchId) -> Knobs {
 }
 /// Patch 22 frees by `mm_cpumask` alone, so a CPU must leave the mask only once its MMU has
 /// left the mm: v5.16's `switch_mm_irqs_off` clears the bit before its CR3 write, and a last
-/// `__mmput` in between frees the pgd that CR3 still points at. The fix moves the
-/// `cpumask_clear_cpu` after `load_new_mm_cr3` (a flusher that still sees the bit sends one
-/// IPI too many; `flush_tlb_func` finds `loaded_mm != mm` and returns).
+/// `__mmput` in between frees the pgd that CR3 still points at (and the mm_struct that
+/// `switch_ldt` reads after the CR3 write). The fix moves the `cpumask_clear_cpu` to the end
+/// of `switch_mm_irqs_off`, after `load_new_mm_cr3` and `switch_ldt` (a flusher that still
+/// sees the bit may send one IPI too many; `flush_tlb_func` finds `loaded_mm != mm` and
+/// returns).
 fn hazard_x86_fixed_knobs(arch: ArchId) -> Knobs {
     Knobs {
         x86_clear_after_cr3: true,

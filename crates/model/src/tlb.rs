@@ -150,7 +150,14 @@ impl Kernel {
         pc.set_loaded_mm(next);
         if clear_first {
             pc.set_leaving_mm(false);
-        } else if clear_prev {
+        }
+        if !real_prev.is_null() && real_prev != self.init_mm {
+            // `if (next != real_prev) switch_ldt(real_prev, next)`: reads
+            // prev->context.ldt, in real_prev's mm_struct, after the CR3 write.
+            self.mm_deref(c, real_prev, "switch_ldt(prev): prev->context.ldt");
+        }
+        if clear_prev && !clear_first {
+            // The fix: leave the mask only when nothing here uses real_prev any more.
             self.mask_clear(c, real_prev, cpu);
         }
         self.ev(c, Event::MmuSwitch);
@@ -173,7 +180,8 @@ impl Kernel {
         let now = c.jiffies();
         let s = &self.slot(mm).next_trim;
         // Relaxed: a rate limit, racy in the kernel too (READ_ONCE/WRITE_ONCE).
-        if now >= s.load(Relaxed) {
+        // time_after(jiffies, next_trim_cpumask): strictly after.
+        if now > s.load(Relaxed) {
             s.store(now + iv, Relaxed);
             return true;
         }
@@ -204,10 +212,19 @@ impl Kernel {
                     .collect();
                 // inc_mm_tlb_gen(mm): a fully ordered RMW on mm->context.tlb_gen.
                 touch!(self, c, Line::MmContext(mm.idx() as u32), Access::Rmw);
-                let trim = !freed_tables && self.should_trim_cpumask(c, mm);
                 let mask = self.mm_cpumask(c, mm);
                 let mut targets = CpuSet::with_cpus(self.ncpus());
-                for t in mask.iter() {
+                // flush_tlb_mm_range: `if (cpumask_any_but(mm_cpumask(mm), cpu) < nr_cpu_ids)`
+                // flush_tlb_multi (mainline first takes its trim slot: `info->trim_cpumask =
+                // should_trim_cpumask(mm)`, whether or not tables were freed); `else if (mm ==
+                // loaded_mm)` flush_tlb_func locally, and nothing otherwise.
+                let remote = mask.iter().any(|t| t != me);
+                let trim = remote && self.should_trim_cpumask(c, mm);
+                if !remote && self.cpu(me).loaded_mm() == mm {
+                    targets.insert(me);
+                }
+                let lazy_mask = self.mask_policy() == MaskPolicy::X86Lazy;
+                for t in mask.iter().filter(|_| remote) {
                     let pc = self.cpu(t);
                     if t != me {
                         // should_flush_tlb reads the target's cpu_tlbstate(_shared).
@@ -215,9 +232,11 @@ impl Kernel {
                     }
                     // native_flush_tlb_multi: with freed_tables every CPU in the mask (lazy ones
                     // must drop paging-structure caches), the local one included; otherwise
-                    // should_flush_tlb: not lazy, and the mm loaded or a trim due. Relaxed
-                    // hints, as in tlb.c.
-                    let want = freed_tables || (!pc.is_lazy() && (pc.loaded_mm() == mm || trim));
+                    // not lazy (v5.16/v6.11 tlb_is_not_lazy), and with Rik's lazy mask also
+                    // the mm loaded or a trim due (mainline should_flush_tlb). Relaxed hints,
+                    // as in tlb.c.
+                    let want = freed_tables
+                        || (!pc.is_lazy() && (!lazy_mask || pc.loaded_mm() == mm || trim));
                     if want && (t == me || !self.cfg.knobs.pv_flush_skips.contains(&t)) {
                         targets.insert(t);
                     }
@@ -331,10 +350,11 @@ impl Kernel {
                 .unwrap_or(self.cfg.knobs.x86_lazy_flush)
             {
                 // "We're in lazy mode ... just switch to init_mm": loaded_mm moves,
-                // current->active_mm does not (§4.4).
+                // current->active_mm does not (§4.4). Then return: the switch is the flush.
                 LazyFlush::LeaveMm => self.leave_mm(c, mm),
                 LazyFlush::Unlazy => self.unlazy_mm_irqs_off(c),
             }
+            return;
         }
         // Otherwise: local flush of mm's entries.
         self.ev(c, Event::LocalFlush);
