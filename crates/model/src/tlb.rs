@@ -55,10 +55,12 @@ impl Kernel {
         let sticky = self.mask_policy() == MaskPolicy::Sticky;
         if real_prev == next {
             // Same mm (e.g. T1(M)→idle→T2(M)): no CR3 write. Re-set our mask bit in case a
-            // flush trimmed it while we were lazy (§7 #4).
+            // flush trimmed it while we were lazy (§7 #4) — on x86 not for init_mm
+            // (`WARN_ON_ONCE(real_prev != &init_mm && !cpumask_test_cpu(...))`).
             if self.mm_deref(c, next, "switch_mm_irqs_off(next)") {
                 self.slot(next).pgd.walk();
-                if self.mask_policy() != MaskPolicy::None && !self.mask_test(c, next, cpu) {
+                let test = self.mask_policy() != MaskPolicy::None && !(x86 && next == self.init_mm);
+                if test && !self.mask_test(c, next, cpu) {
                     self.mask_set(c, next, cpu);
                     if sticky && next != self.init_mm {
                         // ppc: orders the mask store before loading translations of next;
