@@ -119,9 +119,11 @@ impl Scheme for HazardMd {
         }
         let pc = k.cpu(c.id());
         let slot = &pc.hp_slot;
-        // Relaxed: our own slot.
+        // Relaxed: our own slot. hp_allocate: "if (READ_ONCE(slot->addr)) goto fail" — a busy
+        // slot is left as it is (spec §3.e), and mmgrab_lazy_tlb only warns.
         if slot.load(Relaxed) != 0 {
             k.warn(c, mm, "WARN_ON_ONCE(!ctx.addr): hazard slot busy");
+            return;
         }
         // WRITE_ONCE(slot->addr, mm). Relaxed: the caller holds mm_users (or mm_count), so
         // hp_scan cannot run until a later fully ordered mmput/mmdrop releases it; that chain
