@@ -19,8 +19,12 @@ impl Kernel {
         }
         c.point(self, "exit_mm:mmap_read_lock");
         self.scheme.mmgrab_lazy_tlb(self, c, mm, Site::ExitMm);
-        // task_lock; smp_mb__after_spinlock() for membarrier (not counted as smp_mb: it is the
-        // lock's barrier).
+        // task_lock; smp_mb__after_spinlock() for membarrier: nothing more on x86 (the locked
+        // acquire is already a full barrier, not an smp_mb), smp_mb() on powerpc and arm64.
+        // Pairs with membarrier's smp_mb before it reads the task's mm.
+        if self.cfg.arch.id != crate::ArchId::X86 {
+            self.smp_mb_path(c);
+        }
         self.local_irq_disable(c);
         // WRITE_ONCE(current->mm, NULL). Relaxed: read remotely only by membarrier (RCU).
         cur.set_mm(MmRef::NULL);

@@ -41,8 +41,9 @@ fn basic_lazy_idle_exit_free_points_and_ipis() {
     assert_eq!((s.lazy_ipis, s.mm_count_rmw, s.scheme_barriers), (1, 1, 4));
     assert!(s.freed_at.starts_with("cpu1 __mmput"), "{}", s.freed_at);
     // Path barriers (ppc): first use of M on A and on B, of U1 on A, of U2 on B (smp_mb after
-    // setting the mask bit), and radix__flush_all_mm's smp_mb in the exit flush: 5.
-    assert_eq!(s.path_barriers, 5);
+    // setting the mask bit), radix__flush_all_mm's smp_mb in the exit flush, and exit_mm's
+    // smp_mb__after_spinlock (smp_mb on powerpc): 6.
+    assert_eq!(s.path_barriers, 6);
     // S-ppc: the combined exit flush reaches A (1 flush IPI, 0 lazy IPIs); scheme barriers:
     // the 4 above + radix__tlb_flush's smp_mb + exit_lazy_flush_tlb's mmdrop_lazy_tlb on A: 6.
     let p = row("1", SchemeId::ShootdownPpc, ArchId::PpcRadix);
