@@ -350,17 +350,10 @@ pub(super) fn handoff_after_unlazy(k: &Kernel) -> Built {
 pub(super) fn exec_flush_before_activate(k: &Kernel) -> Built {
     let (m, t) = proc1(k);
     let kt = k.create_kthread().unwrap();
+    let (b, held) = exit_while_cpu0_held(t, "exec_mmap:before_activate_mm");
     Built {
-        scripts: vec![
-            vec![sw(t), sw(kt), mark("a_lazy"), op(SysOp::Exec)],
-            vec![
-                wait("cpu0@exec_mmap:before_activate_mm"),
-                sw(t),
-                exit(),
-                mark("exited"),
-            ],
-        ],
-        gates: vec![gate(0, "exec_mmap:before_activate_mm", "exited")],
+        scripts: vec![vec![sw(t), sw(kt), mark("a_lazy"), op(SysOp::Exec)], b],
+        gates: vec![held],
         subject: m,
         ..Default::default()
     }
@@ -375,17 +368,10 @@ pub(super) fn exec_flush_before_activate(k: &Kernel) -> Built {
 pub(super) fn switch_away_before_cr3(k: &Kernel) -> Built {
     let (m, t) = proc1(k);
     let (_, u) = proc1(k);
+    let (b, held) = exit_while_cpu0_held(t, "switch_mm_irqs_off:before_cr3");
     Built {
-        scripts: vec![
-            vec![sw(t), idle(), sw(u)],
-            vec![
-                wait("cpu0@switch_mm_irqs_off:before_cr3"),
-                sw(t),
-                exit(),
-                mark("exited"),
-            ],
-        ],
-        gates: vec![gate(0, "switch_mm_irqs_off:before_cr3", "exited")],
+        scripts: vec![vec![sw(t), idle(), sw(u)], b],
+        gates: vec![held],
         subject: m,
         ..Default::default()
     }

@@ -36,3 +36,9 @@ pub(super) fn gate(cpu: usize, at: &'static str, until: &str) -> Gate {
         until: until.into(),
     }
 }
+/// A gated window's other half: B waits until cpu0 reaches point `at`, takes `t` over and
+/// exits it, then marks "exited"; cpu0 is held at `at` until that mark.
+pub(super) fn exit_while_cpu0_held(t: TaskId, at: &'static str) -> (Vec<Step>, Gate) {
+    let b = vec![wait(&format!("cpu0@{at}")), sw(t), exit(), mark("exited")];
+    (b, gate(0, at, "exited"))
+}
