@@ -91,6 +91,11 @@ pub struct Arch {
     /// Whether `__cpu_disable` clears the dying CPU from every mm_cpumask (ppc
     /// `cleanup_cpu_mmu_context`, §1.5).
     pub hotplug_clears_masks: bool,
+    /// Whether `smp_mb__after_atomic()`, `smp_mb__after_spinlock()` and
+    /// `smp_mb__after_switch_mm()` emit a full barrier: `smp_mb()` on powerpc and arm64
+    /// (their void atomics, lock acquires and `switch_mm` are not full barriers); nothing on
+    /// x86, whose locked RMWs and CR3 writes already are.
+    pub after_barriers_are_mb: bool,
 }
 
 impl Arch {
@@ -103,6 +108,7 @@ impl Arch {
                 mask: MaskPolicy::X86Lazy,
                 loaded_mm_separate: true,
                 hotplug_clears_masks: false,
+                after_barriers_are_mb: false,
             },
             ArchId::PpcRadix => Arch {
                 id,
@@ -110,6 +116,7 @@ impl Arch {
                 mask: MaskPolicy::Sticky,
                 loaded_mm_separate: false,
                 hotplug_clears_masks: true,
+                after_barriers_are_mb: true,
             },
             ArchId::PpcHash => Arch {
                 id,
@@ -117,6 +124,7 @@ impl Arch {
                 mask: MaskPolicy::Sticky,
                 loaded_mm_separate: false,
                 hotplug_clears_masks: true,
+                after_barriers_are_mb: true,
             },
             ArchId::Arm64 => Arch {
                 id,
@@ -124,6 +132,7 @@ impl Arch {
                 mask: MaskPolicy::None,
                 loaded_mm_separate: false,
                 hotplug_clears_masks: false,
+                after_barriers_are_mb: true,
             },
         }
     }
@@ -191,6 +200,12 @@ pub struct Knobs {
     /// 2020, x86 since 2025 \[MINGO-2025-7\]; not arm64). Without it a flush IPI can land between
     /// `tsk->mm = mm` and the MMU switch (§7 #10's second half).
     pub irqs_off_activate_mm: bool,
+    /// The v6.4–v6.18 mm_cid hooks (223baf9d17f2, and v6.9's `smp_mb__after_switch_mm()`)
+    /// and their barriers: `switch_mm_cid()` at the end of `context_switch`,
+    /// `sched_mm_cid_{before,after}_execve()` around exec, `sched_mm_cid_exit_signals()` on
+    /// exit (see `mm_cid.rs`). Not in v5.16 (H's base); replaced in v6.19 by Thomas
+    /// Gleixner's rewrite, which this model does not follow.
+    pub mm_cid: bool,
     /// x86 `mm_cpumask` policy (ignored on other arches).
     pub x86_mask: MaskPolicy,
     /// With [`MaskPolicy::X86ClearOnSwitch`]: clear this CPU's bit for the previous mm only

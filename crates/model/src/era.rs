@@ -8,9 +8,9 @@
 //!
 //! | variant | era | base kernel | what differs from mainline's common paths |
 //! |---|---|---|---|
-//! | `refcount`, `shootdown`, `shootdown-ppc` | mainline | v6.16+ | — |
-//! | `mmput-flush` | mainline | v6.16+ (L was never posted) | L's own exit flush and flush unlazy |
-//! | `hazard`, `hazard-x86` | as-posted | v5.16 + Andy's 23 patches | patch 10 NMI, 12 hotplug in `do_idle`, 14 exec switch with IRQs off, 15 no kthread ref, 18–22 x86 unlazy; v5.16 mask cleared on switch-out, before the CR3 write |
+//! | `refcount`, `shootdown`, `shootdown-ppc` | mainline | v6.18 | — |
+//! | `mmput-flush` | mainline | v6.18 (L was never posted) | L's own exit flush and flush unlazy |
+//! | `hazard`, `hazard-x86` | as-posted | v5.16 + Andy's 23 patches | no mm_cid (v6.4); patch 10 NMI, 12 hotplug in `do_idle`, 14 exec switch with IRQs off, 15 no kthread ref, 18–22 x86 unlazy; v5.16 mask cleared on switch-out, before the CR3 write |
 //! | `hazard+fixes`, `hazard-x86+fixes` | as-posted + fixes | same | `exit_mm`'s grab publishes `lazy_mm` (as posted it is a real `mmgrab` nothing releases); `kthread_use_mm` enforces `mmget_not_zero`; 2024 hotplug order; `mmdrop_sched` for `drop_mm` on RT; H-x86 only: the mask bit cleared at the end of `switch_mm_irqs_off` (after the CR3 write and `switch_ldt`) |
 //! | `hazard-md` | as-posted | v6.11.1 + Mathieu's RFC v2 | v6.11 hotplug (`finish_cpu` drop on the control CPU), init_mm published, old EFI, pre-patch-10 NMI reader, mask cleared on switch-out, before the CR3 write |
 //! | `hazard-md+fixes` | as-posted + fixes | same | 2024 hotplug order; init_mm never published or cleared; EFI via temporary mm (e7021e2fe0b4) |
@@ -23,9 +23,11 @@ use serde::Serialize;
 /// Which kernel a row runs.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Era {
-    /// Today's mainline (v6.16+: Rik's lazy `mm_cpumask` with once-a-second trimming, EFI
+    /// Mainline, pinned at v6.18 (the 2025 LTS): the last release with the v6.4 mm_cid hooks
+    /// and their barriers (`Knobs::mm_cid`; v6.19 rewrote mm_cid, and the model does not
+    /// follow the rewrite). It has Rik's lazy `mm_cpumask` with once-a-second trimming, EFI
     /// through the temporary-mm machinery, the 2024 hotplug order, x86
-    /// `ARCH_WANT_IRQS_OFF_ACTIVATE_MM`; x86 `use_temporary_mm` and cpuidle `leave_mm()`).
+    /// `ARCH_WANT_IRQS_OFF_ACTIVATE_MM`, x86 `use_temporary_mm` and cpuidle `leave_mm()`.
     Mainline,
     /// A series as posted, on the kernel it was posted against.
     AsPosted,
@@ -55,6 +57,7 @@ impl Knobs {
             exec_irqs_off: true,
             // x86 since 2025, powerpc since 2020; arm64 does not select it.
             irqs_off_activate_mm: matches!(arch, ArchId::X86 | ArchId::PpcRadix | ArchId::PpcHash),
+            mm_cid: true,
             x86_mask: MaskPolicy::X86Lazy,
             x86_clear_after_cr3: false,
             x86_lazy_flush: LazyFlush::LeaveMm,
@@ -84,6 +87,8 @@ impl Knobs {
             // the arch selects — so no flush IPI lands between tsk->mm = mm and the switch
             // (which patch 21's unlazy would WARN on).
             irqs_off_activate_mm: true,
+            // mm_cid came in v6.4.
+            mm_cid: false,
             // v5.16 cleared a CPU's bit when it switched its loaded mm away.
             x86_mask: MaskPolicy::X86ClearOnSwitch,
             // Patch 21: flush IPIs unlazy through the scheduler; patch 20: no leave_mm().
@@ -216,7 +221,7 @@ fn md_fixed_knobs(arch: ArchId) -> Knobs {
 
 /// Every variant, in table order.
 pub fn variants() -> Vec<Variant> {
-    const V619: &str = "mainline (v6.16+)";
+    const V618: &str = "mainline v6.18";
     const V516: &str = "v5.16 + luto sched/lazymm (Jan 2022)";
     const V611: &str = "v6.11.1 + hp RFC v2 (Oct 2024)";
     let v = |name, scheme, era, base, clean, build, knobs| {
@@ -243,7 +248,7 @@ pub fn variants() -> Vec<Variant> {
             "refcount",
             SchemeId::Refcount,
             Era::Mainline,
-            V619,
+            V618,
             true,
             || SchemeId::Refcount.build(),
             Knobs::mainline,
@@ -252,7 +257,7 @@ pub fn variants() -> Vec<Variant> {
             "shootdown",
             SchemeId::Shootdown,
             Era::Mainline,
-            V619,
+            V618,
             true,
             || SchemeId::Shootdown.build(),
             Knobs::mainline,
@@ -261,7 +266,7 @@ pub fn variants() -> Vec<Variant> {
             "shootdown-ppc",
             SchemeId::ShootdownPpc,
             Era::Mainline,
-            V619,
+            V618,
             true,
             || SchemeId::ShootdownPpc.build(),
             Knobs::mainline,
@@ -270,7 +275,7 @@ pub fn variants() -> Vec<Variant> {
             "mmput-flush",
             SchemeId::MmputFlush,
             Era::Mainline,
-            V619,
+            V618,
             true,
             || SchemeId::MmputFlush.build(),
             mmput_flush_knobs,

@@ -22,6 +22,8 @@ impl Kernel {
             return None;
         }
         let old_mm = tsk.mm();
+        // bprm_execve: sched_mm_cid_before_execve(current), on the old mm (mm_cid.rs).
+        self.sched_mm_cid_hook(c, old_mm);
         let k = &self.cfg.knobs;
         // task_lock(tsk); membarrier_exec_mmap(mm): smp_mb() before the new mm is visible.
         self.smp_mb_path(c);
@@ -65,6 +67,8 @@ impl Kernel {
         }
         // The new mm is fresh, so it cannot be registered yet: the check documents the
         // obligation (membarrier_exec_mmap's barrier came before the publication).
+        // bprm_execve: sched_mm_cid_after_execve(current), on the new mm (mm_cid.rs).
+        self.sched_mm_cid_hook(c, mm);
         self.membarrier_check(c, mm, "exec returned to user space");
         Some(mm)
     }

@@ -22,7 +22,7 @@ impl Kernel {
         // task_lock; smp_mb__after_spinlock() for membarrier: nothing more on x86 (the locked
         // acquire is already a full barrier, not an smp_mb), smp_mb() on powerpc and arm64.
         // Pairs with membarrier's smp_mb before it reads the task's mm.
-        if self.cfg.arch.id != crate::ArchId::X86 {
+        if self.cfg.arch.after_barriers_are_mb {
             self.smp_mb_path(c);
         }
         self.local_irq_disable(c);
@@ -42,6 +42,8 @@ impl Kernel {
             return false;
         }
         let _t = c.trace().enter("do_exit");
+        // exit_signals(): sched_mm_cid_exit_signals(tsk), while tsk->mm is set (mm_cid.rs).
+        self.sched_mm_cid_hook(c, t.mm());
         self.exit_mm(c);
         // Preemptible until the final __schedule(): exit_mm left the task lazy on its own mm
         // (current->mm == NULL), so a preemption here switches it out like a kthread — and,

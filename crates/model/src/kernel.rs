@@ -346,6 +346,14 @@ impl Kernel {
         self.full_barrier_done(c);
     }
 
+    /// An `smp_mb()` the common path issues for kernel state the model leaves out, so that
+    /// its pair is outside the model too (mm_cid's): counted and priced as a path barrier,
+    /// and a full barrier for the oracle, but no host fence, since nothing here pairs with it.
+    pub fn smp_mb_path_unmodelled_pair(&self, c: &dyn Cpu) {
+        self.ev(c, Event::PathBarrier);
+        self.full_barrier_done(c);
+    }
+
     /// Notes a full barrier that is not an explicit smp_mb (fully ordered RMW, CR3 write).
     pub fn full_barrier_done(&self, c: &dyn Cpu) {
         self.cpus[c.id()].set_mb_pending(false);

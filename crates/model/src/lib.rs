@@ -65,6 +65,7 @@ mod kthread;
 pub mod machine;
 mod membarrier;
 mod mm;
+mod mm_cid;
 mod mm_slot;
 mod nmi;
 pub mod ops;

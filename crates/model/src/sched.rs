@@ -129,6 +129,8 @@ impl Kernel {
                 self.scheme.switch_kernel_to_user(self, c, prev_active);
             }
         }
+        // switch_mm_cid() requires the memory barriers above (mm_cid.rs).
+        self.switch_mm_cid(c, prev_mm, next_mm);
         c.point(self, "context_switch:switch_to");
     }
 

@@ -35,7 +35,12 @@ fn run(variant: &str, cpus: usize, pairs: usize, bind: Bind, cfg: SimConfig) -> 
 ///  each later round trip: parent write 100 + wakeup 150, read 100, switch 500, child write
 ///    100 + wakeup 150, read 100, switch 500 = 1700 ns.
 /// ```
-/// Stopping at 2190 + 9 × 1700 + 50 ns: 10 round trips, 1 + 2 × 10 context switches.
+/// Barriers (the toy's fence: 30 ns) add to the first switch only, idle → parent, the one
+/// kernel → user switch: `switch_mm_cid()`'s `smp_mb()` on the v6.4+ bases (mainline, MD's
+/// v6.11.1; not H's v5.16), and the scheme's membarrier `smp_mb()` in `mmdrop_lazy_tlb`
+/// (S, MD; R's `mmdrop` is an RMW, at 0 here). So the 10th round trip completes by
+/// 2190 + 9 × 1700 + 60 = 17550 ns, and the 11th one's first write cannot complete before
+/// 17490 + 100 (H). Stopping at 17490 + 70 ns: 10 round trips, 1 + 2 × 10 context switches.
 #[test]
 fn ctxsw_one_pu_times_are_the_sum_of_event_prices() {
     for v in [
@@ -52,7 +57,7 @@ fn ctxsw_one_pu_times_are_the_sum_of_event_prices() {
             Bind::Pu,
             SimConfig {
                 switches: None,
-                duration_ns: Some(2190.0 + 9.0 * 1700.0 + 50.0),
+                duration_ns: Some(2190.0 + 9.0 * 1700.0 + 70.0),
                 ..SimConfig::default()
             },
         );
@@ -65,8 +70,8 @@ fn ctxsw_one_pu_times_are_the_sum_of_event_prices() {
         // No IPI of any kind on one CPU.
         assert_eq!(r.counters.lazy_ipis + r.counters.flush_ipis, 0, "{v}");
         // Wakeups: 2 per round trip except the first's parent-side one (the child had not
-        // blocked yet). The 11th round trip's first write starts at 17490 ns; its syscall
-        // entry (100 ns) already passes the stop at 17540, so its wakeup is not counted.
+        // blocked yet). The 11th round trip's first write starts at 17490 ns or later; its
+        // syscall entry (100 ns) already passes the stop at 17560, so its wakeup is not counted.
         assert_eq!(r.counters.wakeups, 2 * 10 - 1, "{v}");
         assert_eq!(r.per_switch_ns.sched, 500.0, "{v}");
     }

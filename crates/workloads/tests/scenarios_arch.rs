@@ -146,8 +146,7 @@ fn munmap_skips_lazy_cpus_unless_tables_are_freed() {
 #[test]
 fn mm_cid_edge_keeps_a_barrier_only_where_a_scheme_puts_one() {
     // §7 #25: 5 user→kernel→user round trips on each of 2 CPUs. MD puts smp_mb on both edges
-    // (2 × 5 × 2 = 20), S only on kernel→user (10), H and L on neither (mm_cid itself is not
-    // modelled; this measures which barriers remain).
+    // (2 × 5 × 2 = 20), S only on kernel→user (10), H and L on neither.
     assert_eq!(
         row("25", SchemeId::HazardMd, ArchId::X86).scheme_barriers,
         20
@@ -160,6 +159,31 @@ fn mm_cid_edge_keeps_a_barrier_only_where_a_scheme_puts_one() {
     assert_eq!(
         row("25", SchemeId::MmputFlush, ArchId::X86).scheme_barriers,
         0
+    );
+    // switch_mm_cid() (v6.4–v6.18; mm_cid.rs) on the same runs. On x86 the path barriers are
+    // the 4 same-mm lazy returns per CPU that read tlb_gen after smp_mb (2 × 4 = 8; the first
+    // idle→T is a real switch whose mask-bit atomic orders it), plus switch_mm_cid's
+    // kernel→user smp_mb() at every idle→T (10): 18, for every scheme on a v6.4+ base. On the
+    // user→kernel edge switch_mm_cid has only smp_mb__after_mmgrab(), a compiler barrier on
+    // x86: the full barrier there is R's mmgrab (locked RMW; 10 of its 20 mm_count RMWs) or
+    // MD's smp_mb (10 of its 20) — S and L have none (spec §4.9), and mm_cid's remote clear
+    // (not modelled) would need one.
+    for s in [
+        SchemeId::Refcount,
+        SchemeId::Shootdown,
+        SchemeId::MmputFlush,
+    ] {
+        assert_eq!(row("25", s, ArchId::X86).path_barriers, 18, "{s:?}");
+    }
+    assert_eq!(row("25", SchemeId::HazardMd, ArchId::X86).path_barriers, 18);
+    assert_eq!(row("25", SchemeId::Refcount, ArchId::X86).mm_count_rmw, 20);
+    // H runs v5.16, before mm_cid: only the 8.
+    assert_eq!(row("25", SchemeId::Hazard, ArchId::X86).path_barriers, 8);
+    // arm64 keeps no mm_cpumask and issues no tlb_gen barrier; switch_mm_cid issues smp_mb
+    // on both edges (smp_mb__after_mmgrab is smp_mb there): 20.
+    assert_eq!(
+        row("25", SchemeId::Refcount, ArchId::Arm64).path_barriers,
+        20
     );
 }
 

@@ -11,7 +11,7 @@ mod scenario_rows;
 use lazymm_model::era::{variant, variants};
 use lazymm_model::{ArchId, SchemeId};
 use lazymm_workloads::run::Named;
-use lazymm_workloads::scenarios::{find, run_named_on, run_scenario, run_variant};
+use lazymm_workloads::scenarios::{find, run_scenario, run_variant};
 use scenario_rows::*;
 
 #[test]
@@ -32,8 +32,11 @@ fn basic_lazy_idle_exit_free_points_and_ipis() {
     assert_eq!(r.mmu_switches, 6);
     // Path barriers: the two leave_mm switches to init_mm set no mask bit, so
     // switch_mm_irqs_off issues the 83b0177a6c48 smp_mb; the switches to M/U1/U2 set the bit
-    // (its atomic is the barrier): 2.
-    assert_eq!(r.path_barriers, 2);
+    // (its atomic is the barrier): 2. mm_cid (v6.4–v6.18): switch_mm_cid's smp_mb() on each
+    // kernel→user switch (A: idle→T, idle→U1; B: idle→T, idle→U2): 4 (user→kernel, x86:
+    // smp_mb__after_mmgrab() is a compiler barrier); B's exit_signals →
+    // sched_mm_cid_exit_signals' smp_mb: 1. In all 7.
+    assert_eq!(r.path_barriers, 7);
     // S generic (ppc radix): __mmdrop IPIs A (1 remote IPI) and shoots B locally; freed on B
     // before __mmput returns. mm_count: only __mmput's mmdrop. Scheme barriers: the smp_mb of
     // mmdrop_lazy_tlb_sched at each kernel→user switch (A: T, U1; B: T, U2): 4.
@@ -42,8 +45,11 @@ fn basic_lazy_idle_exit_free_points_and_ipis() {
     assert!(s.freed_at.starts_with("cpu1 __mmput"), "{}", s.freed_at);
     // Path barriers (ppc): first use of M on A and on B, of U1 on A, of U2 on B (smp_mb after
     // setting the mask bit), radix__flush_all_mm's smp_mb in the exit flush, and exit_mm's
-    // smp_mb__after_spinlock (smp_mb on powerpc): 6.
-    assert_eq!(s.path_barriers, 6);
+    // smp_mb__after_spinlock (smp_mb on powerpc): 6. mm_cid: switch_mm_cid's smp_mb at the
+    // 4 kernel→user switches, its smp_mb__after_mmgrab (smp_mb on powerpc) at A's T→idle
+    // (B's exiting T has no mm by then: kernel→kernel), and B's sched_mm_cid_exit_signals: 6
+    // more, 12.
+    assert_eq!(s.path_barriers, 12);
     // S-ppc: the combined exit flush reaches A (1 flush IPI, 0 lazy IPIs); scheme barriers:
     // the 4 above + radix__tlb_flush's smp_mb + exit_lazy_flush_tlb's mmdrop_lazy_tlb on A: 6.
     let p = row("1", SchemeId::ShootdownPpc, ArchId::PpcRadix);
@@ -89,8 +95,10 @@ fn hot_path_costs_per_round_trip_without_the_harness() {
     let r = row("2", SchemeId::Refcount, ArchId::X86);
     assert_eq!(r.mm_count_rmw, 80);
     // x86 path barriers: the first idle→T per CPU is a real switch (sets the mask bit); the
-    // other 9 return from lazy to the same mm and read tlb_gen after smp_mb: 4 × 9 = 36.
-    assert_eq!(r.path_barriers, 36);
+    // other 9 return from lazy to the same mm and read tlb_gen after smp_mb: 4 × 9 = 36; and
+    // switch_mm_cid's kernel→user smp_mb at every idle→T: 4 × 10 = 40 (its user→kernel
+    // smp_mb__after_mmgrab is a compiler barrier on x86). 76.
+    assert_eq!(r.path_barriers, 76);
     // S: mmdrop_lazy_tlb_sched's smp_mb at each idle→T: 40.
     assert_eq!(
         row("2", SchemeId::Shootdown, ArchId::X86).scheme_barriers,
@@ -270,28 +278,47 @@ fn exec_in_multithreaded_process_handles_old_mm_lazies() {
 
 #[test]
 fn membarrier_litmus_fails_without_the_barrier() {
-    // §7 #12: "A model that drops the barrier must fail this test".
+    // §7 #12: "A model that drops the barrier must fail this test". A goes T(M) → kthread →
+    // T'(M) with M registered: no CR3 write on the return to M, so membarrier's barrier after
+    // the rq->curr store must come from somewhere else. S's is mmdrop_lazy_tlb_sched's
+    // smp_mb() in finish_task_switch.
     use lazymm_model::schemes::shootdown::Shootdown;
     let s = find("12").unwrap();
-    let broken = Shootdown {
-        mutant: Some("shootdown-without-membarrier-mb"),
-        membarrier_mb: false,
+    let broken = || Named {
+        scheme: Box::new(Shootdown {
+            mutant: Some("shootdown-without-membarrier-mb"),
+            membarrier_mb: false,
+        }),
+        name: "shootdown-without-membarrier-mb".into(),
+        era: lazymm_model::Era::Mainline,
     };
-    let o = run_named_on(
-        &s,
-        Named {
-            scheme: Box::new(broken),
-            name: "shootdown-without-membarrier-mb".into(),
-            era: lazymm_model::Era::Mainline,
-        },
-        &variant("shootdown").unwrap(),
-        ArchId::PpcRadix,
-    );
-    assert!(
-        o.row.violations.iter().any(|v| v.starts_with("membarrier")),
-        "{:?}",
+    let s_v = variant("shootdown").unwrap();
+    let run = |mm_cid: bool| {
+        let mut knobs = s_v.knobs(ArchId::PpcRadix);
+        (s.knobs)(&mut knobs);
+        knobs.mm_cid = mm_cid;
+        let o = lazymm_workloads::run::run_one(
+            s.name,
+            broken(),
+            ArchId::PpcRadix,
+            s.ncpus,
+            knobs,
+            &s.build,
+            0,
+            0.0,
+            0.0,
+        );
         o.row.violations
-    );
+    };
+    // Without the mm_cid hooks (S came in with v6.2; they came in v6.4) nothing else orders
+    // it: the mutant is caught.
+    let v = run(false);
+    assert!(v.iter().any(|v| v.starts_with("membarrier")), "{v:?}");
+    // v6.4–v6.18: switch_mm_cid()'s kernel→user smp_mb(), issued after the rq->curr store
+    // and before the return to user space, is such a barrier, so the mutant is not caught
+    // on the mainline knobs: there S's barrier is the second one on that edge.
+    let v = run(true);
+    assert!(v.is_empty(), "{v:?}");
     // Every variant provides it (R: atomic_dec_and_test; S/MD: smp_mb; H/L:
     // membarrier_finish_switch_mm — which only the ppc and arm64 rows exercise: on x86 the
     // lazy return to the same mm already issues switch_mm_irqs_off's was-lazy smp_mb).
