@@ -356,6 +356,9 @@ pub fn print_report(r: &SimReport, threads: usize, bind: Bind) {
         "  frees: {} exited, {} freed; latency p50/p90/p99/max {:.0}/{:.0}/{:.0}/{:.0} ns; peak pending {}",
         f.exited, f.freed, f.p50_ns, f.p90_ns, f.p99_ns, f.max_ns, r.peak_pending_free
     );
+    if let Some(why) = &r.not_the_kernel {
+        println!("  (not a kernel: {} on {}: {why})", r.scheme, r.arch);
+    }
     if !r.expected_clean && !r.violations.is_empty() {
         println!(
             "  ({} is not expected clean on {}: see the catalogued findings, `lazymm scenario --all`)",

@@ -14,6 +14,10 @@
 //! | `hazard+fixes`, `hazard-x86+fixes` | as-posted + fixes | same | `exit_mm`'s grab publishes `lazy_mm` (as posted it is a real `mmgrab` nothing releases); `kthread_use_mm` enforces `mmget_not_zero`; 2024 hotplug order; `mmdrop_sched` for `drop_mm` on RT; H-x86 only: the mask bit cleared at the end of `switch_mm_irqs_off` (after the CR3 write and `switch_ldt`) |
 //! | `hazard-md` | as-posted | v6.11.1 + Mathieu's RFC v2 | v6.11 hotplug (`finish_cpu` drop on the control CPU), init_mm published, old EFI, pre-patch-10 NMI reader, mask cleared on switch-out, before the CR3 write |
 //! | `hazard-md+fixes` | as-posted + fixes | same | 2024 hotplug order; init_mm never published or cleared; EFI via temporary mm (e7021e2fe0b4) |
+//!
+//! `shootdown` on ppc radix is generic S, which no mainline kernel runs there: radix folds
+//! the shootdown into its exit flush (e43c0a0c3c28, v6.2), which is `shootdown-ppc`. The
+//! row stays (it shows what the fold saves) and tables mark it ([`Variant::superseded`]).
 
 use crate::arch::{ArchId, HotplugOrder, Knobs, LazyFlush, MaskPolicy, TempMm};
 use crate::scheme::{KthreadRef, Scheme, SchemeId};
@@ -135,6 +139,11 @@ pub struct Variant {
     /// Why the era's kernel does not run the scheme on the `unported` arches, in a few
     /// words for a table's footnote ("mainline never enabled it"); empty if none.
     pub unported_why: &'static str,
+    /// Arches where the era's kernel runs the scheme through an arch hook that another
+    /// variant models, so this row is safe there but is not a kernel: with why, in a few
+    /// words for a table's footnote. Generic S on ppc radix: mainline radix folds the
+    /// shootdown into its exit flush (e43c0a0c3c28), which is `shootdown-ppc`.
+    pub superseded: &'static [(ArchId, &'static str)],
     build: fn() -> Box<dyn Scheme>,
     knobs: fn(ArchId) -> Knobs,
 }
@@ -144,6 +153,15 @@ impl Variant {
     /// exactly these).
     pub fn clean_on(&self, arch: ArchId) -> bool {
         self.clean && !self.unported.contains(&arch)
+    }
+
+    /// Why this variant's row on `arch` is not what the era's kernel runs there, if so
+    /// ([`Variant::superseded`]).
+    pub fn superseded_on(&self, arch: ArchId) -> Option<&'static str> {
+        self.superseded
+            .iter()
+            .find(|(a, _)| *a == arch)
+            .map(|(_, why)| *why)
     }
 
     /// A fresh scheme instance.
@@ -231,6 +249,17 @@ pub fn variants() -> Vec<Variant> {
         } else {
             (&[], "")
         };
+        // Mainline radix runs S through radix__tlb_flush's combined exit flush
+        // (e43c0a0c3c28, v6.2, the series that enabled S on powerpc): S-ppc's row.
+        let superseded: &'static [(ArchId, &'static str)] = if scheme == SchemeId::Shootdown {
+            &[(
+                ArchId::PpcRadix,
+                "mainline radix folds the shootdown into its exit flush (e43c0a0c3c28): \
+                 shootdown-ppc",
+            )]
+        } else {
+            &[]
+        };
         Variant {
             name,
             scheme,
@@ -239,6 +268,7 @@ pub fn variants() -> Vec<Variant> {
             clean,
             unported,
             unported_why,
+            superseded,
             build,
             knobs,
         }

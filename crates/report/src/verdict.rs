@@ -93,10 +93,16 @@ fn safety_table(d: &ReportData, out: &mut String) {
         let _ = write!(out, " {short:<5}");
     }
     let _ = writeln!(out, " {:<7} first violation or finding", "threads");
+    let mut daggers: Vec<String> = Vec::new();
     for v in &vs {
         let _ = write!(out, "{:<17} {:<9}", v.variant, v.era);
         for a in &v.arches {
-            let _ = write!(out, " {:<5}", cell(a));
+            let mut c = cell(a);
+            if let Some(why) = superseded(&v.variant, &a.arch) {
+                c.push('†');
+                push_note(&mut daggers, &v.variant, &a.arch, why);
+            }
+            let _ = write!(out, " {c:<5}");
         }
         let thr = d
             .threads
@@ -116,6 +122,27 @@ fn safety_table(d: &ReportData, out: &mut String) {
         "  ok: every scenario clean · Fn: n scenarios show a catalogued finding · NEWn: n with \
          an uncatalogued violation · -: cannot run there\n",
     );
+    dagger_note(&daggers, out);
+}
+
+/// Why the row of `variant` on `arch` is not what the era's kernel runs there
+/// ([`Variant::superseded_on`](lazymm_model::Variant::superseded_on)), if so.
+fn superseded(variant: &str, arch: &str) -> Option<&'static str> {
+    let arch = lazymm_model::ArchId::parse(arch)?;
+    lazymm_model::era::variant(variant)?.superseded_on(arch)
+}
+
+fn push_note(notes: &mut Vec<String>, variant: &str, arch: &str, why: &str) {
+    let n = format!("{variant} on {arch}: {why}");
+    if !notes.contains(&n) {
+        notes.push(n);
+    }
+}
+
+fn dagger_note(notes: &[String], out: &mut String) {
+    if !notes.is_empty() {
+        let _ = writeln!(out, "  † not a kernel: {}", notes.join("; "));
+    }
 }
 
 fn free(r: Option<&lazymm_sim::SimReport>) -> String {
@@ -134,6 +161,7 @@ fn cost_tables(d: &ReportData, out: &mut String) {
     let ex = d.sweep("exec-storm").map_or(&[][..], |s| &s.reports[..]);
     // Variants starred in some table (not expected clean on that profile's arch).
     let mut starred: Vec<&str> = Vec::new();
+    let mut daggers: Vec<String> = Vec::new();
     for prof in d.profiles() {
         let arch = ctx
             .iter()
@@ -168,7 +196,15 @@ fn cost_tables(d: &ReportData, out: &mut String) {
             if star && !starred.contains(&v) {
                 starred.push(v);
             }
-            let name = format!("{v}{}", if star { "*" } else { "" });
+            let dag = superseded(v, arch);
+            if let Some(why) = dag {
+                push_note(&mut daggers, v, arch, why);
+            }
+            let name = format!(
+                "{v}{}{}",
+                if star { "*" } else { "" },
+                if dag.is_some() { "†" } else { "" }
+            );
             let _ = write!(out, "  {name:<16}");
             for n in CPUS {
                 let c = point(ctx, &prof, v, n).map(metrics::switch_cost_ns);
@@ -198,6 +234,7 @@ fn cost_tables(d: &ReportData, out: &mut String) {
             unported_note(&starred)
         );
     }
+    dagger_note(&daggers, out);
 }
 
 /// " (S on x86: mainline never enabled it)": for each of the `starred` variants the era's
@@ -313,7 +350,21 @@ pub fn render(d: &ReportData) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::unported_note;
+    use super::{superseded, unported_note};
+
+    #[test]
+    fn the_dagger_marks_generic_shootdown_on_radix_only() {
+        // Mainline radix runs S through its combined exit flush (S-ppc); hash runs generic S.
+        let why = superseded("shootdown", "ppc-radix").expect("S on radix is marked");
+        assert!(
+            why.contains("e43c0a0c3c28") && why.contains("shootdown-ppc"),
+            "{why}"
+        );
+        assert_eq!(superseded("shootdown", "ppc-hash"), None);
+        assert_eq!(superseded("shootdown-ppc", "ppc-radix"), None);
+        assert_eq!(superseded("refcount", "ppc-radix"), None);
+        assert_eq!(superseded("no-such-variant", "ppc-radix"), None);
+    }
 
     #[test]
     fn the_footnote_names_unported_arches_from_the_variants() {

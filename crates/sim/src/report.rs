@@ -71,6 +71,10 @@ pub struct SimReport {
     /// an as-posted series, or S on x86, which mainline never ported — violations are the
     /// catalogued findings (`lazymm scenario --all`), not new ones.
     pub expected_clean: bool,
+    /// Why this row is not what the era's kernel runs on this arch, if so
+    /// (`Variant::superseded`: generic S on ppc radix, where mainline folds the shootdown
+    /// into the exit flush, which is `shootdown-ppc`).
+    pub not_the_kernel: Option<String>,
     /// How the run ended.
     pub stop: SimStop,
     /// Virtual time measured (ns), after the warm-up.
@@ -147,6 +151,7 @@ pub fn simulate_with_timeline(spec: SimSpec) -> (SimReport, Option<Timeline>) {
         extrapolated: profile.extrapolated(ncpus),
         infeasible: scheme.infeasible(&arch).map(str::to_string),
         expected_clean: variant.clean_on(arch_id),
+        not_the_kernel: variant.superseded_on(arch_id).map(str::to_string),
         stop: SimStop::Completed,
         virtual_ns: 0.0,
         measured_from_ns: 0.0,
