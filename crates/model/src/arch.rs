@@ -191,6 +191,11 @@ pub struct Knobs {
     pub efi_temp_mm: bool,
     /// What `use_temporary_mm()` does on a lazy CPU.
     pub temp_mm: TempMm,
+    /// powerpc radix `patch_instruction()` switches to a temporary mm ("powerpc/code-patching:
+    /// Use temporary mm for Radix MMU", v6.2 cycle; the commit id is not checked here).
+    /// Before it (v5.16, H's base) it wrote through a per-CPU vmalloc'd text-poke area and
+    /// switched no mm.
+    pub ppc_text_poke_temp_mm: bool,
     /// CPU-offline order.
     pub hotplug: HotplugOrder,
     /// d53c3dfb23c4 (2020): `exec_mmap` disables IRQs from reading `active_mm` to setting

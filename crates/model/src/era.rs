@@ -57,6 +57,7 @@ impl Knobs {
             nmi_uses_mm: true,
             efi_temp_mm: true,
             temp_mm: TempMm::LeaveMm,
+            ppc_text_poke_temp_mm: true,
             hotplug: HotplugOrder::Mainline2024,
             exec_irqs_off: true,
             // x86 since 2025, powerpc since 2020; arm64 does not select it.
@@ -84,6 +85,8 @@ impl Knobs {
             nmi_uses_mm: true,
             efi_temp_mm: true,
             temp_mm: TempMm::Unlazy,
+            // v5.16 powerpc patched text through a vmalloc'd area, not a temporary mm.
+            ppc_text_poke_temp_mm: false,
             hotplug: HotplugOrder::AsPostedDoIdle,
             exec_irqs_off: true,
             // Patch 14's __change_current_mm (exec's switch, and kthread_use_mm's) runs the

@@ -7,7 +7,9 @@
 //!             efi_leave_mm: active_mm = prev; switch_mm(efi_mm, prev)   ← prev may be freed
 //!  mainline:  use_temporary_mm(mm): if (is_lazy) leave_mm(); prev = loaded_mm;
 //!             switch_mm(NULL, mm) ... unuse: switch_mm(NULL, prev)   (EFI too, e7021e2fe0b4)
-//!  H:         use_temporary_mm unlazies first (A18/A22) instead of leave_mm()
+//!  H (x86):   use_temporary_mm unlazies first (A18/A22) instead of leave_mm()
+//!  ppc radix: start_using_temp_mm: switch_mm_irqs_off(active_mm, mm) and back, nothing
+//!             else (since the v6.2 cycle; v5.16 switched no mm, `Knobs::ppc_text_poke_temp_mm`)
 //! ```
 
 use crate::arch::{ArchId, TempMm};
@@ -22,7 +24,13 @@ impl Kernel {
         let cpu = c.id();
         let cur = self.task(self.curr(cpu));
         match self.cfg.knobs.temp_mm {
-            TempMm::Unlazy if cur.mm().is_null() && cur.active_mm() != self.init_mm => {
+            // Andy's patches 18/22 change x86's use_temporary_mm only; powerpc's
+            // start_using_temp_mm just switches (its mask is sticky).
+            TempMm::Unlazy
+                if self.cfg.arch.id == ArchId::X86
+                    && cur.mm().is_null()
+                    && cur.active_mm() != self.init_mm =>
+            {
                 // "once we switch mms, for_each_possible_lazymm_cpu() will no longer report
                 // this CPU, so a lazymm pin wouldn't work" [A22].
                 self.unlazy_mm_irqs_off(c);

@@ -264,3 +264,20 @@ fn switch_away_before_cr3_frees_under_cr3_only_when_the_mask_bit_goes_first() {
         assert!(r.violations.is_empty(), "{v}: {r:?}");
     }
 }
+
+#[test]
+fn text_poke_switches_mm_on_radix_only_from_the_temporary_mm_era() {
+    // #14 on ppc radix: A runs T (init_mm → M), goes idle lazy on M, then patches text;
+    // B runs T (init_mm → M) and exits it. Mainline's patch_instruction uses a temporary
+    // mm (v6.2 cycle): start_using_temp_mm switches M → poking_mm and back, and does no
+    // leave_mm or unlazy (powerpc's mask is sticky): 2 + 2 = 4 MMU switches for R.
+    assert_eq!(
+        row("14", SchemeId::Refcount, ArchId::PpcRadix).mmu_switches,
+        4
+    );
+    // H's base, v5.16, wrote through a vmalloc'd text-poke area: no mm switch, and Andy's
+    // unlazy-before-temporary-mm (patches 18/22) is x86 only: 2.
+    let h = row("14", SchemeId::Hazard, ArchId::PpcRadix);
+    assert_eq!(h.mmu_switches, 2);
+    assert!(h.violations.is_empty(), "{:?}", h.violations);
+}
