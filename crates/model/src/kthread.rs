@@ -71,6 +71,14 @@ impl Kernel {
         if put_first {
             self.mmput(c, mm);
         }
+        // task_lock; smp_mb__after_spinlock(): membarrier needs a full barrier after the
+        // kthread's user accesses, before tsk->mm = NULL (v5.10's membarrier cover of
+        // kthread_use_mm, in every era here). smp_mb() on powerpc and arm64; on x86 the
+        // locked acquire already is one. Pairs with membarrier's smp_mb before it reads
+        // rq->curr->mm.
+        if self.cfg.arch.after_barriers_are_mb {
+            self.smp_mb_path(c);
+        }
         self.local_irq_disable(c);
         tsk.set_mm(MmRef::NULL);
         self.scheme.mmgrab_lazy_tlb(self, c, mm, Site::KthreadUnuse);
