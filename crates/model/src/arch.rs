@@ -192,7 +192,8 @@ pub struct Knobs {
     /// What `use_temporary_mm()` does on a lazy CPU.
     pub temp_mm: TempMm,
     /// powerpc radix `patch_instruction()` switches to a temporary mm ("powerpc/code-patching:
-    /// Use temporary mm for Radix MMU", v6.2 cycle; the commit id is not checked here).
+    /// Use temporary mm for Radix MMU", the v6.2 cycle from memory: version and commit id not
+    /// checked here).
     /// Before it (v5.16, H's base) it wrote through a per-CPU vmalloc'd text-poke area and
     /// switched no mm.
     pub ppc_text_poke_temp_mm: bool,

@@ -16,7 +16,7 @@
 //! | `hazard-md+fixes` | as-posted + fixes | same | 2024 hotplug order; init_mm never published or cleared; EFI via temporary mm (e7021e2fe0b4) |
 //!
 //! `shootdown` on ppc radix is generic S, which no mainline kernel runs there: radix folds
-//! the shootdown into its exit flush (e43c0a0c3c28, v6.2), which is `shootdown-ppc`. The
+//! the shootdown into its exit flush (e43c0a0c3c28, merged for v6.6), which is `shootdown-ppc`. The
 //! row stays (it shows what the fold saves) and tables mark it ([`Variant::superseded`]).
 
 use crate::arch::{ArchId, HotplugOrder, Knobs, LazyFlush, MaskPolicy, TempMm};
@@ -253,7 +253,7 @@ pub fn variants() -> Vec<Variant> {
             (&[], "")
         };
         // Mainline radix runs S through radix__tlb_flush's combined exit flush
-        // (e43c0a0c3c28, v6.2, the series that enabled S on powerpc): S-ppc's row.
+        // (e43c0a0c3c28, merged for v6.6; S itself came in the v6.3 cycle): S-ppc's row.
         let superseded: &'static [(ArchId, &'static str)] = if scheme == SchemeId::Shootdown {
             &[(
                 ArchId::PpcRadix,

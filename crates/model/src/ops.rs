@@ -283,7 +283,7 @@ impl Kernel {
             SysOp::SpawnKthread => self.create_kthread().is_some(),
             SysOp::Spawn { threads } => self.create_process((*threads).max(1) as usize).is_some(),
             SysOp::TextPoke => {
-                // x86 text_poke and ppc radix's patch_instruction (since the v6.2 cycle)
+                // x86 text_poke and ppc radix's patch_instruction (since about v6.2)
                 // switch to a temporary mm with IRQs off; arm64 (fixmap), ppc hash and
                 // older ppc radix switch no mm.
                 let switches = match self.cfg.arch.id {

@@ -9,7 +9,7 @@
 //!             switch_mm(NULL, mm) ... unuse: switch_mm(NULL, prev)   (EFI too, e7021e2fe0b4)
 //!  H (x86):   use_temporary_mm unlazies first (A18/A22) instead of leave_mm()
 //!  ppc radix: start_using_temp_mm: switch_mm_irqs_off(active_mm, mm) and back, nothing
-//!             else (since the v6.2 cycle; v5.16 switched no mm, `Knobs::ppc_text_poke_temp_mm`)
+//!             else (since the v6.2 cycle, from memory; v5.16 switched no mm, `Knobs::ppc_text_poke_temp_mm`)
 //! ```
 
 use crate::arch::{ArchId, TempMm};

@@ -269,7 +269,7 @@ fn switch_away_before_cr3_frees_under_cr3_only_when_the_mask_bit_goes_first() {
 fn text_poke_switches_mm_on_radix_only_from_the_temporary_mm_era() {
     // #14 on ppc radix: A runs T (init_mm → M), goes idle lazy on M, then patches text;
     // B runs T (init_mm → M) and exits it. Mainline's patch_instruction uses a temporary
-    // mm (v6.2 cycle): start_using_temp_mm switches M → poking_mm and back, and does no
+    // mm (about v6.2): start_using_temp_mm switches M → poking_mm and back, and does no
     // leave_mm or unlazy (powerpc's mask is sticky): 2 + 2 = 4 MMU switches for R.
     assert_eq!(
         row("14", SchemeId::Refcount, ArchId::PpcRadix).mmu_switches,
