@@ -199,6 +199,11 @@ pub struct Knobs {
     pub ppc_text_poke_temp_mm: bool,
     /// CPU-offline order.
     pub hotplug: HotplugOrder,
+    /// Andy's patch 09 ("membarrier: Fix incorrect barrier positions during exec and
+    /// kthread_use_mm()"): `exec_mmap`'s barrier before the mm switch is
+    /// `smp_mb__after_spinlock()` under `task_lock` (nothing more on x86) instead of
+    /// `membarrier_exec_mmap()`'s `smp_mb()`.
+    pub exec_mb_after_spinlock: bool,
     /// d53c3dfb23c4 (2020): `exec_mmap` disables IRQs from reading `active_mm` to setting
     /// `tsk->mm`/`active_mm`.
     pub exec_irqs_off: bool,

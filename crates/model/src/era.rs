@@ -59,6 +59,7 @@ impl Knobs {
             temp_mm: TempMm::LeaveMm,
             ppc_text_poke_temp_mm: true,
             hotplug: HotplugOrder::Mainline2024,
+            exec_mb_after_spinlock: false,
             exec_irqs_off: true,
             // x86 since 2025, powerpc since 2020; arm64 does not select it.
             irqs_off_activate_mm: matches!(arch, ArchId::X86 | ArchId::PpcRadix | ArchId::PpcHash),
@@ -88,6 +89,8 @@ impl Knobs {
             // v5.16 powerpc patched text through a vmalloc'd area, not a temporary mm.
             ppc_text_poke_temp_mm: false,
             hotplug: HotplugOrder::AsPostedDoIdle,
+            // Patch 09: smp_mb__after_spinlock() before exec's switch, not smp_mb().
+            exec_mb_after_spinlock: true,
             exec_irqs_off: true,
             // Patch 14's __change_current_mm (exec's switch, and kthread_use_mm's) runs the
             // whole switch under local_irq_disable(), as kthread_use_mm always did, whatever

@@ -26,7 +26,11 @@ impl Kernel {
         self.sched_mm_cid_hook(c, old_mm);
         let k = &self.cfg.knobs;
         // task_lock(tsk); membarrier_exec_mmap(mm): smp_mb() before the new mm is visible.
-        self.smp_mb_path(c);
+        // H's patch 09: smp_mb__after_spinlock() instead (x86: the locked acquire is the
+        // barrier). Pairs with membarrier's smp_mb before it reads rq->curr->mm.
+        if !k.exec_mb_after_spinlock || self.cfg.arch.after_barriers_are_mb {
+            self.smp_mb_path(c);
+        }
         if k.exec_irqs_off {
             // d53c3dfb23c4: local_irq_disable() before reading active_mm.
             self.local_irq_disable(c);
