@@ -13,7 +13,7 @@
 //!  ... later, CPU online: idle->active_mm = &init_mm; GRAB(&init_mm)
 //! ```
 
-use crate::arch::HotplugOrder;
+use crate::arch::{ArchId, HotplugOrder};
 use crate::ids::{CpuId, MmRef};
 use crate::machine::Cpu;
 use crate::scheme::Site;
@@ -133,10 +133,17 @@ impl Kernel {
         let _t = c.trace().enter("cpu_up");
         if !kept {
             idle.set_active_mm(self.init_mm);
-            // mmgrab(&init_mm) for the secondary's idle (start_secondary), charged to `c`.
+            // The secondary's idle takes init_mm (charged to `c`): powerpc's start_secondary
+            // uses mmgrab_lazy_tlb(&init_mm) since S's series; x86 cpu_init() and arm64
+            // secondary_start_kernel() a plain mmgrab(&init_mm), which is the same thing
+            // under REFCOUNT, and an mm_count RMW (no hazard-pointer publication) otherwise.
             let secondary = crate::kernel::BootCpu::new(cpu);
-            self.scheme
-                .mmgrab_lazy_tlb(self, &secondary, self.init_mm, Site::Boot);
+            if matches!(self.cfg.arch.id, ArchId::PpcRadix | ArchId::PpcHash) {
+                self.scheme
+                    .mmgrab_lazy_tlb(self, &secondary, self.init_mm, Site::Boot);
+            } else {
+                self.mmgrab(&secondary, self.init_mm);
+            }
         }
         let pc = self.cpu(cpu);
         pc.set_loaded_mm(self.init_mm);

@@ -281,3 +281,33 @@ fn text_poke_switches_mm_on_radix_only_from_the_temporary_mm_era() {
     assert_eq!(h.mmu_switches, 2);
     assert!(h.violations.is_empty(), "{:?}", h.violations);
 }
+
+#[test]
+fn online_grabs_init_mm_plainly_outside_powerpc() {
+    // #17: CPU A, lazy on M, goes offline and comes back three times, then runs T and exits
+    // it. S (no lazy refcount) on x86: __mmput's mmdrop of M (1), plus each online's plain
+    // mmgrab(&init_mm) in cpu_init() (3): 4. On powerpc start_secondary takes it with
+    // mmgrab_lazy_tlb, which is nothing under S: 1.
+    assert_eq!(row("17", SchemeId::Shootdown, ArchId::X86).mm_count_rmw, 4);
+    assert_eq!(
+        row("17", SchemeId::Shootdown, ArchId::PpcRadix).mm_count_rmw,
+        1
+    );
+    // MD as posted (v6.11 hotplug order) leaves the dead CPU's slot holding M. Only
+    // powerpc's mmgrab_lazy_tlb publishes a slot at online, and WARNs that it is busy; x86
+    // and arm64 grab init_mm plainly and stay clean.
+    let md = lazymm_model::era::variant("hazard-md").unwrap();
+    let s = find("17").unwrap();
+    let ppc = run_variant(&s, &md, ArchId::PpcRadix).row;
+    assert!(
+        ppc.violations
+            .iter()
+            .any(|v| v.contains("hazard slot busy")),
+        "{:?}",
+        ppc.violations
+    );
+    for arch in [ArchId::X86, ArchId::Arm64] {
+        let r = run_variant(&s, &md, arch).row;
+        assert!(r.violations.is_empty(), "{arch:?}: {:?}", r.violations);
+    }
+}

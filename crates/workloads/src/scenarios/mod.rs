@@ -212,10 +212,11 @@ pub fn findings() -> Vec<Finding> {
         f(
             "offline-online-cycles",
             "hazard-md",
-            &[],
+            &[ArchId::PpcRadix, ArchId::PpcHash],
             KernelWarn,
             "v6.11 hotplug order: the onlined CPU's slot still holds the mm it was lazy on \
-           (finish_cpu cleared the control CPU's), so start_secondary's grab finds it busy",
+           (finish_cpu cleared the control CPU's), so powerpc start_secondary's \
+           mmgrab_lazy_tlb finds it busy (x86 and arm64 take a plain mmgrab of init_mm)",
         ),
         f(
             "efi-while-lazy",
