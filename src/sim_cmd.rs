@@ -357,7 +357,10 @@ pub fn print_report(r: &SimReport, threads: usize, bind: Bind) {
         f.exited, f.freed, f.p50_ns, f.p90_ns, f.p99_ns, f.max_ns, r.peak_pending_free
     );
     if let Some(why) = &r.not_the_kernel {
-        println!("  (not a kernel: {} on {}: {why})", r.scheme, r.arch);
+        println!(
+            "  (not the era's kernel: {} on {}: {why})",
+            r.scheme, r.arch
+        );
     }
     if !r.expected_clean && !r.violations.is_empty() {
         println!(

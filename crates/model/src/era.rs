@@ -15,8 +15,8 @@
 //! | `hazard-md` | as-posted | v6.11.1 + Mathieu's RFC v2 | v6.11 hotplug (`finish_cpu` drop on the control CPU), init_mm published, old EFI, pre-patch-10 NMI reader, mask cleared on switch-out, before the CR3 write |
 //! | `hazard-md+fixes` | as-posted + fixes | same | 2024 hotplug order; init_mm never published or cleared; EFI via temporary mm (e7021e2fe0b4) |
 //!
-//! `shootdown` on ppc radix is generic S, which no mainline kernel runs there: radix folds
-//! the shootdown into its exit flush (e43c0a0c3c28, merged for v6.6), which is `shootdown-ppc`. The
+//! `shootdown` on ppc radix is generic S, which mainline radix has not run since v6.6: it
+//! folds the shootdown into its exit flush (e43c0a0c3c28), which is `shootdown-ppc`. The
 //! row stays (it shows what the fold saves) and tables mark it ([`Variant::superseded`]).
 
 use crate::arch::{ArchId, HotplugOrder, Knobs, LazyFlush, MaskPolicy, TempMm};
@@ -27,9 +27,9 @@ use serde::Serialize;
 /// Which kernel a row runs.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Era {
-    /// Mainline, pinned at v6.18 (the 2025 LTS): the last release with the v6.4 mm_cid hooks
-    /// and their barriers (`Knobs::mm_cid`; v6.19 rewrote mm_cid, and the model does not
-    /// follow the rewrite). It has Rik's lazy `mm_cpumask` with once-a-second trimming, EFI
+    /// Mainline, pinned at v6.18: the last release with the v6.4 mm_cid barriers
+    /// (`Knobs::mm_cid`; Thomas Gleixner's mm_cid rewrite was queued for v6.19,
+    /// kernel-2023-2026.md, and the model does not follow it). It has Rik's lazy `mm_cpumask` with once-a-second trimming, EFI
     /// through the temporary-mm machinery, the 2024 hotplug order, x86
     /// `ARCH_WANT_IRQS_OFF_ACTIVATE_MM`, x86 `use_temporary_mm` and cpuidle `leave_mm()`.
     Mainline,
@@ -97,7 +97,7 @@ impl Knobs {
             // the arch selects — so no flush IPI lands between tsk->mm = mm and the switch
             // (which patch 21's unlazy would WARN on).
             irqs_off_activate_mm: true,
-            // mm_cid came in v6.4.
+            // mm_cid came in v6.3, its switch/exec/exit barriers in v6.4 (223baf9d17f2).
             mm_cid: false,
             // v5.16 cleared a CPU's bit when it switched its loaded mm away.
             x86_mask: MaskPolicy::X86ClearOnSwitch,

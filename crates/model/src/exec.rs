@@ -69,10 +69,10 @@ impl Kernel {
             // exec from a kthread (kernel_execve): the lazy reference.
             self.scheme.mmdrop_lazy_tlb(self, c, active_mm, Site::Exec);
         }
-        // The new mm is fresh, so it cannot be registered yet: the check documents the
-        // obligation (membarrier_exec_mmap's barrier came before the publication).
         // bprm_execve: sched_mm_cid_after_execve(current), on the new mm (mm_cid.rs).
         self.sched_mm_cid_hook(c, mm);
+        // The new mm is fresh, so it cannot be registered yet: the check documents the
+        // obligation (membarrier_exec_mmap's barrier came before the publication).
         self.membarrier_check(c, mm, "exec returned to user space");
         Some(mm)
     }

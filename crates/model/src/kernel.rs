@@ -347,8 +347,9 @@ impl Kernel {
     }
 
     /// An `smp_mb()` the common path issues for kernel state the model leaves out, so that
-    /// its pair is outside the model too (mm_cid's): counted and priced as a path barrier,
-    /// and a full barrier for the oracle, but no host fence, since nothing here pairs with it.
+    /// its pair is outside the model too (mm_cid's): counted and priced as a path barrier, and
+    /// no host fence, since no model access pairs with it. It is still a full barrier in the
+    /// kernel, so the oracle's membarrier obligation is discharged by it as by any other.
     pub fn smp_mb_path_unmodelled_pair(&self, c: &dyn Cpu) {
         self.ev(c, Event::PathBarrier);
         self.full_barrier_done(c);

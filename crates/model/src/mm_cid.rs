@@ -16,8 +16,9 @@
 //!   to user, from user:   switch_mm           smp_mb__after_switch_mm() (v6.9; x86: nothing)
 //! ```
 //!
-//! `context_switch`'s own comment says so ("switch_mm_cid() needs to be updated if the
-//! barriers provided by context_switch() are modified", spec §2.1), and spec §4.9 lists it as
+//! `context_switch`'s comment, added by the same commit, says so ("switch_mm_cid() needs to be
+//! updated if the barriers provided by context_switch() are modified", quoted from memory),
+//! and spec §4.9 lists it as
 //! an ordering dependency on R's `mmgrab`: on x86 `smp_mb__after_mmgrab()` is
 //! `smp_mb__after_atomic()`, a compiler barrier, so the order comes from `mmgrab`'s locked
 //! RMW — which a scheme without the refcount does not do (MD's `mmgrab_lazy_tlb` adds an
@@ -28,7 +29,7 @@
 //! membarrier's barrier on a lazy return to the same mm, before `finish_task_switch`'s
 //! `mmdrop_lazy_tlb_sched()` does (scenario #12).
 //!
-//! Exec and exit clear `t->mm_cid_active` under the rq lock and then `smp_mb()` ("Store
+//! Exec and exit clear (after exec: set) `t->mm_cid_active` under the rq lock and then `smp_mb()` ("Store
 //! t->mm_cid_active before loading per-mm/cpu cid. Matches barrier in
 //! sched_mm_cid_remote_clear_old()"): `sched_mm_cid_before_execve()` and
 //! `sched_mm_cid_after_execve()` in `bprm_execve()`, `sched_mm_cid_exit_signals()` in

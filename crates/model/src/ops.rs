@@ -282,21 +282,7 @@ impl Kernel {
             }
             SysOp::SpawnKthread => self.create_kthread().is_some(),
             SysOp::Spawn { threads } => self.create_process((*threads).max(1) as usize).is_some(),
-            SysOp::TextPoke => {
-                // x86 text_poke and ppc radix's patch_instruction (since about v6.2)
-                // switch to a temporary mm with IRQs off; arm64 (fixmap), ppc hash and
-                // older ppc radix switch no mm.
-                let switches = match self.cfg.arch.id {
-                    ArchId::X86 => true,
-                    ArchId::PpcRadix => self.cfg.knobs.ppc_text_poke_temp_mm,
-                    ArchId::PpcHash | ArchId::Arm64 => false,
-                };
-                if !switches {
-                    return false;
-                }
-                self.text_poke(c);
-                true
-            }
+            SysOp::TextPoke => self.text_poke(c),
             SysOp::EfiCall => self.efi_call(c),
             SysOp::Nmi => {
                 self.nmi_entry(c);

@@ -55,14 +55,23 @@ impl Kernel {
         self.switch_mm_irqs_off(c, mm, prev);
     }
 
-    /// `text_poke()`: IRQs off around the temporary mm.
-    pub fn text_poke(&self, c: &dyn Cpu) {
+    /// `text_poke()`: IRQs off around the temporary mm. Returns false where patching text
+    /// switches no mm: arm64 (fixmap), ppc hash, and ppc radix before its temporary mm
+    /// (`Knobs::ppc_text_poke_temp_mm`: about v6.2).
+    pub fn text_poke(&self, c: &dyn Cpu) -> bool {
+        let arch = self.cfg.arch.id;
+        if !(arch == ArchId::X86
+            || arch == ArchId::PpcRadix && self.cfg.knobs.ppc_text_poke_temp_mm)
+        {
+            return false;
+        }
         let _t = c.trace().enter("text_poke");
         self.local_irq_disable(c);
         let prev = self.use_temporary_mm(c, self.poking_mm);
         c.point(self, "text_poke:poking");
         self.unuse_temporary_mm(c, self.poking_mm, prev);
         self.local_irq_enable(c);
+        true
     }
 
     /// An EFI runtime call on this CPU (IRQs on, preemption off). Returns false on powerpc,

@@ -132,6 +132,7 @@ fn superseded(variant: &str, arch: &str) -> Option<&'static str> {
     lazymm_model::era::variant(variant)?.superseded_on(arch)
 }
 
+/// Adds "`variant` on `arch`: `why`" to the dagger footnote's `notes`, once.
 fn push_note(notes: &mut Vec<String>, variant: &str, arch: &str, why: &str) {
     let n = format!("{variant} on {arch}: {why}");
     if !notes.contains(&n) {
@@ -139,9 +140,10 @@ fn push_note(notes: &mut Vec<String>, variant: &str, arch: &str, why: &str) {
     }
 }
 
+/// The dagger footnote under a table, if any row was marked.
 fn dagger_note(notes: &[String], out: &mut String) {
     if !notes.is_empty() {
-        let _ = writeln!(out, "  † not a kernel: {}", notes.join("; "));
+        let _ = writeln!(out, "  † not the era's kernel: {}", notes.join("; "));
     }
 }
 

@@ -310,7 +310,7 @@ fn membarrier_litmus_fails_without_the_barrier() {
         );
         o.row.violations
     };
-    // Without the mm_cid hooks (S came in the v6.3 cycle; they came in v6.4) nothing else orders
+    // Without the mm_cid hooks (v6.3: S, and mm_cid without its barriers; they came in v6.4) nothing else orders
     // it: the mutant is caught.
     let v = run(false);
     assert!(v.iter().any(|v| v.starts_with("membarrier")), "{v:?}");

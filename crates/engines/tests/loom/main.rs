@@ -18,8 +18,8 @@
 //! | x86 | `hazard_x86_cpumask_scan_vs_flush_ipi_unlazy` (A idles through the exit; A's un-lazy races the flushes, at bound 3) | H-x86: mm_cpumask scan vs patch 21's flush unlazy and v5.16's mask clear on switch | `hazard_x86_flush_leave_mm_behind_the_scheduler_is_caught`, `hazard_x86_flush_leave_mm_with_a_racing_unlazy_is_caught`: pre-patch-21 flush `leave_mm` | use-after-free at kasan_check_byte(prev->active_mm) |
 //! | x86 | same model, A's un-lazy racing | H-x86: the scan vs a lazy CPU's own switch away (scenario #29) | `hazard_x86_mask_cleared_before_the_cr3_write_is_caught`: v5.16's clear before the CR3 write (`Knobs::x86_clear_after_cr3` false, mutant l) | causality on M's page tables (or freed-while-loaded) |
 //! | others | `shootdown_vs_cpu_going_lazy` | S: going lazy after kthread_use_mm vs the final mmdrop's shootdown | `shootdown_with_unordered_mmdrop_is_caught`: mmdrop's decrement Relaxed | causality |
-//! | others | `hazard_md_slot_publish_vs_hp_scan` | MD: slot clear (smp_mb + release) vs hp_scan | `hazard_md_slot_clear_without_barrier_is_caught`: slot cleared with no barrier | causality |
-//! | others | `membarrier_litmus_scenario_12` (S, R, H) | membarrier vs T(M)→kthread→T'(M) | `membarrier_litmus_without_the_barrier_is_caught`: S without the smp_mb in mmdrop_lazy_tlb | the litmus assertion |
+//! | others | `hazard_md_slot_publish_vs_hp_scan` | MD: slot clear (smp_mb + release) vs hp_scan | `hazard_md_slot_clear_without_barrier_is_caught`: slot cleared with no barrier, without the mm_cid hooks (with them, switch_mm_cid's smp_mb orders it: clean) | causality |
+//! | others | `membarrier_litmus_scenario_12` (S, R, H) | membarrier vs T(M)→kthread→T'(M) | `membarrier_litmus_without_the_barrier_is_caught`: S without the smp_mb in mmdrop_lazy_tlb, without the mm_cid hooks (v6.3; with them, v6.4–v6.18, clean) | the litmus assertion |
 //!
 //! "Causality" is loom's causality violation on the page-table cell (`sync::PageTables`, the
 //! model's only loom cell): a walk of an mm's page tables not ordered with its free.

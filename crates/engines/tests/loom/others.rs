@@ -64,25 +64,32 @@ fn shootdown_with_unordered_mmdrop_is_caught() {
 // ---------------------------------------------------------------------------------------
 // MD: the lazy CPU's slot (smp_mb; slot = mm / smp_mb; release NULL) vs hp_scan.
 
-fn md_slot(ordered_slot_clear: bool) {
+fn md_slot(ordered_slot_clear: bool, mm_cid: bool) {
     lazy_on_a_exit_on_b(
         Box::new(HazardMd {
             ordered_slot_clear,
             ..HazardMd::fixed()
         }),
-        md_knobs(ArchId::Arm64),
+        Knobs {
+            mm_cid,
+            ..md_knobs(ArchId::Arm64)
+        },
     );
 }
 
 #[test]
 fn hazard_md_slot_publish_vs_hp_scan() {
-    explore(|| md_slot(true)).unwrap();
+    explore(|| md_slot(true, true)).unwrap();
 }
 
 #[test]
 fn hazard_md_slot_clear_without_barrier_is_caught() {
     // hp_scan reads the cleared slot, but A's last walk of M is not ordered before the free.
-    assert_caught(|| md_slot(false), &[Caught::Causality]);
+    // Run without the mm_cid hooks: on MD's v6.11.1 base, switch_mm_cid's kernel → user
+    // smp_mb() comes before finish_task_switch's slot clear on this path and orders the walk
+    // by itself (checked below), so the mutant shows only on a kernel without it.
+    assert_caught(|| md_slot(false, false), &[Caught::Causality]);
+    explore(|| md_slot(false, true)).unwrap();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -98,6 +105,10 @@ fn membarrier_litmus(scheme: Box<dyn Scheme>) {
     } else {
         Knobs::mainline(ArchId::PpcRadix)
     };
+    membarrier_litmus_on(scheme, knobs);
+}
+
+fn membarrier_litmus_on(scheme: Box<dyn Scheme>, knobs: Knobs) {
     let k = Arc::new(boot(scheme, ArchId::PpcRadix, 2, knobs));
     let m = Arc::new(LoomMachine::new(2));
     let (mm, ts) = k.create_process(3).unwrap();
@@ -144,8 +155,16 @@ fn membarrier_litmus_without_the_barrier_is_caught() {
             membarrier_mb: false,
         })
     };
+    // Without the mm_cid hooks (v6.3: S, and no switch_mm_cid barriers yet) nothing else
+    // orders A's return to user space after its rq->curr store: caught.
+    let pre_mm_cid = || Knobs {
+        mm_cid: false,
+        ..Knobs::mainline(ArchId::PpcRadix)
+    };
     assert_caught(
-        move || membarrier_litmus(s()),
+        move || membarrier_litmus_on(s(), pre_mm_cid()),
         &[Caught::Litmus(MEMBARRIER_MISSED)],
     );
+    // v6.4–v6.18: switch_mm_cid's kernel → user smp_mb() is membarrier's barrier too.
+    explore(move || membarrier_litmus(s())).unwrap();
 }
