@@ -146,8 +146,8 @@ pub struct Variant {
     /// words for a table's footnote ("mainline never enabled it"); empty if none.
     pub unported_why: &'static str,
     /// Arches where the era's kernel runs the scheme through an arch hook that another
-    /// variant models, so this row is safe there but is not a kernel: with why, in a few
-    /// words for a table's footnote. Generic S on ppc radix: mainline radix folds the
+    /// variant models, so this row is safe there but is not the era's kernel: with why, in
+    /// a few words for a table's footnote. Generic S on ppc radix: mainline radix folds the
     /// shootdown into its exit flush (e43c0a0c3c28), which is `shootdown-ppc`.
     pub superseded: &'static [(ArchId, &'static str)],
     build: fn() -> Box<dyn Scheme>,

@@ -198,7 +198,12 @@ fn cost_tables(d: &ReportData, out: &mut String) {
             if star && !starred.contains(&v) {
                 starred.push(v);
             }
-            let dag = superseded(v, arch);
+            // The simulation's own record (SimReport::not_the_kernel, from the variant).
+            let dag = ctx
+                .iter()
+                .chain(ex)
+                .find(|r| r.profile == prof && r.scheme == v)
+                .and_then(|r| r.not_the_kernel.as_deref());
             if let Some(why) = dag {
                 push_note(&mut daggers, v, arch, why);
             }

@@ -297,6 +297,8 @@ fn membarrier_litmus_fails_without_the_barrier() {
         let mut knobs = s_v.knobs(ArchId::PpcRadix);
         (s.knobs)(&mut knobs);
         knobs.mm_cid = mm_cid;
+        // As run_named_on does: seed 0, no random NMIs or preemptions.
+        let (seed, nmi_prob, preempt_prob) = (0, 0.0, 0.0);
         let o = lazymm_workloads::run::run_one(
             s.name,
             broken(),
@@ -304,9 +306,9 @@ fn membarrier_litmus_fails_without_the_barrier() {
             s.ncpus,
             knobs,
             &s.build,
-            0,
-            0.0,
-            0.0,
+            seed,
+            nmi_prob,
+            preempt_prob,
         );
         o.row.violations
     };
