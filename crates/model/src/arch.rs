@@ -217,6 +217,10 @@ pub struct Knobs {
     /// exit (see `mm_cid.rs`). Not in v5.16 (H's base); replaced in v6.19 by Thomas
     /// Gleixner's rewrite, which this model does not follow.
     pub mm_cid: bool,
+    /// powerpc `start_secondary()` takes `init_mm` for the onlined CPU's idle with
+    /// `mmgrab_lazy_tlb()` (S's series, v6.3 cycle, which added the lazy helpers); before it
+    /// (v5.16) with a plain `mmgrab()`, as x86 and arm64 still do.
+    pub ppc_online_lazy_grab: bool,
     /// x86 `mm_cpumask` policy (ignored on other arches).
     pub x86_mask: MaskPolicy,
     /// With [`MaskPolicy::X86ClearOnSwitch`]: clear this CPU's bit for the previous mm only

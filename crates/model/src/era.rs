@@ -64,6 +64,7 @@ impl Knobs {
             // x86 since 2025, powerpc since 2020; arm64 does not select it.
             irqs_off_activate_mm: matches!(arch, ArchId::X86 | ArchId::PpcRadix | ArchId::PpcHash),
             mm_cid: true,
+            ppc_online_lazy_grab: true,
             x86_mask: MaskPolicy::X86Lazy,
             x86_clear_after_cr3: false,
             x86_lazy_flush: LazyFlush::LeaveMm,
@@ -99,6 +100,8 @@ impl Knobs {
             irqs_off_activate_mm: true,
             // mm_cid came in v6.3, its switch/exec/exit barriers in v6.4 (223baf9d17f2).
             mm_cid: false,
+            // The lazy-tlb helpers came with S's series (v6.3 cycle).
+            ppc_online_lazy_grab: false,
             // v5.16 cleared a CPU's bit when it switched its loaded mm away.
             x86_mask: MaskPolicy::X86ClearOnSwitch,
             // Patch 21: flush IPIs unlazy through the scheduler; patch 20: no leave_mm().

@@ -134,11 +134,13 @@ impl Kernel {
         if !kept {
             idle.set_active_mm(self.init_mm);
             // The secondary's idle takes init_mm (charged to `c`): powerpc's start_secondary
-            // uses mmgrab_lazy_tlb(&init_mm) since S's series; x86 cpu_init() and arm64
-            // secondary_start_kernel() a plain mmgrab(&init_mm), which is the same thing
-            // under REFCOUNT, and an mm_count RMW (no hazard-pointer publication) otherwise.
+            // uses mmgrab_lazy_tlb(&init_mm) since S's series (Knobs::ppc_online_lazy_grab);
+            // x86 cpu_init(), arm64 secondary_start_kernel() and older powerpc a plain
+            // mmgrab(&init_mm), which is the same thing under REFCOUNT, and an mm_count RMW
+            // (no hazard-pointer publication) otherwise.
             let secondary = crate::kernel::BootCpu::new(cpu);
-            if matches!(self.cfg.arch.id, ArchId::PpcRadix | ArchId::PpcHash) {
+            let ppc = matches!(self.cfg.arch.id, ArchId::PpcRadix | ArchId::PpcHash);
+            if ppc && self.cfg.knobs.ppc_online_lazy_grab {
                 self.scheme
                     .mmgrab_lazy_tlb(self, &secondary, self.init_mm, Site::Boot);
             } else {

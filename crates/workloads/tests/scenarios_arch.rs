@@ -310,4 +310,33 @@ fn online_grabs_init_mm_plainly_outside_powerpc() {
         let r = run_variant(&s, &md, arch).row;
         assert!(r.violations.is_empty(), "{arch:?}: {:?}", r.violations);
     }
+    // H's base, v5.16, predates the lazy helpers: its powerpc start_secondary grabs init_mm
+    // plainly too, one mm_count RMW per online (3) more than H's own lazy grab would take.
+    let hf = lazymm_model::era::variant("hazard+fixes").unwrap();
+    let h_rmw = |lazy_grab: bool| {
+        let mut knobs = hf.knobs(ArchId::PpcRadix);
+        (s.knobs)(&mut knobs);
+        knobs.ppc_online_lazy_grab = lazy_grab;
+        let named = lazymm_workloads::run::Named::variant(&hf);
+        // As run_named_on does: seed 0, no random NMIs or preemptions.
+        let (seed, nmi_prob, preempt_prob) = (0, 0.0, 0.0);
+        let o = lazymm_workloads::run::run_one(
+            s.name,
+            named,
+            ArchId::PpcRadix,
+            s.ncpus,
+            knobs,
+            &s.build,
+            seed,
+            nmi_prob,
+            preempt_prob,
+        );
+        assert!(o.row.violations.is_empty(), "{:?}", o.row.violations);
+        o.row.mm_count_rmw
+    };
+    assert_eq!(h_rmw(false), h_rmw(true) + 3);
+    assert_eq!(
+        run_variant(&s, &hf, ArchId::PpcRadix).row.mm_count_rmw,
+        h_rmw(false)
+    );
 }
