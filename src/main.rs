@@ -37,7 +37,7 @@ struct Cli {
 enum Cmd {
     /// Run spec §7 scenarios for every scheme × arch.
     Scenario {
-        /// Run all 29 scenarios (spec §7 and four gated windows).
+        /// Run all 30 scenarios (spec §7, four gated windows and a directed preemption).
         #[arg(long)]
         all: bool,
         /// Run one scenario (name or number).

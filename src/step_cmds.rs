@@ -9,7 +9,7 @@ use std::process::ExitCode;
 pub fn scenario(all: bool, name: Option<String>, json: bool) -> ExitCode {
     let rows = if let Some(n) = name {
         let Some(s) = scenarios::find(&n) else {
-            eprintln!("error: --name: unknown scenario {n:?} (use a number 1-29 or a name from `lazymm scenario --all`)");
+            eprintln!("error: --name: unknown scenario {n:?} (use a number 1-30 or a name from `lazymm scenario --all`)");
             return ExitCode::from(2);
         };
         let mut rows = vec![];

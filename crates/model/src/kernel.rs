@@ -141,6 +141,7 @@ impl Kernel {
                 active_mm: AtomicU64::new(0),
                 on_cpu: AtomicBool::new(false),
                 exiting: AtomicBool::new(false),
+                exit_mmput: AtomicU64::new(0),
             })
             .collect();
         let cpus = (0..cfg.ncpus)

@@ -67,10 +67,9 @@ impl Kernel {
         // Relaxed: set by the CPU that preempted the dying task before its state/on_cpu
         // release, which our Acquire claim and on_cpu spin above paired with.
         if nt.exiting.swap(false, Relaxed) {
-            // A task preempted between exit_mm and its final schedule() resumes here (maybe
-            // on another CPU than the one it exited on) and finishes dying.
-            let _t = c.trace().enter("do_exit");
-            self.finish_exit(c, TaskRef::Idle);
+            // A task preempted between exit_mm's lazy switch and its final schedule() resumes
+            // here (maybe on another CPU than the one it exited on) and finishes dying.
+            self.resume_exiting(c, nt);
         }
         true
     }

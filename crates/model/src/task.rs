@@ -40,9 +40,13 @@ pub struct Task {
     pub active_mm: AtomicU64,
     /// `->on_cpu`.
     pub on_cpu: AtomicBool,
-    /// Preempted inside `do_exit` after `exit_mm`: whichever CPU runs it next finishes the
-    /// exit there (its final `schedule()`), so the dying task can migrate.
+    /// Preempted inside `do_exit` after `exit_mm`'s lazy switch: whichever CPU runs it next
+    /// finishes the exit there (its final `schedule()`), so the dying task can migrate.
     pub exiting: AtomicBool,
+    /// With `exiting`: the mm `exit_mm` had yet to `mmput` when the task was preempted
+    /// (0: none). Relaxed: written and read by whichever CPU runs the task, published by the
+    /// state/on_cpu hand-off, as `exiting` is.
+    pub exit_mmput: AtomicU64,
 }
 
 impl Task {

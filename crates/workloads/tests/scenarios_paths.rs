@@ -336,3 +336,46 @@ fn membarrier_litmus_fails_without_the_barrier() {
         }
     }
 }
+
+#[test]
+fn exit_mmput_elsewhere_reaches_the_lazy_cpu_remotely() {
+    // #30: T (M's only thread) exits on A and is preempted before exit_mm's mmput: T →
+    // idle is kernel → kernel, so A's idle inherits active_mm = M and A stays lazy on M.
+    // B takes the dying T over (its idle is on init_mm, so T resumes on init_mm) and runs
+    // mmput(M) → __mmput → exit_mmap there. Then A runs U (another mm).
+    // S (ppc radix): no lazy reference; B's __mmput drops the last mm_count (1 RMW) and
+    // __mmdrop's shootdown IPIs A, the only other CPU in M's sticky mask (B never loaded M):
+    // 1 lazy IPI, freed on B — a remote shootdown, which an exit on the lazy CPU itself
+    // never needs.
+    let s = row("30", SchemeId::Shootdown, ArchId::PpcRadix);
+    assert_eq!((s.lazy_ipis, s.flush_ipis, s.mm_count_rmw), (1, 0, 1));
+    assert!(s.freed_at.starts_with("cpu1 __mmput"), "{}", s.freed_at);
+    // MD: exit_mm's mmgrab_lazy_tlb put M in A's slot; B's hp_scan finds it: 2 synchronous
+    // calls (shoot, check); freed on B.
+    let m = row("30", SchemeId::HazardMd, ArchId::PpcRadix);
+    assert_eq!(m.lazy_ipis, 2);
+    assert!(m.freed_at.starts_with("cpu1 __mmput"), "{}", m.freed_at);
+    // R (x86): A drops init_mm (idle → T) and exit_mm grabs M; B's __mmput drops one; A's
+    // idle → U drops the lazy one: 4 mm_count RMWs, freed by A's finish_task_switch. B's
+    // exit_mmap flush IPIs A (in M's mask, lazy, tables freed): 1 flush IPI.
+    let r = row("30", SchemeId::Refcount, ArchId::X86);
+    assert_eq!((r.mm_count_rmw, r.flush_ipis, r.lazy_ipis), (4, 1, 0));
+    assert!(
+        r.freed_at.starts_with("cpu0 finish_task_switch"),
+        "{}",
+        r.freed_at
+    );
+    // H+fixes (arm64): exit_mm's grab published A's lazy_mm = M; B's scan loads the 4 online
+    // CPUs' lazy_mm, finds A and hands it the reference through A's drop_mm (cmpxchg), which
+    // A's switch to U releases (xchg): 2 drop_mm RMWs, freed on A.
+    let h = row("30", SchemeId::Hazard, ArchId::Arm64);
+    assert_eq!((h.lazy_ipis, h.scan_loads, h.drop_mm_rmw), (0, 4, 2));
+    assert!(
+        h.freed_at.starts_with("cpu0 finish_task_switch"),
+        "{}",
+        h.freed_at
+    );
+    for r in [&s, &m, &r, &h] {
+        assert!(r.violations.is_empty(), "{:?}", r.violations);
+    }
+}

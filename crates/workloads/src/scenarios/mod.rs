@@ -31,7 +31,8 @@ pub struct Scenario {
     pub build: fn(&Kernel) -> Built,
 }
 
-/// The catalogue, in §7 order, then the gated windows (#26–#29).
+/// The catalogue, in §7 order, then the gated windows (#26–#29) and a directed preemption
+/// (#30).
 pub fn catalogue() -> Vec<Scenario> {
     macro_rules! s {
         ($num:expr, $name:expr, $n:expr, $k:expr, $b:expr) => {
@@ -98,6 +99,7 @@ pub fn catalogue() -> Vec<Scenario> {
             none,
             switch_away_before_cr3
         ),
+        s!(30, "exit-mmput-elsewhere", 4, none, exit_mmput_elsewhere),
     ]
 }
 

@@ -289,3 +289,24 @@ pub(super) fn membarrier(k: &Kernel) -> Built {
         ..Default::default()
     }
 }
+
+/// #30: T, M's only thread, exits on A and is preempted before `exit_mm`'s `mmput` (A's idle
+/// is then lazy on M); B takes the dying task over and its `__mmput`/`exit_mmap` run there,
+/// while A is still lazy on M. Then A runs a user task of another mm.
+pub(super) fn exit_mmput_elsewhere(k: &Kernel) -> Built {
+    let (m, t) = proc1(k);
+    let (_, u) = proc1(k);
+    Built {
+        scripts: vec![
+            vec![sw(t), exit(), mark("a_preempted"), wait("b_done"), sw(u)],
+            vec![wait("a_preempted"), sw(t), mark("b_done")],
+        ],
+        preempts: vec![Preempt {
+            cpu: 0,
+            at: "exit_mm:before_mmput",
+            plan: vec![TaskRef::Idle],
+        }],
+        subject: m,
+        ..Default::default()
+    }
+}
