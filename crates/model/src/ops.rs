@@ -366,7 +366,6 @@ impl Kernel {
         // fall back to unlazy_mm_irqs_off.
         // A CPU whose current task has an mm (a user task, or a kthread inside
         // kthread_use_mm) is not lazy: nothing to unlazy if no switch was possible.
-        self.quiesce_finish_exits(c);
         let has_mm = !self.task(self.curr(cpu)).mm().is_null();
         let switched = self.quiesce_switch_to_user(c);
         if !switched && !has_mm {
@@ -375,21 +374,6 @@ impl Kernel {
             self.local_irq_enable(c);
         }
         self.rcu_do_batch(c);
-    }
-
-    /// Quiesce: a task preempted in `do_exit` is runnable, and the kernel would run it: finish
-    /// each such exit here (its pending `mmput` included, `exit.rs`).
-    fn quiesce_finish_exits(&self, c: &dyn Cpu) {
-        for i in 0..self.ntasks() {
-            let t = &self.tasks[i];
-            // Relaxed: a hint; the Acquire claim in schedule() decides who runs it.
-            if t.exiting.load(crate::sync::atomic::Ordering::Relaxed)
-                && t.state() == task_state::SLEEPING
-                && t.pinned() == u32::MAX
-            {
-                self.schedule(c, TaskRef::Task(crate::ids::TaskId(i as u32)));
-            }
-        }
     }
 
     /// Quiesce: schedule a user task on this CPU (see [`Kernel::quiesce_cpu`]).

@@ -104,7 +104,14 @@ impl Kernel {
                 .filter(|&i| {
                     let t = self.task(TaskId(i as u32));
                     let st = t.state();
-                    st != task_state::UNUSED && st != task_state::DEAD && t.mm() == mm
+                    // A task preempted in do_exit before its mmput still holds mm_users: it
+                    // is runnable and puts it when it next runs (exit.rs). The quiesce does
+                    // not run it: its __mmput could hand a CPU that already quiesced a
+                    // reference (H's drop_mm) that only that CPU's next switch releases.
+                    let pending = MmRef(t.exit_mmput.load(Relaxed));
+                    st != task_state::UNUSED
+                        && st != task_state::DEAD
+                        && (t.mm() == mm || pending == mm)
                 })
                 .count()
         };
