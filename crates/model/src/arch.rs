@@ -231,6 +231,12 @@ pub struct Knobs {
     /// scheme that frees by the mask (H-x86, patch 22) needs the other order: it is the fix
     /// of `hazard-x86+fixes`.
     pub x86_clear_after_cr3: bool,
+    /// x86 `flush_tlb_func` returns without reading `mm->context.tlb_gen` when this CPU is
+    /// already up to date with the flush's own generation (`f->new_tlb_gen <=
+    /// local_tlb_gen`; Nadav Amit's aa44284960d5 "x86/mm/tlb: Avoid reading mm_tlb_gen when
+    /// possible", 2022, after v5.16 — version from memory). Before it, a CPU behind the mm
+    /// (another flush in flight) flushed for this one too.
+    pub x86_flush_skips_covered_gen: bool,
     /// What x86 `flush_tlb_func` does on a lazy CPU, unless the scheme requires otherwise.
     pub x86_lazy_flush: LazyFlush,
     /// x86 cpuidle (`CPUIDLE_FLAG_TLB_FLUSHED`), intel_idle, Xen call `leave_mm()` behind the

@@ -10,7 +10,7 @@
 //! |---|---|---|---|
 //! | `refcount`, `shootdown`, `shootdown-ppc` | mainline | v6.18 | — |
 //! | `mmput-flush` | mainline | v6.18 (L was never posted) | L's own exit flush and flush unlazy |
-//! | `hazard`, `hazard-x86` | as-posted | v5.16 + Andy's 23 patches | no mm_cid (v6.4); patch 10 NMI, 12 hotplug in `do_idle`, 14 exec switch with IRQs off, 15 no kthread ref, 18–22 x86 unlazy; v5.16 mask cleared on switch-out, before the CR3 write |
+//! | `hazard`, `hazard-x86` | as-posted | v5.16 + Andy's 23 patches | no mm_cid (v6.4); `flush_tlb_func` without the `new_tlb_gen` shortcut (2022); patch 10 NMI, 12 hotplug in `do_idle`, 14 exec switch with IRQs off, 15 no kthread ref, 18–22 x86 unlazy; v5.16 mask cleared on switch-out, before the CR3 write |
 //! | `hazard+fixes`, `hazard-x86+fixes` | as-posted + fixes | same | `exit_mm`'s grab publishes `lazy_mm` (as posted it is a real `mmgrab` nothing releases); `kthread_use_mm` enforces `mmget_not_zero`; 2024 hotplug order; `mmdrop_sched` for `drop_mm` on RT; H-x86 only: the mask bit cleared at the end of `switch_mm_irqs_off` (after the CR3 write and `switch_ldt`) |
 //! | `hazard-md` | as-posted | v6.11.1 + Mathieu's RFC v2 | v6.11 hotplug (`finish_cpu` drop on the control CPU), init_mm published, old EFI, pre-patch-10 NMI reader, mask cleared on switch-out, before the CR3 write |
 //! | `hazard-md+fixes` | as-posted + fixes | same | 2024 hotplug order; init_mm never published or cleared; EFI via temporary mm (e7021e2fe0b4) |
@@ -67,6 +67,7 @@ impl Knobs {
             ppc_online_lazy_grab: true,
             x86_mask: MaskPolicy::X86Lazy,
             x86_clear_after_cr3: false,
+            x86_flush_skips_covered_gen: true,
             x86_lazy_flush: LazyFlush::LeaveMm,
             x86_leave_mm_in_idle: true,
             trim_interval: Some(HZ),
@@ -104,6 +105,8 @@ impl Knobs {
             ppc_online_lazy_grab: false,
             // v5.16 cleared a CPU's bit when it switched its loaded mm away.
             x86_mask: MaskPolicy::X86ClearOnSwitch,
+            // aa44284960d5 (2022) came after v5.16.
+            x86_flush_skips_covered_gen: false,
             // Patch 21: flush IPIs unlazy through the scheduler; patch 20: no leave_mm().
             x86_lazy_flush: LazyFlush::Unlazy,
             x86_leave_mm_in_idle: false,

@@ -13,7 +13,7 @@ use crate::Kernel;
 impl Kernel {
     /// `exec_mmap(mm)` for the current task with a freshly allocated `mm`. Returns the new mm.
     pub fn exec_mmap(&self, c: &dyn Cpu) -> Option<MmRef> {
-        let mm = self.mm_alloc(1, 1)?;
+        let mm = self.mm_alloc(1, 1, c.jiffies())?;
         let _t = c.trace().enter("exec_mmap");
         let me = self.curr(c.id());
         let tsk = self.task(me);

@@ -130,6 +130,7 @@ impl Kernel {
                 special: AtomicBool::new(false),
                 pgd: PageTables::default(),
                 next_trim: AtomicU64::new(0),
+                tlb_gen: AtomicU64::new(0),
             })
             .collect();
         let tasks = (0..cfg.max_tasks + cfg.ncpus)
@@ -154,6 +155,7 @@ impl Kernel {
                 drop_mm: AtomicU64::new(0),
                 hp_slot: AtomicU64::new(0),
                 loaded_mm: AtomicU64::new(0),
+                tlb_gen: AtomicU64::new(0),
                 is_lazy: AtomicBool::new(false),
                 online: AtomicBool::new(true),
                 dead: AtomicBool::new(false),

@@ -80,6 +80,7 @@ pub mod sync;
 mod task;
 mod temp_mm;
 mod tlb;
+mod tlb_flush;
 pub mod wake;
 
 pub use arch::{Arch, ArchId, Knobs};

@@ -33,20 +33,23 @@ pub struct MmSlot {
     pub pgd: PageTables,
     /// x86 `mm->context.next_trim_cpumask` (jiffies), 6db2526c1d69.
     pub next_trim: AtomicU64,
+    /// x86 `mm->context.tlb_gen`: bumped by every flush of the mm (`inc_mm_tlb_gen`); a CPU
+    /// whose own generation for the mm is older has stale TLB entries (see [`crate::tlb`]).
+    pub tlb_gen: AtomicU64,
 }
 
 impl Kernel {
     pub(crate) fn mm_alloc_special(&self) -> MmRef {
         let mm = self
-            .mm_alloc(1, 1)
+            .mm_alloc(1, 1, 0)
             .expect("mm table too small for static mms");
         // Relaxed: boot-time, published with the kernel.
         self.mms[mm.idx()].special.store(true, Relaxed);
         mm
     }
 
-    /// Allocates an mm with the given `mm_users` and `mm_count` (`mm_alloc`).
-    pub fn mm_alloc(&self, users: i64, count: i64) -> Option<MmRef> {
+    /// Allocates an mm with the given `mm_users` and `mm_count` (`mm_alloc`), at `jiffies`.
+    pub fn mm_alloc(&self, users: i64, count: i64, jiffies: u64) -> Option<MmRef> {
         let idx = match self.mm_free.lock().unwrap().pop() {
             Some(i) => i,
             None => {
@@ -68,11 +71,14 @@ impl Kernel {
         }
         s.membarrier.store(false, Relaxed);
         s.special.store(false, Relaxed);
-        // mm_init: next_trim_cpumask = jiffies + HZ. The model's jiffies start at 0 and only
-        // an engine with a clock advances them (Cpu::jiffies). Relaxed: initialisation,
-        // published by the Release store of `live` below, like the fields above.
-        s.next_trim
-            .store(self.cfg.knobs.trim_interval.unwrap_or(u64::MAX), Relaxed);
+        // x86 init_new_context: next_trim_cpumask = jiffies + HZ; atomic64_set(&tlb_gen, 0).
+        // Relaxed: initialisation, published by the Release store of `live` below, like the
+        // fields above.
+        s.next_trim.store(
+            (self.cfg.knobs.trim_interval).map_or(u64::MAX, |iv| jiffies.saturating_add(iv)),
+            Relaxed,
+        );
+        s.tlb_gen.store(0, Relaxed);
         s.pgd.init();
         // Release: publishes the initialised fields to whoever receives the handle (fork's
         // publication of the new task->mm; pairs with the Acquire in `mm_live`).

@@ -272,7 +272,7 @@ impl Kernel {
                 if !is_user {
                     return false;
                 }
-                self.create_process(1).is_some()
+                self.create_process_at(1, c.jiffies()).is_some()
             }
             SysOp::CloneThread => {
                 if !is_user {
@@ -281,7 +281,9 @@ impl Kernel {
                 self.clone_thread(cur.mm()).is_some()
             }
             SysOp::SpawnKthread => self.create_kthread().is_some(),
-            SysOp::Spawn { threads } => self.create_process((*threads).max(1) as usize).is_some(),
+            SysOp::Spawn { threads } => self
+                .create_process_at((*threads).max(1) as usize, c.jiffies())
+                .is_some(),
             SysOp::TextPoke => self.text_poke(c),
             SysOp::EfiCall => self.efi_call(c),
             SysOp::Nmi => {
@@ -392,7 +394,7 @@ impl Kernel {
                 return true;
             }
         }
-        match self.create_process(1) {
+        match self.create_process_at(1, c.jiffies()) {
             Some((_, t)) => {
                 self.task(t[0]).swap_pinned(cpu as u32);
                 self.schedule(c, TaskRef::Task(t[0]))

@@ -32,6 +32,10 @@ pub struct PerCpu {
     pub loaded_mm: AtomicU64,
     /// `cpu_tlbstate_shared.is_lazy`.
     pub is_lazy: AtomicBool,
+    /// x86 `cpu_tlbstate.ctxs[loaded_mm_asid].tlb_gen`: the generation of `loaded_mm`'s
+    /// `tlb_gen` this CPU's TLB is up to date with (the model has one context per CPU, not
+    /// PCID's six ASIDs). Written and read only by the owning CPU.
+    pub tlb_gen: AtomicU64,
     /// In `cpu_online_mask`.
     pub online: AtomicBool,
     /// Reported dead (`cpuhp_report_idle_dead`), until brought back online.
@@ -78,6 +82,14 @@ impl PerCpu {
     /// Sets `is_lazy` (see [`PerCpu::is_lazy`]).
     pub fn set_is_lazy(&self, lazy: bool) {
         self.is_lazy.store(lazy, Relaxed);
+    }
+    /// x86 `cpu_tlbstate.ctxs[asid].tlb_gen`. Relaxed: per-CPU, owner only.
+    pub fn tlb_gen(&self) -> u64 {
+        self.tlb_gen.load(Relaxed)
+    }
+    /// Sets x86 `cpu_tlbstate.ctxs[asid].tlb_gen` (see [`PerCpu::tlb_gen`]).
+    pub fn set_tlb_gen(&self, gen: u64) {
+        self.tlb_gen.store(gen, Relaxed);
     }
     /// Oracle only: note whether a full barrier is owed since the last `rq->curr` store.
     /// `std` Relaxed: shadow state, owner-CPU only, never part of the protocol.

@@ -27,6 +27,8 @@ pub enum IpiFunc {
         freed_tables: bool,
         /// This is exit_mmap's final flush.
         exit: bool,
+        /// `flush_tlb_info.new_tlb_gen`: the mm's `tlb_gen` this flush brought it to.
+        new_tlb_gen: u64,
     },
     /// powerpc radix `do_exit_flush_lazy_tlb(mm)` (`exit_lazy_flush_tlb`).
     PpcExitLazyFlush(MmRef),
@@ -189,9 +191,10 @@ impl Kernel {
             IpiFunc::CheckLazy(mm) => self.do_check_lazy_tlb(c, mm),
             IpiFunc::FlushTlb {
                 mm,
-                freed_tables,
                 exit,
-            } => self.flush_tlb_func(c, mm, freed_tables, exit),
+                new_tlb_gen,
+                ..
+            } => self.flush_tlb_func(c, mm, new_tlb_gen, exit),
             IpiFunc::PpcExitLazyFlush(mm) => self.exit_lazy_flush_tlb(c, mm),
             IpiFunc::MembarrierMb => self.smp_mb_path(c),
             IpiFunc::Resched => {}

@@ -143,8 +143,14 @@ impl Kernel {
 
     /// Creates a user process with `threads` threads sharing a new mm (`fork` + `clone(CLONE_VM)`):
     /// each thread holds one `mm_users`, all users together hold one `mm_count` (§1.1).
-    /// Returns None (creating nothing) when the task or mm table is full.
+    /// Returns None (creating nothing) when the task or mm table is full. Set-up time
+    /// (jiffies 0); [`Kernel::create_process_at`] for a fork while a workload runs.
     pub fn create_process(&self, threads: usize) -> Option<(MmRef, Vec<TaskId>)> {
+        self.create_process_at(threads, 0)
+    }
+
+    /// [`Kernel::create_process`] at `jiffies` (the mm's `next_trim_cpumask` starts there).
+    pub fn create_process_at(&self, threads: usize, jiffies: u64) -> Option<(MmRef, Vec<TaskId>)> {
         let mut ts = Vec::with_capacity(threads);
         for _ in 0..threads {
             match self.task_claim() {
@@ -155,7 +161,7 @@ impl Kernel {
                 }
             }
         }
-        let Some(mm) = self.mm_alloc(threads as i64, 1) else {
+        let Some(mm) = self.mm_alloc(threads as i64, 1, jiffies) else {
             self.task_unclaim(&ts);
             return None;
         };

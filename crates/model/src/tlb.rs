@@ -1,6 +1,7 @@
 //! Arch TLB and MMU paths (spec §1.4, §1.5, §2.4, §3.b, §4.4, §4.10): `enter_lazy_tlb`,
-//! `switch_mm_irqs_off`, the exit/munmap flush (`tlb_finish_mmu`), x86 `flush_tlb_func`,
-//! powerpc `exit_lazy_flush_tlb`, `do_shoot_lazy_tlb`, x86 `leave_mm`.
+//! `switch_mm_irqs_off`, powerpc `exit_lazy_flush_tlb`, `do_shoot_lazy_tlb`, x86
+//! `leave_mm`. The flushes themselves (`tlb_finish_mmu`, x86 `flush_tlb_func`, `tlb_gen`)
+//! are in `tlb_flush.rs`.
 //!
 //! Exit flush by arch:
 //! ```text
@@ -11,13 +12,10 @@
 //!  ppc-hash   hypervisor flush: no IPIs       arm64: broadcast TLBI: no IPIs, no mask
 //! ```
 
-use crate::arch::{FlushKind, LazyFlush, MaskPolicy};
-use crate::ids::{CpuSet, MmRef};
+use crate::arch::MaskPolicy;
+use crate::ids::MmRef;
 use crate::machine::{Access, Cpu, Event, Line};
-use crate::oracle::ViolationKind;
 use crate::scheme::Site;
-use crate::smp::{IpiClass, IpiFunc};
-use crate::sync::atomic::Ordering::*;
 use crate::Kernel;
 
 impl Kernel {
@@ -41,6 +39,19 @@ impl Kernel {
     /// `cpumask_set_cpu()`'s atomic or, when the bit is already set, an explicit `smp_mb()`
     /// (83b0177a6c48, needed since Rik's lazy mask skips the atomic; §4.9); powerpc issues
     /// `smp_mb()` after setting its bit the first time this CPU uses the mm.
+    ///
+    /// x86 `tlb_gen`: a flush that frees no page tables skips lazy CPUs (`should_flush_tlb`),
+    /// so a lazy CPU's TLB can fall behind its mm. Returning to that mm it finds its own
+    /// generation older than `next->context.tlb_gen` and reloads CR3 with a flush ("TLB
+    /// contents went out of date while we were in lazy mode"): one [`Event::LocalFlush`].
+    /// ```text
+    ///  flusher (flush_tlb_mm_range)          lazy CPU returning to mm
+    ///  inc_mm_tlb_gen(mm)  [fully ordered]   is_lazy = false
+    ///  should_flush_tlb: is_lazy? skip       smp_mb()
+    ///                                        tlb_gen newer than mine? flush (CR3 reload)
+    /// ```
+    /// Store buffering: either the flusher sees `is_lazy == false` and sends the IPI, or the
+    /// returning CPU sees the new generation and flushes itself.
     pub fn switch_mm_irqs_off(&self, c: &dyn Cpu, _prev: MmRef, next: MmRef) {
         let _t = c.trace().enter("switch_mm_irqs_off");
         let cpu = c.id();
@@ -54,12 +65,20 @@ impl Kernel {
         let x86 = self.cfg.arch.loaded_mm_separate;
         let sticky = self.mask_policy() == MaskPolicy::Sticky;
         if real_prev == next {
-            // Same mm (e.g. T1(M)→idle→T2(M)): no CR3 write. Re-set our mask bit in case a
-            // flush trimmed it while we were lazy (§7 #4) — on x86 not for init_mm
-            // (`WARN_ON_ONCE(real_prev != &init_mm && !cpumask_test_cpu(...))`).
+            // Same mm (e.g. T1(M)→idle→T2(M)): no CR3 write. powerpc tests (and sets) its
+            // bit before it compares prev and next. x86 v5.16 checks it, `WARN_ON_ONCE(
+            // real_prev != &init_mm && !cpumask_test_cpu(cpu, mm_cpumask(next)))`, and sets it
+            // if missing; with Rik's lazy mask (mainline) that check is under
+            // `IS_ENABLED(CONFIG_DEBUG_VM)`, which production kernels leave off, so the
+            // mm_cpumask word is not read at all. (On x86 the bit cannot be missing here:
+            // only a flush clears it, and only on a CPU with another mm loaded.)
             if self.mm_deref(c, next, "switch_mm_irqs_off(next)") {
                 self.slot(next).pgd.walk();
-                let test = self.mask_policy() != MaskPolicy::None && !(x86 && next == self.init_mm);
+                let test = match self.mask_policy() {
+                    MaskPolicy::None | MaskPolicy::X86Lazy => false,
+                    MaskPolicy::X86ClearOnSwitch => next != self.init_mm,
+                    MaskPolicy::Sticky => true,
+                };
                 if test && !self.mask_test(c, next, cpu) {
                     self.mask_set(c, next, cpu);
                     if sticky && next != self.init_mm {
@@ -69,10 +88,18 @@ impl Kernel {
                     }
                 }
                 if x86 && was_lazy {
-                    // smp_mb(); atomic64_read(&next->context.tlb_gen). In the kernel it pairs
-                    // with flush_tlb_mm_range's fully ordered tlb_gen increment; the model
-                    // carries no tlb_gen, so here it is counted (a path barrier), not paired.
+                    // smp_mb(); next_tlb_gen = atomic64_read(&next->context.tlb_gen). Pairs
+                    // with the fully ordered inc_mm_tlb_gen in tlb_finish_mmu (see above).
                     self.smp_mb_path(c);
+                    let gen = self.read_tlb_gen(c, next);
+                    if pc.tlb_gen() != gen {
+                        // "TLB contents went out of date while we were in lazy mode":
+                        // new_asid = prev_asid; need_flush = true → load_new_mm_cr3(.., true),
+                        // a CR3 write without NOFLUSH (serialising, like any CR3 write).
+                        pc.set_tlb_gen(gen);
+                        self.ev(c, Event::LocalFlush);
+                        self.full_barrier_done(c);
+                    }
                 }
             }
             return;
@@ -123,9 +150,9 @@ impl Kernel {
             MaskPolicy::X86Lazy if !set => {
                 // 83b0177a6c48: "Rely on the smp_mb() implied by cpumask_set_cpu()'s atomic
                 // operation, or explicitly provide one" between the loaded_mm store and the
-                // tlb_gen load. In the kernel it pairs with flush_tlb_mm_range's fully ordered
-                // tlb_gen increment; the model has no tlb_gen, so it is counted, not paired
-                // (and the set_bit's AcqRel is not a full barrier in C11: nothing here needs one).
+                // tlb_gen load. Pairs with tlb_finish_mmu's fully ordered inc_mm_tlb_gen: a
+                // flusher that did not see this CPU in the mask (or on next) bumped tlb_gen
+                // before it looked, and the read below sees the bump.
                 self.smp_mb_path(c);
             }
             MaskPolicy::Sticky if set => {
@@ -145,9 +172,12 @@ impl Kernel {
         pc.switch_gen
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if x86 {
-            // this_cpu_write(cpu_tlbstate.loaded_mm), then the read of next->context.tlb_gen.
+            // this_cpu_write(cpu_tlbstate.loaded_mm), then the read of next->context.tlb_gen:
+            // choose_new_asid flushes a stale context (the CR3 write, counted as the switch)
+            // and ctxs[new_asid].tlb_gen = next_tlb_gen.
             touch!(self, c, Line::TlbState(cpu as u32), Access::Store);
-            touch!(self, c, Line::MmContext(next.idx() as u32), Access::Load);
+            let gen = self.read_tlb_gen(c, next);
+            pc.set_tlb_gen(gen);
         }
         pc.set_loaded_mm(next);
         if clear_first {
@@ -172,194 +202,6 @@ impl Kernel {
     pub(crate) fn leave_mm(&self, c: &dyn Cpu, from: MmRef) {
         let _t = c.trace().enter("leave_mm");
         self.switch_mm_irqs_off(c, from, self.init_mm);
-    }
-
-    /// x86 `should_trim_cpumask(mm)` (6db2526c1d69): true at most once a `trim_interval`.
-    fn should_trim_cpumask(&self, c: &dyn Cpu, mm: MmRef) -> bool {
-        let Some(iv) = self.cfg.knobs.trim_interval else {
-            return false;
-        };
-        let now = c.jiffies();
-        let s = &self.slot(mm).next_trim;
-        // Relaxed: a rate limit, racy in the kernel too (READ_ONCE/WRITE_ONCE).
-        // time_after(jiffies, next_trim_cpumask): strictly after.
-        if now > s.load(Relaxed) {
-            s.store(now + iv, Relaxed);
-            return true;
-        }
-        false
-    }
-
-    /// `tlb_finish_mmu` / `flush_tlb_mm_range` for `mm` from the CPU that changed it.
-    /// `exit` marks exit_mmap's final fullmm flush. With `freed_tables`, the oracle checks
-    /// that no CPU whose MMU had the mm loaded was left unflushed (page tables as objects).
-    pub fn tlb_finish_mmu(&self, c: &dyn Cpu, mm: MmRef, freed_tables: bool, exit: bool) {
-        let _t = c.trace().enter("tlb_flush");
-        let me = c.id();
-        let kind = if self.cfg.knobs.broadcast_flush {
-            FlushKind::Broadcast
-        } else {
-            self.cfg.arch.flush
-        };
-        match kind {
-            FlushKind::Ipi => {
-                // (loaded, switch generation) of every CPU as the flush begins, read before the
-                // mask: a CPU seen on the mm set its bit before (x86 TSO), so the mask has it.
-                // (Generation first: a CPU seen on the mm is then seen no older than that.)
-                let loaded_before: Vec<(bool, u64)> = (0..self.ncpus())
-                    .map(|t| {
-                        let gen = self.cpu(t).switch_gen();
-                        (self.cpu(t).loaded_mm() == mm, gen)
-                    })
-                    .collect();
-                // inc_mm_tlb_gen(mm): a fully ordered RMW on mm->context.tlb_gen.
-                touch!(self, c, Line::MmContext(mm.idx() as u32), Access::Rmw);
-                let mask = self.mm_cpumask(c, mm);
-                let mut targets = CpuSet::with_cpus(self.ncpus());
-                // flush_tlb_mm_range: `if (cpumask_any_but(mm_cpumask(mm), cpu) < nr_cpu_ids)`
-                // flush_tlb_multi (mainline first takes its trim slot: `info->trim_cpumask =
-                // should_trim_cpumask(mm)`, whether or not tables were freed); `else if (mm ==
-                // loaded_mm)` flush_tlb_func locally, and nothing otherwise.
-                let remote = mask.iter().any(|t| t != me);
-                let trim = remote && self.should_trim_cpumask(c, mm);
-                if !remote && self.cpu(me).loaded_mm() == mm {
-                    targets.insert(me);
-                }
-                let lazy_mask = self.mask_policy() == MaskPolicy::X86Lazy;
-                for t in mask.iter().filter(|_| remote) {
-                    let pc = self.cpu(t);
-                    if t != me {
-                        // should_flush_tlb reads the target's cpu_tlbstate(_shared).
-                        touch!(self, c, Line::TlbState(t as u32), Access::Load);
-                    }
-                    // native_flush_tlb_multi: with freed_tables every CPU in the mask (lazy ones
-                    // must drop paging-structure caches), the local one included; otherwise
-                    // not lazy (v5.16/v6.11 tlb_is_not_lazy), and with Rik's lazy mask also
-                    // the mm loaded or a trim due (mainline should_flush_tlb). Relaxed hints,
-                    // as in tlb.c.
-                    let want = freed_tables
-                        || (!pc.is_lazy() && (!lazy_mask || pc.loaded_mm() == mm || trim));
-                    if want && (t == me || !self.cfg.knobs.pv_flush_skips.contains(&t)) {
-                        targets.insert(t);
-                    }
-                }
-                let func = IpiFunc::FlushTlb {
-                    mm,
-                    freed_tables,
-                    exit,
-                };
-                // on_each_cpu_cond_mask: remote CPUs by IPI, the local CPU directly.
-                self.on_each_cpu_mask(c, &targets, func, IpiClass::Flush);
-                if freed_tables {
-                    self.check_pgtables_flushed(c, mm, &loaded_before, &targets);
-                }
-            }
-            FlushKind::Broadcast | FlushKind::Hypervisor => {
-                let radix =
-                    self.cfg.arch.mask == MaskPolicy::Sticky && kind == FlushKind::Broadcast;
-                if exit && self.scheme.exit_flush_unlazies() && radix {
-                    // powerpc radix__tlb_flush, fullmm with shoot-lazies: preempt_disable();
-                    // smp_mb() (pairs with the switch_mm barrier of a CPU setting its mask bit);
-                    // exit_flush_lazy_tlbs(mm); __flush_all_mm(mm, true).
-                    self.smp_mb(c);
-                    let mask = self.mm_cpumask(c, mm);
-                    self.smp_call_function_many(
-                        c,
-                        &mask,
-                        IpiFunc::PpcExitLazyFlush(mm),
-                        IpiClass::Flush,
-                    );
-                }
-                if radix {
-                    // radix__flush_all_mm / __flush_tlb_range: smp_mb() "see
-                    // radix__flush_tlb_mm" — orders the PTE updates before reading
-                    // mm_cpumask to choose local or global tlbie; pairs with switch_mm's.
-                    self.smp_mb_path(c);
-                }
-                // Broadcast tlbie / TLBI / hypervisor flush: reaches every TLB, switches nobody.
-                self.ev(
-                    c,
-                    if kind == FlushKind::Broadcast {
-                        Event::BroadcastFlush
-                    } else {
-                        Event::HypervisorFlush
-                    },
-                );
-            }
-        }
-    }
-
-    /// Page tables as objects: after a freeing flush returned, a CPU that had the mm loaded
-    /// before the flush, still has it without having switched since (a CPU that switched
-    /// away and back re-read `tlb_gen` and flushed itself), and was not flushed may walk the
-    /// freed tables.
-    fn check_pgtables_flushed(
-        &self,
-        c: &dyn Cpu,
-        mm: MmRef,
-        before: &[(bool, u64)],
-        flushed: &CpuSet,
-    ) {
-        for (t, &(was, gen)) in before.iter().enumerate() {
-            // A preempted vCPU that a PV flush skipped flushes at its next VM entry. A CPU
-            // between its mask clear and its CR3 write walks no user page tables of the mm
-            // again (PerCpu::leaving_mm; read before loaded_mm).
-            if !was
-                || self.cpu(t).leaving_mm()
-                || flushed.contains(t)
-                || self.cfg.knobs.pv_flush_skips.contains(&t)
-                || !self.cpu_online(t)
-                || self.cpu(t).loaded_mm() != mm
-                || self.cpu(t).switch_gen() != gen
-            {
-                continue;
-            }
-            self.violation(
-                c,
-                ViolationKind::PgtablesFreedWhileWalked,
-                mm,
-                format!(
-                    "cpu{t} has the mm loaded and was not flushed when its page tables were freed"
-                ),
-            );
-        }
-    }
-
-    /// x86 `flush_tlb_func()` run by a flush IPI (or locally). `freed_tables` only chose the
-    /// targets (in `tlb_finish_mmu`); the handler's mm work is the same either way.
-    pub fn flush_tlb_func(&self, c: &dyn Cpu, mm: MmRef, _freed_tables: bool, exit: bool) {
-        let _t = c.trace().enter("flush_tlb_func");
-        let cpu = c.id();
-        let pc = self.cpu(cpu);
-        if exit && self.scheme.exit_flush_unlazies() {
-            // L: the exit flush "must make sure that no lazy users exist" [L-0811] — lazy by
-            // the scheduler's account (active_mm), whatever the MMU has loaded.
-            self.exit_lazy_flush_tlb(c, mm);
-            return;
-        }
-        let loaded = pc.loaded_mm();
-        if loaded != mm {
-            // Rik's lazy mm_cpumask: a CPU that no longer has mm loaded leaves the mask here.
-            if self.mask_policy() == MaskPolicy::X86Lazy && self.mm_live(mm) {
-                self.mask_clear(c, mm, cpu);
-            }
-            return;
-        }
-        if pc.is_lazy() {
-            match self
-                .scheme
-                .lazy_flush()
-                .unwrap_or(self.cfg.knobs.x86_lazy_flush)
-            {
-                // "We're in lazy mode ... just switch to init_mm": loaded_mm moves,
-                // current->active_mm does not (§4.4). Then return: the switch is the flush.
-                LazyFlush::LeaveMm => self.leave_mm(c, mm),
-                LazyFlush::Unlazy => self.unlazy_mm_irqs_off(c),
-            }
-            return;
-        }
-        // Otherwise: local flush of mm's entries.
-        self.ev(c, Event::LocalFlush);
     }
 
     /// powerpc radix `exit_lazy_flush_tlb(mm)` (also L's exit-flush unlazy) \[PPC-TRIM\].
