@@ -21,6 +21,42 @@ use crate::sync::atomic::Ordering::*;
 use crate::Kernel;
 
 impl Kernel {
+    /// `sched_force_init_mm()` (HP-2024), from `sched_cpu_wait_empty()` on the dying CPU:
+    /// ```c
+    /// if (mm != &init_mm) {
+    ///         mmgrab_lazy_tlb(&init_mm);
+    ///         local_irq_disable();
+    ///         current->active_mm = &init_mm;
+    ///         switch_mm_irqs_off(mm, &init_mm, current);
+    ///         local_irq_enable();
+    ///         finish_arch_post_lock_switch();
+    ///         mmdrop_lazy_tlb(mm);
+    /// }
+    /// ```
+    /// The grab and the drop run with IRQs on (on PREEMPT_RT a final `__mmdrop` is allowed
+    /// there). A scheme with its own unlazy (H) calls it under `local_irq_disable()` instead.
+    fn sched_force_init_mm(&self, c: &dyn Cpu) {
+        let _t = c.trace().enter("sched_force_init_mm");
+        if self.scheme.own_unlazy() {
+            self.local_irq_disable(c);
+            self.unlazy_mm_irqs_off(c);
+            self.local_irq_enable(c);
+            return;
+        }
+        let cur = self.task(self.curr(c.id()));
+        let mm = cur.active_mm();
+        if mm == self.init_mm {
+            return;
+        }
+        self.scheme
+            .mmgrab_lazy_tlb(self, c, self.init_mm, Site::Unlazy);
+        self.local_irq_disable(c);
+        cur.set_active_mm(self.init_mm);
+        self.switch_mm_irqs_off(c, mm, self.init_mm);
+        self.local_irq_enable(c);
+        self.scheme.mmdrop_lazy_tlb(self, c, mm, Site::Unlazy);
+    }
+
     /// The dying CPU's side of `cpu_down`. The current task must be the idle task. Returns
     /// once the CPU is back online.
     /// With `self_online`, the control CPU's `finish_cpu` and online are run right after
@@ -37,10 +73,7 @@ impl Kernel {
         let _t = c.trace().enter("cpu_offline");
         let order = self.cfg.knobs.hotplug;
         if order == HotplugOrder::Mainline2024 {
-            let _t = c.trace().enter("sched_force_init_mm");
-            self.local_irq_disable(c);
-            self.unlazy_mm_irqs_off(c);
-            self.local_irq_enable(c);
+            self.sched_force_init_mm(c);
         }
         self.local_irq_disable(c);
         {

@@ -181,8 +181,10 @@ impl Kernel {
         }
     }
 
-    /// `unlazy_mm_irqs_off()` (Andy patch 12; mainline's `sched_force_init_mm` is the same
-    /// shape): switch the current kernel thread to init_mm and release its lazy reference.
+    /// `unlazy_mm_irqs_off()` (Andy patch 12): switch the current kernel thread to init_mm and
+    /// release its lazy reference. (Mainline's `sched_force_init_mm` does the same with its
+    /// grab and drop outside the IRQs-off section and `active_mm` stored before the switch:
+    /// `hotplug.rs`.)
     /// Caller has IRQs off and `current->mm == NULL`.
     pub fn unlazy_mm_irqs_off(&self, c: &dyn Cpu) {
         let _t = c.trace().enter("unlazy_mm_irqs_off");

@@ -223,6 +223,14 @@ pub trait Scheme: Send + Sync {
         false
     }
 
+    /// The scheme's series brings its own `unlazy_mm_irqs_off()` (Andy's patch 12), which
+    /// replaces mainline's switches of a kernel thread to init_mm: a dying CPU's
+    /// `sched_force_init_mm` (2024 hotplug order) is then that call under
+    /// `local_irq_disable()`, not mainline's shape (see `hotplug.rs`).
+    fn own_unlazy(&self) -> bool {
+        false
+    }
+
     /// `unlazy_mm_irqs_off` tail for schemes that track lazy use per rq (H: `mmdrop_lazy`).
     fn after_unlazy(&self, k: &Kernel, c: &dyn Cpu) {
         let _ = (k, c);

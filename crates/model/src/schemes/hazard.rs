@@ -228,6 +228,10 @@ impl Hazard {
 }
 
 impl Scheme for Hazard {
+    fn own_unlazy(&self) -> bool {
+        true
+    }
+
     fn id(&self) -> SchemeId {
         if self.iter == LazyIter::Cpumask {
             SchemeId::HazardX86
