@@ -11,7 +11,7 @@
 //!
 //! Scenarios pin interleavings with **marks** and **gates**: a script step `Mark(m)` sets a
 //! marker, `WaitMark(m)` spins until it is set; passing point `at` on CPU `n` sets marker
-//! `"cpu{n}@{at}"`; a [`Gate`] holds a CPU at the `nth` time it reaches a point until a marker
+//! `"cpu{n}@{at}"` (and `"cpu{n}@{at}#{k}"` at its `k`-th arrival); a [`Gate`] holds a CPU at the `nth` time it reaches a point until a marker
 //! is set. That is how a scenario puts an IPI between `exit_mmap`'s flush and `__mmdrop`, or a
 //! remote switch between a hazard scan's two loads.
 //!

@@ -77,10 +77,17 @@ impl Kernel {
             return;
         }
         touch!(self, c, Self::mask_line(mm, cpu), Access::Rmw);
-        // Relaxed (x86: AcqRel, a lock-prefixed bitop; see mask_rmw_order): x86
-        // switch_mm_irqs_off relies on the RMW as its barrier before reading tlb_gen (§4.9);
-        // the model counts the explicit smp_mb of 83b0177a6c48 where the RMW is skipped.
+        // Relaxed (x86: AcqRel, a lock-prefixed bitop; see mask_rmw_order).
         self.slot(mm).mask[cpu / 64].fetch_or(1 << (cpu % 64), self.mask_rmw_order());
+        if self.cfg.arch.loaded_mm_separate {
+            // The lock prefix is a full barrier, and x86 switch_mm_irqs_off relies on it
+            // between setting the bit and reading tlb_gen (§4.9; where it skips the RMW,
+            // 83b0177a6c48's explicit smp_mb, counted). SeqCst fence: C11's AcqRel RMW does
+            // not order the later Relaxed tlb_gen load. Pairs with the fence after
+            // tlb_finish_mmu's inc_mm_tlb_gen (store buffering: the flusher sees the bit and
+            // IPIs us, or we see its generation and flush ourselves).
+            crate::sync::atomic::fence(SeqCst);
+        }
     }
 
     /// `cpumask_clear_cpu(cpu, mm_cpumask(mm))` by `c`.

@@ -34,7 +34,10 @@ impl Kernel {
     /// }
     /// ```
     /// The grab and the drop run with IRQs on (on PREEMPT_RT a final `__mmdrop` is allowed
-    /// there). A scheme with its own unlazy (H) calls it under `local_irq_disable()` instead.
+    /// there). `finish_arch_post_lock_switch()` does nothing on the modelled arches. In the
+    /// kernel this runs in the dying CPU's cpuhp thread; the model runs it in the idle task,
+    /// which holds the same lazy reference (kernel → kernel switches pass it along). A
+    /// scheme with its own unlazy (H) calls it under `local_irq_disable()` instead.
     fn sched_force_init_mm(&self, c: &dyn Cpu) {
         let _t = c.trace().enter("sched_force_init_mm");
         if self.scheme.own_unlazy() {

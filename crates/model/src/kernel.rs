@@ -156,6 +156,7 @@ impl Kernel {
                 hp_slot: AtomicU64::new(0),
                 loaded_mm: AtomicU64::new(0),
                 tlb_gen: AtomicU64::new(0),
+                switching: AtomicBool::new(false),
                 is_lazy: AtomicBool::new(false),
                 online: AtomicBool::new(true),
                 dead: AtomicBool::new(false),

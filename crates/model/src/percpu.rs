@@ -32,6 +32,12 @@ pub struct PerCpu {
     pub loaded_mm: AtomicU64,
     /// `cpu_tlbstate_shared.is_lazy`.
     pub is_lazy: AtomicBool,
+    /// x86 `cpu_tlbstate.loaded_mm == LOADED_MM_SWITCHING`: inside `switch_mm_irqs_off`
+    /// between that store and the store of `next` after the CR3 write. The model keeps
+    /// `loaded_mm` on the previous mm meanwhile (the MMU is still on it) and says "switching"
+    /// here, which mainline's `should_flush_tlb` reads: "While switching, the remote CPU
+    /// could have state from either the prev or next mm. Assume the worst and flush."
+    pub switching: AtomicBool,
     /// x86 `cpu_tlbstate.ctxs[loaded_mm_asid].tlb_gen`: the generation of `loaded_mm`'s
     /// `tlb_gen` this CPU's TLB is up to date with (the model has one context per CPU, not
     /// PCID's six ASIDs). Written and read only by the owning CPU.
@@ -82,6 +88,15 @@ impl PerCpu {
     /// Sets `is_lazy` (see [`PerCpu::is_lazy`]).
     pub fn set_is_lazy(&self, lazy: bool) {
         self.is_lazy.store(lazy, Relaxed);
+    }
+    /// x86 `loaded_mm == LOADED_MM_SWITCHING` ([`PerCpu::switching`]). Relaxed: written by
+    /// the owner, read by flushers as a hint, like `loaded_mm`.
+    pub fn switching(&self) -> bool {
+        self.switching.load(Relaxed)
+    }
+    /// Sets or clears [`PerCpu::switching`].
+    pub fn set_switching(&self, on: bool) {
+        self.switching.store(on, Relaxed);
     }
     /// x86 `cpu_tlbstate.ctxs[asid].tlb_gen`. Relaxed: per-CPU, owner only.
     pub fn tlb_gen(&self) -> u64 {

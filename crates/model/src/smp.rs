@@ -73,6 +73,21 @@ impl Kernel {
         class: IpiClass,
     ) -> usize {
         let _t = c.trace().enter("smp_call_function_many");
+        self.smp_call_function_many_cond(c, targets, func, class, false)
+    }
+
+    /// `smp_call_function_many_cond()`: queue `func` on every online target but us and kick
+    /// it; with `run_local` and us among the targets, run `func` here (IRQs off) — after the
+    /// IPIs went out and before waiting, so the local call overlaps the remote handlers —
+    /// then wait for every target (`csd_lock_wait`).
+    fn smp_call_function_many_cond(
+        &self,
+        c: &dyn Cpu,
+        targets: &CpuSet,
+        func: IpiFunc,
+        class: IpiClass,
+        run_local: bool,
+    ) -> usize {
         let me = c.id();
         let pending = Arc::new(AtomicU32::new(0));
         let mut sent = 0;
@@ -97,6 +112,11 @@ impl Kernel {
             let _k = c.trace().kicking(class);
             c.kick(t);
             sent += 1;
+        }
+        if run_local && targets.contains(me) {
+            self.local_irq_disable(c);
+            self.run_func(c, func);
+            self.local_irq_enable(c);
         }
         // csd_lock_wait: Acquire pairs with the Release decrement after each target ran func,
         // so everything the handlers did (switching away from the mm) happens-before our
@@ -151,12 +171,7 @@ impl Kernel {
     /// `on_each_cpu_mask(mask, func, wait=1)`: remote CPUs by IPI, the local CPU directly.
     pub fn on_each_cpu_mask(&self, c: &dyn Cpu, mask: &CpuSet, func: IpiFunc, class: IpiClass) {
         let _t = c.trace().enter("on_each_cpu_mask");
-        self.smp_call_function_many(c, mask, func, class);
-        if mask.contains(c.id()) {
-            self.local_irq_disable(c);
-            self.run_func(c, func);
-            self.local_irq_enable(c);
-        }
+        self.smp_call_function_many_cond(c, mask, func, class, true);
     }
 
     /// Whether `cpu` has queued calls.

@@ -107,6 +107,13 @@ impl Kernel {
         if !self.mm_deref(c, next, "switch_mm_irqs_off(next): load page tables") {
             return;
         }
+        if x86 {
+            // this_cpu_write(cpu_tlbstate.loaded_mm, LOADED_MM_SWITCHING): "Indicate that CR3
+            // is about to change" (every era since 2018; only mainline's should_flush_tlb
+            // reads it).
+            touch!(self, c, Line::TlbState(cpu as u32), Access::Store);
+            pc.set_switching(true);
+        }
         // v5.16–v6.12 x86 clears this CPU's bit for the previous mm when it switches away.
         let clear_prev = self.mask_policy() == MaskPolicy::X86ClearOnSwitch
             && real_prev != self.init_mm
@@ -149,10 +156,11 @@ impl Kernel {
         match self.mask_policy() {
             MaskPolicy::X86Lazy if !set => {
                 // 83b0177a6c48: "Rely on the smp_mb() implied by cpumask_set_cpu()'s atomic
-                // operation, or explicitly provide one" between the loaded_mm store and the
-                // tlb_gen load. Pairs with tlb_finish_mmu's fully ordered inc_mm_tlb_gen: a
-                // flusher that did not see this CPU in the mask (or on next) bumped tlb_gen
-                // before it looked, and the read below sees the bump.
+                // operation, or explicitly provide one" between the loaded_mm store
+                // (LOADED_MM_SWITCHING, PerCpu::switching, set above) and the tlb_gen load.
+                // Pairs with the fence after tlb_finish_mmu's inc_mm_tlb_gen: a flusher that
+                // did not see this CPU switching bumped tlb_gen before it looked, and the
+                // read below sees the bump.
                 self.smp_mb_path(c);
             }
             MaskPolicy::Sticky if set => {
@@ -180,6 +188,7 @@ impl Kernel {
             pc.set_tlb_gen(gen);
         }
         pc.set_loaded_mm(next);
+        pc.set_switching(false);
         if clear_first {
             pc.set_leaving_mm(false);
         }

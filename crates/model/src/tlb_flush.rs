@@ -25,9 +25,11 @@ use crate::sync::atomic::Ordering::*;
 use crate::Kernel;
 
 impl Kernel {
-    /// `atomic64_read(&mm->context.tlb_gen)` (x86). Relaxed: each caller orders it by an
-    /// `smp_mb()` before it, which pairs with the fully ordered increment in
-    /// [`Kernel::tlb_finish_mmu`].
+    /// `atomic64_read(&mm->context.tlb_gen)` (x86). Relaxed; what orders it is the caller's:
+    /// in `switch_mm_irqs_off`, the `smp_mb()` of a lazy return, the `mm_cpumask` bit's locked
+    /// RMW, or 83b0177a6c48's `smp_mb()` — each pairs with the fence after the increment in
+    /// [`Kernel::tlb_finish_mmu`]; in `flush_tlb_func`, nothing more than the kernel has: the
+    /// handler runs after the flusher's increment (csd queue lock, or the same CPU).
     pub(crate) fn read_tlb_gen(&self, c: &dyn Cpu, mm: MmRef) -> u64 {
         touch!(self, c, Line::MmContext(mm.idx() as u32), Access::Load);
         self.slot(mm).tlb_gen.load(Relaxed)
@@ -100,10 +102,11 @@ impl Kernel {
                     // native_flush_tlb_multi: with freed_tables every CPU in the mask (lazy ones
                     // must drop paging-structure caches), the local one included; otherwise
                     // not lazy (v5.16/v6.11 tlb_is_not_lazy), and with Rik's lazy mask also
-                    // the mm loaded or a trim due (mainline should_flush_tlb). Relaxed hints,
-                    // as in tlb.c.
-                    let want = freed_tables
-                        || (!pc.is_lazy() && (!lazy_mask || pc.loaded_mm() == mm || trim));
+                    // switching (LOADED_MM_SWITCHING: "assume the worst and flush"), the mm
+                    // loaded, or a trim due (mainline should_flush_tlb). Relaxed hints, as in
+                    // tlb.c.
+                    let should = pc.switching() || pc.loaded_mm() == mm || trim;
+                    let want = freed_tables || (!pc.is_lazy() && (!lazy_mask || should));
                     if want && (t == me || !self.cfg.knobs.pv_flush_skips.contains(&t)) {
                         targets.insert(t);
                     }
@@ -206,6 +209,10 @@ impl Kernel {
             return;
         }
         let loaded = pc.loaded_mm();
+        // v5.16 reads loaded_mm->context.tlb_gen on entry, before any early return;
+        // aa44284960d5 (the knob) defers it past them ("to avoid cache contention").
+        let early_gen =
+            (!self.cfg.knobs.x86_flush_skips_covered_gen).then(|| self.read_tlb_gen(c, loaded));
         if loaded != mm {
             // Rik's lazy mm_cpumask: a CPU that no longer has mm loaded leaves the mask here.
             if self.mask_policy() == MaskPolicy::X86Lazy && self.mm_live(mm) {
@@ -234,7 +241,7 @@ impl Kernel {
         if self.cfg.knobs.x86_flush_skips_covered_gen && new_tlb_gen <= pc.tlb_gen() {
             return;
         }
-        let gen = self.read_tlb_gen(c, mm);
+        let gen = early_gen.unwrap_or_else(|| self.read_tlb_gen(c, mm));
         if pc.tlb_gen() == gen {
             return;
         }

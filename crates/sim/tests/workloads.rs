@@ -76,19 +76,23 @@ fn tlb_flush_ipis_per_flush_are_the_other_threads() {
             };
             assert_eq!(r.ops, 256 * t, "{}", v.name);
             assert_eq!(r.counters.flush_ipis, t * 257 * (t - 1), "{}", v.name);
-            // The T threads run in lockstep (the same work from time 0), so each round's T
-            // flushes have all bumped tlb_gen before any flush_tlb_func runs: the first
-            // handler (or the local call) on a CPU catches it up to mm_tlb_gen, and the others
-            // return without flushing. Since aa44284960d5 they see `f->new_tlb_gen <=
-            // local_tlb_gen`: one local flush per CPU per round, T × 257. Before it (H's
-            // v5.16) a handler compares with mm_tlb_gen, which the next round may already
-            // have bumped: it flushes again, between T × 257 and T × T × 257.
+            // One thread: each flush is local only (flush_tlb_func, local_tlb_gen behind by
+            // one): 257. With T, the threads run in lockstep on this simulated machine (the
+            // same work from time 0), so each round's T flushes have all bumped tlb_gen
+            // before any flush_tlb_func runs: the first call on a CPU (its own local call,
+            // which smp_call_function_many_cond makes before waiting) catches it up to
+            // mm_tlb_gen, and the T − 1 handlers after it return without flushing — since
+            // aa44284960d5 because `f->new_tlb_gen <= local_tlb_gen`: one local flush per CPU
+            // per round, T × 257 (a timing of this machine, not a kernel constant: CPUs out of
+            // step flush more). Before it (H's v5.16) a handler compares with mm_tlb_gen,
+            // which the next round may already have bumped: it may flush again, between T ×
+            // 257 and T × T × 257 (here T × 257 for T ≤ 3, and 1,284 for T = 4).
             let (once, every) = (t * 257, t * 257 * t);
-            if v.knobs(ArchId::X86).x86_flush_skips_covered_gen {
+            if t == 1 || v.knobs(ArchId::X86).x86_flush_skips_covered_gen {
                 assert_eq!(r.counters.local_flushes, once, "{}", v.name);
             } else {
                 let l = r.counters.local_flushes;
-                assert!(l <= every && (l > once || t == 1), "{}: {l}", v.name);
+                assert!(l >= once && l <= every, "{}: {l}", v.name);
             }
             assert_eq!(r.counters.lazy_ipis, 0, "{}", v.name);
         }

@@ -5,8 +5,11 @@
 //!
 //! cpu1 runs T1 of M and goes idle, lazy on M. cpu0, on T0 of M, flushes M; then cpu1 goes
 //! back to T1. Mainline x86, R (the flush path is common to every scheme).
+//!
+//! Also mainline's `should_flush_tlb` and `LOADED_MM_SWITCHING`: a CPU in the middle of a
+//! switch is flushed whatever mm it is switching between.
 
-use lazymm_engines::step::{self, Step, StepConfig};
+use lazymm_engines::step::{self, Gate, Step, StepConfig};
 use lazymm_model::counters::CounterSnapshot;
 use lazymm_model::{Arch, ArchId, Config, Kernel, Knobs, SchemeId, SysOp, TaskRef};
 use std::sync::Arc;
@@ -85,4 +88,67 @@ fn freeing_flush_moves_the_lazy_cpu_off_the_mm_instead() {
     assert_eq!((c.flush_ipis, c.local_flushes), (1, 1));
     // leave_mm's switch to init_mm and the switch back to M: 2 more than without the flush.
     assert_eq!(c.mmu_switches, none.mmu_switches + 2);
+}
+
+#[test]
+fn flush_ipis_a_cpu_in_the_middle_of_a_switch() {
+    // cpu1 runs X, then U (with Rik's lazy mask its bit in mm_cpumask(X) stays set), then
+    // switches U → M and is held just before the CR3 write, with loaded_mm ==
+    // LOADED_MM_SWITCHING. cpu0, on another thread of X, flushes X without freeing tables:
+    // should_flush_tlb(cpu1): not lazy, "while switching, the remote CPU could have state
+    // from either the prev or next mm. Assume the worst and flush": 1 IPI. Its handler runs
+    // once cpu1 has M loaded: f->mm != loaded_mm, so it clears cpu1's bit in X and returns
+    // (the end-of-run quiesce may run X's thread there again, so the mask is not checked).
+    // cpu0 flushes itself: 1 local flush. (Before LOADED_MM_SWITCHING was modelled, cpu1's
+    // loaded_mm still read U here and no IPI went out.)
+    let k = Arc::new(Kernel::boot(
+        Config {
+            ncpus: 2,
+            arch: Arch::profile(ArchId::X86),
+            knobs: Knobs::mainline(ArchId::X86),
+            max_mms: 16,
+            max_tasks: 16,
+            label: "switching".into(),
+            topo: Default::default(),
+        },
+        SchemeId::Refcount.build(),
+    ));
+    let (_x, xs) = k.create_process(2).unwrap();
+    let (_u, us) = k.create_process(1).unwrap();
+    let (_m, ms) = k.create_process(1).unwrap();
+    let at = "switch_mm_irqs_off:before_cr3";
+    let cpu0 = vec![
+        op(SysOp::Switch(TaskRef::Task(xs[0]))),
+        Step::WaitMark(format!("cpu1@{at}#2")),
+        op(SysOp::Munmap {
+            freed_tables: false,
+        }),
+        Step::Mark("flushed".into()),
+    ];
+    let cpu1 = vec![
+        op(SysOp::Switch(TaskRef::Task(xs[1]))),
+        op(SysOp::Switch(TaskRef::Task(us[0]))),
+        op(SysOp::Switch(TaskRef::Task(ms[0]))),
+    ];
+    let cfg = StepConfig {
+        // The first real switch with a user prev is X → U; U → M is the second arrival.
+        gates: vec![Gate {
+            cpu: 1,
+            at,
+            nth: 2,
+            until: "flushed".into(),
+        }],
+        ..StepConfig::default()
+    };
+    let before = k.counters.snapshot();
+    let r = step::run(k.clone(), vec![cpu0, cpu1], &cfg);
+    assert_eq!(r.stop, step::Stop::Completed);
+    assert!(r.applied.iter().flatten().all(|&a| a), "{:?}", r.applied);
+    assert!(
+        k.oracle.violations().is_empty(),
+        "{:?}",
+        k.oracle.violations()
+    );
+    let c = k.counters.snapshot() - before;
+    assert_eq!((c.flush_ipis, c.local_flushes), (1, 1));
 }

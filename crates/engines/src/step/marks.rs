@@ -4,7 +4,8 @@
 //! both.
 //!
 //! A marker is a name that a script's `Mark` sets, or `"cpu{n}@{point}"`, set when CPU n
-//! arrives at a point that some `WaitMark` or gate waits for. A [`Gate`] holds a CPU at its
+//! arrives at a point that some `WaitMark` or gate waits for, or `"cpu{n}@{point}#{k}"`, set
+//! at its `k`-th arrival there (to wait for a later arrival than the first). A [`Gate`] holds a CPU at its
 //! `nth` arrival at a point until its marker is set. Releasing gates that stall everyone
 //! is the engine's (or driver's) policy, not this type's.
 
@@ -35,6 +36,7 @@ impl Marks {
             .filter_map(|m| {
                 let (c, at) = m.strip_prefix("cpu")?.split_once('@')?;
                 let c = c.parse().ok()?;
+                let at = at.split_once('#').map_or(at, |(at, _)| at);
                 // Point names are &'static str in the model: leak each watched one once a run.
                 Some((c, &*Box::leak(at.to_string().into_boxed_str())))
             })
@@ -59,9 +61,11 @@ impl Marks {
     /// `cpu` arrives at point `at` (a new arrival, not a return to a gate after an
     /// interrupt): count it, and set its point marker if anything waits for it.
     pub fn arrive(&mut self, cpu: CpuId, at: &'static str) {
-        *self.arrivals.entry((cpu, at)).or_insert(0) += 1;
+        let n = self.arrivals.entry((cpu, at)).or_insert(0);
+        *n += 1;
         if self.watched.contains(&(cpu, at)) {
             self.set.insert(format!("cpu{cpu}@{at}"));
+            self.set.insert(format!("cpu{cpu}@{at}#{n}"));
         }
     }
 
@@ -103,6 +107,16 @@ mod tests {
         assert!(!m.holds(1, "p"), "only the gated CPU");
         m.mark("go");
         assert!(!m.holds(0, "p"), "released by its marker");
+    }
+
+    #[test]
+    fn a_numbered_point_marker_waits_for_that_arrival() {
+        let scripts = vec![vec![Step::WaitMark("cpu1@p#2".into())], vec![]];
+        let mut m = Marks::new(&scripts, vec![]);
+        m.arrive(1, "p");
+        assert!(m.is_set("cpu1@p") && !m.is_set("cpu1@p#2"));
+        m.arrive(1, "p");
+        assert!(m.is_set("cpu1@p#2"));
     }
 
     #[test]

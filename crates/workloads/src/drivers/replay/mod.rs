@@ -134,8 +134,10 @@ impl<I: Iterator<Item = Result<Event, String>>> Replay<I> {
         }
     }
 
-    /// The fork step: the child in the model.
-    fn fork(&mut self, k: &Kernel, parent: Uid, child: Uid) {
+    /// The fork step at trace time `ts` (ns): the child in the model. A forked process's mm
+    /// starts its `next_trim_cpumask` at the fork's jiffies (the engines' HZ = 1000: one
+    /// jiffy per ms); processes that predate the trace (`ensure`) at 0.
+    fn fork(&mut self, k: &Kernel, parent: Uid, child: Uid, ts: u64) {
         let ptask = self.ensure(k, parent);
         let pinfo = self.plan.tasks.get(parent).cloned();
         let pkthread = ptask.is_none_or(|t| k.task(t).is_kthread());
@@ -162,7 +164,7 @@ impl<I: Iterator<Item = Result<Event, String>>> Replay<I> {
             } else {
                 self.stats.borrow_mut().forked_processes += 1;
                 let g = ctgid.unwrap_or(self.plan.tasks.get(child).map_or(0, |i| i.pid));
-                k.create_process(1).map(|(mm, ts)| {
+                k.create_process_at(1, ts / 1_000_000).map(|(mm, ts)| {
                     self.procs.insert(g, mm);
                     ts[0]
                 })
@@ -275,7 +277,7 @@ impl<I: Iterator<Item = Result<Event, String>>> Driver for Replay<I> {
             }
             let op = match s.kind {
                 StepKind::Fork { parent, child } => {
-                    self.fork(k, parent, child);
+                    self.fork(k, parent, child, s.ts);
                     self.finish(cpu);
                     continue;
                 }
