@@ -218,9 +218,18 @@ impl Kernel {
         let _t = c.trace().enter("exit_lazy_flush_tlb");
         let cpu = c.id();
         let cur = self.task(self.curr(cpu));
+        // powerpc: exit_flush_lazy_tlbs's IPI passes always_flush, so every exit (`out:`)
+        // ends in _tlbiel_pid(pid, RIC_FLUSH_ALL), this CPU's own flush of the PID. (L on
+        // x86 has no tlbiel: its switch to init_mm is the flush, as in flush_tlb_func.)
+        let tlbiel = |k: &Kernel| {
+            if k.cfg.arch.mask == MaskPolicy::Sticky {
+                k.ev(c, Event::LocalFlush);
+            }
+        };
         if cur.mm() == mm {
             // "A kthread could have done a mmget_not_zero() after the flushing CPU checked
             // mm_cpumask, and be in the process of kthread_use_mm when interrupted".
+            tlbiel(self);
             return;
         }
         if cur.active_mm() == mm {
@@ -234,10 +243,13 @@ impl Kernel {
             self.scheme
                 .mmdrop_lazy_tlb(self, c, mm, Site::ExitLazyFlush);
         }
-        if self.mask_policy() != MaskPolicy::None && self.mm_live(mm) {
-            // dec_mm_active_cpus(); cpumask_clear_cpu(); _tlbiel_pid(RIC_FLUSH_ALL).
+        // "There may be a racing IPI that comes after this one which finds the cpumask
+        // already clear": if (cpumask_test_cpu(..)) { dec_mm_active_cpus(); cpumask_clear_cpu() }.
+        if self.mask_policy() != MaskPolicy::None && self.mm_live(mm) && self.mask_test(c, mm, cpu)
+        {
             self.mask_clear(c, mm, cpu);
         }
+        tlbiel(self);
     }
 
     /// `do_shoot_lazy_tlb(mm)` (§3.b): if this CPU is lazy on mm, switch it to init_mm.

@@ -121,8 +121,11 @@ fn tlb_flush_ipis_per_flush_are_the_other_threads() {
 /// idle and lazy on M when the last mmput runs exit_mmap. x86: the exit flush has
 /// freed_tables, so native_flush_tlb_multi IPIs every other CPU of the mask (N − 1) in every
 /// scheme. ppc radix, S-ppc: exit_flush_lazy_tlbs IPIs mm_cpumask \ self (sticky: N − 1),
-/// and each target leaves the mask, so cleanup_lazy_tlbs at __mmdrop IPIs nobody; generic S
-/// on ppc radix: the tlbie exit flush sends none, cleanup_lazy_tlbs IPIs the N − 1 others.
+/// and each target leaves the mask and flushes its PID locally (exit_lazy_flush_tlb's
+/// always_flush: _tlbiel_pid, N − 1 local flushes; the exiting CPU's own flush is
+/// __flush_all_mm's tlbie), so cleanup_lazy_tlbs at __mmdrop IPIs nobody; generic S on ppc
+/// radix: the tlbie exit flush sends none, cleanup_lazy_tlbs IPIs the N − 1 others, which
+/// switch to init_mm without a local flush.
 /// H (+fixes): one scan of all N CPUs per exit.
 #[test]
 fn wide_exit_ipis_per_exit_are_the_other_lazy_cpus() {
@@ -148,10 +151,12 @@ fn wide_exit_ipis_per_exit_are_the_other_lazy_cpus() {
                 "shootdown-ppc" => {
                     assert_eq!(r.counters.flush_ipis, 5 * others, "n={n}");
                     assert_eq!(r.counters.lazy_ipis, 0, "n={n}");
+                    assert_eq!(r.counters.local_flushes, 5 * others, "n={n}");
                 }
                 "shootdown" => {
                     assert_eq!(r.counters.flush_ipis, 0, "n={n}");
                     assert_eq!(r.counters.lazy_ipis, 5 * others, "n={n}");
+                    assert_eq!(r.counters.local_flushes, 0, "n={n}");
                 }
                 _ => {}
             }
