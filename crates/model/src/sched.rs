@@ -62,6 +62,14 @@ impl Kernel {
             touch!(self, c, Line::Task(next.0), Access::Load);
         }
         self.local_irq_disable(c);
+        if self.cfg.arch.after_barriers_are_mb {
+            // __schedule: rq_lock(rq); smp_mb__after_spinlock() — "The membarrier system call
+            // requires a full memory barrier after coming from user-space, before storing to
+            // rq->curr". smp_mb() on powerpc and arm64; on x86 the lock's locked RMW is the
+            // barrier and nothing more is issued. Pairs with the smp_mb() membarrier() issues
+            // before it reads rq->curr (membarrier.rs).
+            self.smp_mb_path(c);
+        }
         self.context_switch(c, prev, next);
         self.finish_task_switch(c, prev);
         // Relaxed: set by the CPU that preempted the dying task before its state/on_cpu

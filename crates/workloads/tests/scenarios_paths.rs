@@ -48,8 +48,9 @@ fn basic_lazy_idle_exit_free_points_and_ipis() {
     // smp_mb__after_spinlock (smp_mb on powerpc): 6. mm_cid: switch_mm_cid's smp_mb at the
     // 4 kernel→user switches, its smp_mb__after_mmgrab (smp_mb on powerpc) at A's T→idle
     // (B's exiting T has no mm by then: kernel→kernel), and B's sched_mm_cid_exit_signals: 6
-    // more, 12.
-    assert_eq!(s.path_barriers, 12);
+    // more, 12. __schedule's smp_mb__after_spinlock (smp_mb on powerpc) before each rq->curr
+    // store: A idle→T, T→idle, idle→U1; B idle→T, T→idle, idle→U2: 6 more, 18.
+    assert_eq!(s.path_barriers, 18);
     // S-ppc: the combined exit flush reaches A (1 flush IPI, 0 lazy IPIs); scheme barriers:
     // the 4 above + radix__tlb_flush's smp_mb + exit_lazy_flush_tlb's mmdrop_lazy_tlb on A: 6.
     let p = row("1", SchemeId::ShootdownPpc, ArchId::PpcRadix);
