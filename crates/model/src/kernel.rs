@@ -157,6 +157,7 @@ impl Kernel {
                 loaded_mm: AtomicU64::new(0),
                 tlb_gen: AtomicU64::new(0),
                 switching: AtomicBool::new(false),
+                ppc_trim_clock: AtomicU32::new(0),
                 is_lazy: AtomicBool::new(false),
                 online: AtomicBool::new(true),
                 dead: AtomicBool::new(false),

@@ -38,6 +38,8 @@ pub struct PerCpu {
     /// here, which mainline's `should_flush_tlb` reads: "While switching, the remote CPU
     /// could have state from either the prev or next mm. Assume the worst and flush."
     pub switching: AtomicBool,
+    /// powerpc radix `mm_cpumask_trim_clock` (see `tick_and_test_trim_clock`). Owner only.
+    pub ppc_trim_clock: AtomicU32,
     /// x86 `cpu_tlbstate.ctxs[loaded_mm_asid].tlb_gen`: the generation of `loaded_mm`'s
     /// `tlb_gen` this CPU's TLB is up to date with (the model has one context per CPU, not
     /// PCID's six ASIDs). Written and read only by the owning CPU.

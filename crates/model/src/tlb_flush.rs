@@ -24,7 +24,78 @@ use crate::smp::{IpiClass, IpiFunc};
 use crate::sync::atomic::Ordering::*;
 use crate::Kernel;
 
+/// powerpc radix `enum tlb_flush_type`.
+enum RadixFlush {
+    None,
+    Local,
+    Global,
+}
+
+/// powerpc `tlb_mm_cpumask_trim_timer`: every this many flush-type decisions a CPU tries
+/// to trim `mm_cpumask` (`tick_and_test_trim_clock`).
+const PPC_TRIM_TIMER: u32 = 1073;
+
 impl Kernel {
+    /// powerpc radix `flush_type_needed(mm, fullmm)` (radix_tlb.c): a tlbiel when this CPU is
+    /// the only one in `mm_cpumask`, nothing when none is, a broadcast tlbie otherwise —
+    /// except that a single-threaded process's own flush first IPIs the others out of the
+    /// mask (`exit_flush_lazy_tlbs`) and flushes locally, and that every
+    /// [`PPC_TRIM_TIMER`]th decision on a CPU tries such a trim. `active_cpus` counts the
+    /// mask's bits on radix (`inc_mm_active_cpus` / `dec_mm_active_cpus` beside every set and
+    /// clear); coprocessors (`copros`) are not modelled.
+    fn radix_flush_type(&self, c: &dyn Cpu, mm: MmRef, fullmm: bool) -> RadixFlush {
+        let me = c.id();
+        // atomic_read(&mm->context.active_cpus).
+        touch!(self, c, Line::MmContext(mm.idx() as u32), Access::Load);
+        let mask = self.mm_cpumask(c, mm);
+        let active = mask.iter().count();
+        let current_mm = self.task(self.curr(me)).mm();
+        if active == 0 {
+            return RadixFlush::None;
+        }
+        if active == 1 && mask.contains(me) {
+            if current_mm != mm && self.tick_and_test_trim_clock(me) {
+                // "Asynchronous flush sources may trim down to nothing".
+                self.exit_lazy_flush_tlb(c, mm);
+                return RadixFlush::None;
+            }
+            return RadixFlush::Local;
+        }
+        if fullmm {
+            // "A TLBIE tends to be faster than an IPI+TLBIEL."
+            return RadixFlush::Global;
+        }
+        touch!(self, c, Line::MmUsers(mm.idx() as u32), Access::Load);
+        // Relaxed: a hint, as the kernel's atomic_read.
+        if self.slot(mm).users.load(Relaxed) <= 1 && current_mm == mm {
+            // "The only thread of a single-threaded process": trim the rest of the mask.
+            self.smp_call_function_many(c, &mask, IpiFunc::PpcExitLazyFlush(mm), IpiClass::Flush);
+            return RadixFlush::Local;
+        }
+        if self.tick_and_test_trim_clock(me) {
+            self.smp_call_function_many(c, &mask, IpiFunc::PpcExitLazyFlush(mm), IpiClass::Flush);
+            if current_mm == mm {
+                return RadixFlush::Local;
+            }
+            if self.mask_test(c, mm, me) {
+                self.exit_lazy_flush_tlb(c, mm);
+            }
+            return RadixFlush::None;
+        }
+        RadixFlush::Global
+    }
+
+    /// powerpc `tick_and_test_trim_clock()`: this CPU's `mm_cpumask_trim_clock` reaches
+    /// [`PPC_TRIM_TIMER`] (then restarts).
+    fn tick_and_test_trim_clock(&self, cpu: usize) -> bool {
+        let clock = &self.cpu(cpu).ppc_trim_clock;
+        // Relaxed: a per-CPU counter (__this_cpu_inc_return), owner only.
+        if clock.fetch_add(1, Relaxed) + 1 == PPC_TRIM_TIMER {
+            clock.store(0, Relaxed);
+            return true;
+        }
+        false
+    }
     /// `atomic64_read(&mm->context.tlb_gen)` (x86). Relaxed; what orders it is the caller's:
     /// in `switch_mm_irqs_off`, the `smp_mb()` of a lazy return, the `mm_cpumask` bit's locked
     /// RMW, or 83b0177a6c48's `smp_mb()` — each pairs with the fence after the increment in
@@ -144,8 +215,15 @@ impl Kernel {
                     // radix__flush_tlb_mm" — orders the PTE updates before reading
                     // mm_cpumask to choose local or global tlbie; pairs with switch_mm's.
                     self.smp_mb_path(c);
+                    match self.radix_flush_type(c, mm, exit) {
+                        RadixFlush::None => {}
+                        // _tlbiel_pid: this CPU's TLB only.
+                        RadixFlush::Local => self.ev(c, Event::LocalFlush),
+                        RadixFlush::Global => self.ev(c, Event::BroadcastFlush),
+                    }
+                    return;
                 }
-                // Broadcast tlbie / TLBI / hypervisor flush: reaches every TLB, switches nobody.
+                // Broadcast TLBI / hypervisor flush: reaches every TLB, switches nobody.
                 self.ev(
                     c,
                     if kind == FlushKind::Broadcast {

@@ -101,8 +101,14 @@ fn tlb_flush_ipis_per_flush_are_the_other_threads() {
             let Some(r) = checked(v, "ppc-radix", n, d) else {
                 continue;
             };
+            // flush_type_needed(mm, false): one thread — the only CPU in mm_cpumask — flushes
+            // with tlbiel; with T > 1 the mask holds T CPUs, mm_users is T (no
+            // single-thread trim) and 257 decisions never reach the 1,073rd that tries a
+            // trim: a broadcast tlbie each, and no IPI either way.
             assert_eq!(r.counters.flush_ipis, 0, "{}", v.name);
-            assert_eq!(r.counters.broadcast_flushes, t * 257, "{}", v.name);
+            let (local, global) = if t == 1 { (257, 0) } else { (0, t * 257) };
+            assert_eq!(r.counters.local_flushes, local, "{}", v.name);
+            assert_eq!(r.counters.broadcast_flushes, global, "{}", v.name);
         }
     }
     // will-it-scale's default binding on 4 CPUs of 2-thread cores: 2 threads, one per core;
@@ -122,10 +128,12 @@ fn tlb_flush_ipis_per_flush_are_the_other_threads() {
 /// freed_tables, so native_flush_tlb_multi IPIs every other CPU of the mask (N − 1) in every
 /// scheme. ppc radix, S-ppc: exit_flush_lazy_tlbs IPIs mm_cpumask \ self (sticky: N − 1),
 /// and each target leaves the mask and flushes its PID locally (exit_lazy_flush_tlb's
-/// always_flush: _tlbiel_pid, N − 1 local flushes; the exiting CPU's own flush is
-/// __flush_all_mm's tlbie), so cleanup_lazy_tlbs at __mmdrop IPIs nobody; generic S on ppc
-/// radix: the tlbie exit flush sends none, cleanup_lazy_tlbs IPIs the N − 1 others, which
-/// switch to init_mm without a local flush.
+/// always_flush: _tlbiel_pid), so __flush_all_mm's flush_type_needed finds only the exiting
+/// CPU in the mask and flushes locally too: N local flushes and no broadcast per exit; and
+/// cleanup_lazy_tlbs at __mmdrop IPIs nobody. Generic S on ppc radix: the exit flush sends
+/// no IPI and finds N CPUs in the sticky mask — a broadcast tlbie (fullmm), or a tlbiel when
+/// N = 1 — and cleanup_lazy_tlbs IPIs the N − 1 others, which switch to init_mm without a
+/// local flush.
 /// H (+fixes): one scan of all N CPUs per exit.
 #[test]
 fn wide_exit_ipis_per_exit_are_the_other_lazy_cpus() {
@@ -151,12 +159,15 @@ fn wide_exit_ipis_per_exit_are_the_other_lazy_cpus() {
                 "shootdown-ppc" => {
                     assert_eq!(r.counters.flush_ipis, 5 * others, "n={n}");
                     assert_eq!(r.counters.lazy_ipis, 0, "n={n}");
-                    assert_eq!(r.counters.local_flushes, 5 * others, "n={n}");
+                    assert_eq!(r.counters.local_flushes, 5 * n as u64, "n={n}");
+                    assert_eq!(r.counters.broadcast_flushes, 0, "n={n}");
                 }
                 "shootdown" => {
                     assert_eq!(r.counters.flush_ipis, 0, "n={n}");
                     assert_eq!(r.counters.lazy_ipis, 5 * others, "n={n}");
-                    assert_eq!(r.counters.local_flushes, 0, "n={n}");
+                    let (local, global) = if n == 1 { (5, 0) } else { (0, 5) };
+                    assert_eq!(r.counters.local_flushes, local, "n={n}");
+                    assert_eq!(r.counters.broadcast_flushes, global, "n={n}");
                 }
                 _ => {}
             }
