@@ -54,8 +54,17 @@ impl Kernel {
             self.local_irq_enable(c);
         }
         c.point(self, "exec_mmap:before_activate_mm");
-        // activate_mm(active_mm, mm)
+        // activate_mm(active_mm, mm). With IRQs on here, x86's is switch_mm(), which wraps
+        // switch_mm_irqs_off in local_irq_save/restore: no IPI lands inside the switch
+        // (arm64's switch_mm runs with IRQs on).
+        let wrap = !(k.exec_irqs_off && k.irqs_off_activate_mm) && self.cfg.arch.loaded_mm_separate;
+        if wrap {
+            self.local_irq_disable(c);
+        }
         self.switch_mm_irqs_off(c, active_mm, mm);
+        if wrap {
+            self.local_irq_enable(c);
+        }
         if k.exec_irqs_off && k.irqs_off_activate_mm {
             self.local_irq_enable(c);
         }

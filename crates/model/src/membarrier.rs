@@ -14,7 +14,7 @@
 //! the loom model checks what it buys.
 
 use crate::ids::{CpuSet, TaskId};
-use crate::machine::Cpu;
+use crate::machine::{Access, Cpu, Line};
 use crate::smp::{IpiClass, IpiFunc};
 use crate::sync::atomic::Ordering::*;
 use crate::Kernel;
@@ -29,6 +29,16 @@ impl Kernel {
             return false;
         }
         let _t = c.trace().enter("membarrier");
+        // "if (flags != MEMBARRIER_FLAG_SYNC_CORE && (atomic_read(&mm->mm_users) == 1 ||
+        // num_online_cpus() == 1)) return 0;": no other thread of the mm (nor a
+        // kthread_use_mm user, which holds mm_users) can be running it elsewhere.
+        touch!(self, c, Line::MmUsers(mm.idx() as u32), Access::Load);
+        // Relaxed: atomic_read, a hint as in the kernel.
+        let single = self.slot(mm).users.load(Relaxed) == 1
+            || (0..self.ncpus()).filter(|&x| self.cpu_online(x)).count() == 1;
+        if single {
+            return true;
+        }
         self.membarrier_ipi_mm(c, mm);
         true
     }
