@@ -4,28 +4,19 @@
 //! cpu1 runs T, M's only thread, and exits it into its idle task, which keeps M lazily
 //! (R: `exit_mm`'s `mmgrab_lazy_tlb` is the last `mm_count`). cpu1 then goes offline.
 
-use lazymm_engines::step::{self, Step, StepConfig};
-use lazymm_model::{Arch, ArchId, Config, Kernel, Knobs, SchemeId, SysOp, TaskRef};
-use std::sync::Arc;
+mod scripted;
+
+use lazymm_engines::step::{Step, StepConfig};
+use lazymm_model::{ArchId, Knobs, SchemeId, SysOp, TaskRef};
 
 #[test]
 fn offline_drops_the_lazy_mm_with_irqs_on_under_preempt_rt() {
     for rt in [false, true] {
-        let k = Arc::new(Kernel::boot(
-            Config {
-                ncpus: 2,
-                arch: Arch::profile(ArchId::X86),
-                knobs: Knobs {
-                    preempt_rt: rt,
-                    ..Knobs::mainline(ArchId::X86)
-                },
-                max_mms: 8,
-                max_tasks: 8,
-                label: "offline-rt".into(),
-                topo: Default::default(),
-            },
-            SchemeId::Refcount.build(),
-        ));
+        let knobs = Knobs {
+            preempt_rt: rt,
+            ..Knobs::mainline(ArchId::X86)
+        };
+        let k = scripted::boot(ArchId::X86, knobs, SchemeId::Refcount, 2);
         let (m, ts) = k.create_process(1).unwrap();
         let cpu1 = vec![
             Step::Op(SysOp::Switch(TaskRef::Task(ts[0]))),
@@ -34,19 +25,16 @@ fn offline_drops_the_lazy_mm_with_irqs_on_under_preempt_rt() {
             }),
             Step::Op(SysOp::CpuOfflineCycle),
         ];
-        let r = step::run(k.clone(), vec![vec![], cpu1], &StepConfig::default());
-        assert_eq!(r.stop, step::Stop::Completed);
-        assert!(r.applied.iter().flatten().all(|&a| a), "{:?}", r.applied);
         // sched_force_init_mm: mmgrab_lazy_tlb(&init_mm); local_irq_disable(); ...;
         // local_irq_enable(); mmdrop_lazy_tlb(M) — the final mmdrop, with IRQs on, so
         // __mmdrop's might_sleep() is satisfied on RT too (before 2026-11-26 the model dropped
-        // with IRQs off and reported sleep-in-atomic here).
-        assert!(
-            k.oracle.violations().is_empty(),
-            "rt={rt}: {:?}",
-            k.oracle.violations()
-        );
+        // with IRQs off and reported sleep-in-atomic here). `scripted::run` asserts no
+        // violation.
+        scripted::run(&k, vec![vec![], cpu1], &StepConfig::default());
         let freed = k.oracle.shadow(m).and_then(|s| s.freed).expect("M freed");
-        assert!(freed.path.contains("sched_force_init_mm"), "{freed:?}");
+        assert!(
+            freed.path.contains("sched_force_init_mm"),
+            "rt={rt}: {freed:?}"
+        );
     }
 }

@@ -5,28 +5,19 @@
 //! T, M's only thread, runs on cpu1, then on cpu0 (cpu1 stays lazy on M, in the sticky mask);
 //! cpu0 flushes M without freeing page tables. Mainline, R.
 
-use lazymm_engines::step::{self, Step, StepConfig};
+mod scripted;
+
+use lazymm_engines::step::{Step, StepConfig};
 use lazymm_model::counters::CounterSnapshot;
-use lazymm_model::{Arch, ArchId, Config, Kernel, Knobs, SchemeId, SysOp, TaskRef};
-use std::sync::Arc;
+use lazymm_model::{ArchId, Knobs, SchemeId, SysOp, TaskRef};
 
 fn op(o: SysOp) -> Step {
     Step::Op(o)
 }
 
 fn run(flush: bool) -> CounterSnapshot {
-    let k = Arc::new(Kernel::boot(
-        Config {
-            ncpus: 2,
-            arch: Arch::profile(ArchId::PpcRadix),
-            knobs: Knobs::mainline(ArchId::PpcRadix),
-            max_mms: 8,
-            max_tasks: 8,
-            label: "radix-flush".into(),
-            topo: Default::default(),
-        },
-        SchemeId::Refcount.build(),
-    ));
+    let arch = ArchId::PpcRadix;
+    let k = scripted::boot(arch, Knobs::mainline(arch), SchemeId::Refcount, 2);
     let (_m, ts) = k.create_process(1).unwrap();
     let cpu1 = vec![
         op(SysOp::Switch(TaskRef::Task(ts[0]))),
@@ -42,16 +33,7 @@ fn run(flush: bool) -> CounterSnapshot {
             freed_tables: false,
         }));
     }
-    let before = k.counters.snapshot();
-    let r = step::run(k.clone(), vec![cpu0, cpu1], &StepConfig::default());
-    assert_eq!(r.stop, step::Stop::Completed);
-    assert!(r.applied.iter().flatten().all(|&a| a), "{:?}", r.applied);
-    assert!(
-        k.oracle.violations().is_empty(),
-        "{:?}",
-        k.oracle.violations()
-    );
-    k.counters.snapshot() - before
+    scripted::run(&k, vec![cpu0, cpu1], &StepConfig::default())
 }
 
 #[test]

@@ -9,29 +9,24 @@
 //! Also mainline's `should_flush_tlb` and `LOADED_MM_SWITCHING`: a CPU in the middle of a
 //! switch is flushed whatever mm it is switching between.
 
-use lazymm_engines::step::{self, Gate, Step, StepConfig};
+mod scripted;
+
+use lazymm_engines::step::{Gate, Step, StepConfig};
 use lazymm_model::counters::CounterSnapshot;
-use lazymm_model::{Arch, ArchId, Config, Kernel, Knobs, SchemeId, SysOp, TaskRef};
-use std::sync::Arc;
+use lazymm_model::{ArchId, Knobs, SchemeId, SysOp, TaskRef};
 
 fn op(o: SysOp) -> Step {
     Step::Op(o)
 }
 
-/// The workload's counters (the engine freezes them when its quiesce begins).
+/// The workload's counters.
 fn run(flush: Option<bool>) -> CounterSnapshot {
-    let k = Arc::new(Kernel::boot(
-        Config {
-            ncpus: 2,
-            arch: Arch::profile(ArchId::X86),
-            knobs: Knobs::mainline(ArchId::X86),
-            max_mms: 16,
-            max_tasks: 16,
-            label: "tlb-gen".into(),
-            topo: Default::default(),
-        },
-        SchemeId::Refcount.build(),
-    ));
+    let k = scripted::boot(
+        ArchId::X86,
+        Knobs::mainline(ArchId::X86),
+        SchemeId::Refcount,
+        2,
+    );
     let (_m, ts) = k.create_process(2).unwrap();
     let mut cpu0 = vec![
         op(SysOp::Switch(TaskRef::Task(ts[0]))),
@@ -48,16 +43,7 @@ fn run(flush: Option<bool>) -> CounterSnapshot {
         Step::WaitMark("flushed".into()),
         op(SysOp::Switch(TaskRef::Task(ts[1]))),
     ];
-    let before = k.counters.snapshot();
-    let r = step::run(k.clone(), vec![cpu0, cpu1], &StepConfig::default());
-    assert_eq!(r.stop, step::Stop::Completed);
-    assert!(r.applied.iter().flatten().all(|&a| a), "{:?}", r.applied);
-    assert!(
-        k.oracle.violations().is_empty(),
-        "{:?}",
-        k.oracle.violations()
-    );
-    k.counters.snapshot() - before
+    scripted::run(&k, vec![cpu0, cpu1], &StepConfig::default())
 }
 
 #[test]
@@ -101,18 +87,12 @@ fn flush_ipis_a_cpu_in_the_middle_of_a_switch() {
     // (the end-of-run quiesce may run X's thread there again, so the mask is not checked).
     // cpu0 flushes itself: 1 local flush. (Before LOADED_MM_SWITCHING was modelled, cpu1's
     // loaded_mm still read U here and no IPI went out.)
-    let k = Arc::new(Kernel::boot(
-        Config {
-            ncpus: 2,
-            arch: Arch::profile(ArchId::X86),
-            knobs: Knobs::mainline(ArchId::X86),
-            max_mms: 16,
-            max_tasks: 16,
-            label: "switching".into(),
-            topo: Default::default(),
-        },
-        SchemeId::Refcount.build(),
-    ));
+    let k = scripted::boot(
+        ArchId::X86,
+        Knobs::mainline(ArchId::X86),
+        SchemeId::Refcount,
+        2,
+    );
     let (_x, xs) = k.create_process(2).unwrap();
     let (_u, us) = k.create_process(1).unwrap();
     let (_m, ms) = k.create_process(1).unwrap();
@@ -140,15 +120,6 @@ fn flush_ipis_a_cpu_in_the_middle_of_a_switch() {
         }],
         ..StepConfig::default()
     };
-    let before = k.counters.snapshot();
-    let r = step::run(k.clone(), vec![cpu0, cpu1], &cfg);
-    assert_eq!(r.stop, step::Stop::Completed);
-    assert!(r.applied.iter().flatten().all(|&a| a), "{:?}", r.applied);
-    assert!(
-        k.oracle.violations().is_empty(),
-        "{:?}",
-        k.oracle.violations()
-    );
-    let c = k.counters.snapshot() - before;
+    let c = scripted::run(&k, vec![cpu0, cpu1], &cfg);
     assert_eq!((c.flush_ipis, c.local_flushes), (1, 1));
 }
