@@ -319,19 +319,7 @@ fn online_grabs_init_mm_plainly_outside_powerpc() {
         (s.knobs)(&mut knobs);
         knobs.ppc_online_lazy_grab = lazy_grab;
         let named = lazymm_workloads::run::Named::variant(&hf);
-        // As run_named_on does: seed 0, no random NMIs or preemptions.
-        let (seed, nmi_prob, preempt_prob) = (0, 0.0, 0.0);
-        let o = lazymm_workloads::run::run_one(
-            s.name,
-            named,
-            ArchId::PpcRadix,
-            s.ncpus,
-            knobs,
-            &s.build,
-            seed,
-            nmi_prob,
-            preempt_prob,
-        );
+        let o = run_with_knobs(&s, named, ArchId::PpcRadix, knobs);
         assert!(o.row.violations.is_empty(), "{:?}", o.row.violations);
         o.row.mm_count_rmw
     };

@@ -298,20 +298,9 @@ fn membarrier_litmus_fails_without_the_barrier() {
         let mut knobs = s_v.knobs(ArchId::PpcRadix);
         (s.knobs)(&mut knobs);
         knobs.mm_cid = mm_cid;
-        // As run_named_on does: seed 0, no random NMIs or preemptions.
-        let (seed, nmi_prob, preempt_prob) = (0, 0.0, 0.0);
-        let o = lazymm_workloads::run::run_one(
-            s.name,
-            broken(),
-            ArchId::PpcRadix,
-            s.ncpus,
-            knobs,
-            &s.build,
-            seed,
-            nmi_prob,
-            preempt_prob,
-        );
-        o.row.violations
+        run_with_knobs(&s, broken(), ArchId::PpcRadix, knobs)
+            .row
+            .violations
     };
     // Without the mm_cid hooks (v6.3: S, and mm_cid without its barriers; they came in v6.4) nothing else orders
     // it: the mutant is caught.

@@ -42,3 +42,26 @@ pub fn on_fixes_base(
         arch,
     )
 }
+
+/// Scenario `s` played as `named` on `arch` with `knobs` (the caller has applied the
+/// scenario's own knob changes and its one change under test), as `run_named_on` plays a
+/// row: seed 0, no random NMIs or preemptions.
+pub fn run_with_knobs(
+    s: &lazymm_workloads::scenarios::Scenario,
+    named: Named,
+    arch: ArchId,
+    knobs: lazymm_model::Knobs,
+) -> lazymm_workloads::run::Outcome {
+    let (seed, nmi_prob, preempt_prob) = (0, 0.0, 0.0);
+    lazymm_workloads::run::run_one(
+        s.name,
+        named,
+        arch,
+        s.ncpus,
+        knobs,
+        &s.build,
+        seed,
+        nmi_prob,
+        preempt_prob,
+    )
+}
