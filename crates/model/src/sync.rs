@@ -79,6 +79,16 @@ pub mod full {
         old
     }
 
+    /// `atomic64_inc_return`-style fully ordered `fetch_add`; returns the new value.
+    pub fn add_return(a: &AtomicU64, v: u64) -> u64 {
+        // SeqCst fences: the smp_mb() before and after a value-returning atomic (see module
+        // doc); the callers name their pairs.
+        fence(SeqCst);
+        let new = a.fetch_add(v, Relaxed) + v;
+        fence(SeqCst);
+        new
+    }
+
     /// Fully ordered `atomic_inc_not_zero` on a counter: true if it was not zero (and is now
     /// incremented). On failure it is unordered, as in the kernel.
     pub fn inc_not_zero(a: &AtomicI64) -> bool {

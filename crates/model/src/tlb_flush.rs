@@ -144,14 +144,12 @@ impl Kernel {
                         (self.cpu(t).loaded_mm() == mm, gen)
                     })
                     .collect();
-                // inc_mm_tlb_gen(mm): a fully ordered RMW on mm->context.tlb_gen. SeqCst RMW
-                // and fence: LKMM orders a value-returning atomic both ways, and the fence
-                // keeps the Relaxed is_lazy / loaded_mm / mask reads below after it (C11 orders
-                // later Relaxed loads only by a fence). Pairs with switch_mm_irqs_off's
-                // smp_mb() before its tlb_gen read.
+                // inc_mm_tlb_gen(mm): atomic64_inc_return, fully ordered. Its trailing barrier
+                // keeps the Relaxed is_lazy / loaded_mm / mask reads below after the increment;
+                // it pairs with switch_mm_irqs_off's smp_mb() (or the mask bit's locked RMW)
+                // before its tlb_gen read.
                 touch!(self, c, Line::MmContext(mm.idx() as u32), Access::Rmw);
-                let new_tlb_gen = self.slot(mm).tlb_gen.fetch_add(1, SeqCst) + 1;
-                crate::sync::atomic::fence(SeqCst);
+                let new_tlb_gen = crate::sync::full::add_return(&self.slot(mm).tlb_gen, 1);
                 let mask = self.mm_cpumask(c, mm);
                 let mut targets = CpuSet::with_cpus(self.ncpus());
                 // flush_tlb_mm_range: `if (cpumask_any_but(mm_cpumask(mm), cpu) < nr_cpu_ids)`
