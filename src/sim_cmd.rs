@@ -54,6 +54,12 @@ pub struct SimArgs {
     /// error).
     #[arg(long, default_value = "0")]
     pub window: String,
+    /// Simulate a kernel built with CONFIG_LRU_GEN_WALKS_MMU (MGLRU's page-table walks: on in
+    /// distro configs such as Debian's 6.12, off in the defconfig the eras here use): every
+    /// switch to a user task, and exec, stores to the mm's lru_gen.bitmap line. x86 and arm64
+    /// only, v6.1 and later (other rows are infeasible).
+    #[arg(long)]
+    pub lru_gen_walks_mmu: bool,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -265,6 +271,7 @@ pub fn sim(a: &SimArgs) -> Result<(), String> {
         seed: a.seed,
     };
     pt.cfg.window_ns = parse_window(&a.window, &[a.workload.as_str()])?;
+    pt.cfg.lru_gen_walks_mmu = a.lru_gen_walks_mmu;
     if a.timeline.is_some() {
         if a.timeline_limit == 0 {
             return Err("--timeline-limit must be at least 1".into());
@@ -305,7 +312,7 @@ pub fn print_report(r: &SimReport, threads: usize, bind: Bind) {
         return;
     }
     println!(
-        "{} on {} ({} CPUs{}, arch {}), {} ({}), {} tasks × 2, bind {}",
+        "{} on {} ({} CPUs{}, arch {}), {} ({}{}), {} tasks × 2, bind {}",
         r.workload,
         r.profile,
         r.cpus,
@@ -313,6 +320,11 @@ pub fn print_report(r: &SimReport, threads: usize, bind: Bind) {
         r.arch,
         r.scheme,
         r.era,
+        if r.lru_gen_walks_mmu {
+            ", CONFIG_LRU_GEN_WALKS_MMU=y"
+        } else {
+            ""
+        },
         threads,
         bind.name()
     );

@@ -45,6 +45,12 @@ pub struct SweepArgs {
     /// ctxsw only.
     #[arg(long, default_value = "0")]
     pub window: String,
+    /// Simulate a kernel built with CONFIG_LRU_GEN_WALKS_MMU (MGLRU's page-table walks: on in
+    /// distro configs such as Debian's 6.12, off in the defconfig the eras here use): every
+    /// switch to a user task, and exec, stores to the mm's lru_gen.bitmap line. x86 and arm64
+    /// only, v6.1 and later (other rows are infeasible).
+    #[arg(long)]
+    pub lru_gen_walks_mmu: bool,
     /// Parallel simulations (default: all host cores).
     #[arg(long)]
     pub jobs: Option<usize>,
@@ -121,6 +127,7 @@ pub fn grid(a: &SweepArgs) -> Result<Vec<Point>, String> {
                                     a.warmup.unwrap_or_else(|| default_warmup(n)),
                                 ),
                                 window_ns,
+                                lru_gen_walks_mmu: a.lru_gen_walks_mmu,
                                 ..SimConfig::default()
                             },
                             seed: 0,
@@ -166,17 +173,18 @@ pub fn sweep(a: &SweepArgs) -> Result<Vec<SimReport>, String> {
 fn write_outputs(stem: &std::path::Path, reps: &[SimReport], pts: &[Point]) -> Result<(), String> {
     let json = serde_json::to_string_pretty(reps).map_err(|e| e.to_string())?;
     let mut csv = String::from(
-        "workload,profile,scheme,era,arch,cpus,extrapolated,threads,bind,stop,virtual_ns,context_switches,switches_per_sec,ops_per_sec,busy_ns_per_switch,mm_count_stall_ns_per_switch,ipi_wait_ns_per_switch,idle_exit_ns_per_switch,mm_count_rmw,lazy_ipis,flush_ipis,scheme_barriers,scan_loads,mmu_switches,free_p50_ns,peak_pending_free,violations,expected_clean,infeasible\n",
+        "workload,profile,scheme,era,lru_gen_walks_mmu,arch,cpus,extrapolated,threads,bind,stop,virtual_ns,context_switches,switches_per_sec,ops_per_sec,busy_ns_per_switch,mm_count_stall_ns_per_switch,mm_lru_gen_stall_ns_per_switch,ipi_wait_ns_per_switch,idle_exit_ns_per_switch,mm_count_rmw,lazy_ipis,flush_ipis,scheme_barriers,scan_loads,mmu_switches,free_p50_ns,peak_pending_free,violations,expected_clean,infeasible\n",
     );
     for (r, p) in reps.iter().zip(pts) {
         let b = &r.per_switch_ns;
         let c = &r.counters;
         csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{:?},{:.0},{},{:.0},{:.0},{:.2},{:.2},{:.2},{:.2},{},{},{},{},{},{},{:.0},{},{},{},{}\n",
-            r.workload, r.profile, r.scheme, r.era, r.arch, r.cpus, r.extrapolated, p.threads,
+            "{},{},{},{},{},{},{},{},{},{},{:?},{:.0},{},{:.0},{:.0},{:.2},{:.2},{:.2},{:.2},{:.2},{},{},{},{},{},{},{:.0},{},{},{},{}\n",
+            r.workload, r.profile, r.scheme, r.era, r.lru_gen_walks_mmu, r.arch, r.cpus, r.extrapolated, p.threads,
             p.bind.name(), r.stop, r.virtual_ns, r.context_switches, r.switches_per_sec,
             r.ops_per_sec, r.busy_ns_per_switch,
-            b.coherence.get("mm_count").copied().unwrap_or(0.0), b.ipi_wait, b.idle_exit,
+            b.coherence.get("mm_count").copied().unwrap_or(0.0),
+            b.coherence.get("mm_lru_gen").copied().unwrap_or(0.0), b.ipi_wait, b.idle_exit,
             c.mm_count_rmw, c.lazy_ipis, c.flush_ipis, c.scheme_barriers, c.scan_loads,
             c.mmu_switches, r.free_latency.p50_ns, r.peak_pending_free, r.violations.len(),
             r.expected_clean, r.infeasible.as_deref().unwrap_or("").replace(',', ";")

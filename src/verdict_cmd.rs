@@ -148,6 +148,7 @@ pub fn default_sweeps() -> Vec<SweepArgs> {
         switches: 20_000,
         warmup: None,
         window: "0".into(),
+        lru_gen_walks_mmu: false,
         out: PathBuf::from("lazymm-sweep"),
         jobs: None,
         quiet: true,

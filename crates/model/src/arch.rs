@@ -252,6 +252,16 @@ pub struct Knobs {
     /// PREEMPT_RT: `mmdrop_sched` defers `__mmdrop` through `call_rcu`, and `__mmdrop` in
     /// atomic context is a sleep-in-atomic violation (§7 #24).
     pub preempt_rt: bool,
+    /// `CONFIG_LRU_GEN_WALKS_MMU`: `lru_gen_use_mm(next->mm)` in `context_switch`'s
+    /// to-user branch, after `switch_mm_irqs_off`, and in `exec_mmap` — an unconditional
+    /// `WRITE_ONCE(mm->lru_gen.bitmap, -1)` ([`crate::machine::Line::MmLruGen`]), 6.12 and
+    /// 7.2 alike. MGLRU came in v6.1 (not in H's v5.16 base). `def_bool y` when `LRU_GEN`
+    /// is on and the arch selects `ARCH_HAS_HW_PTE_YOUNG`: x86 and arm64, not powerpc
+    /// (6.12 `mm/Kconfig`, `arch/*/Kconfig`). Off in every era here, as in the upstream
+    /// defconfig, which leaves `LRU_GEN` unset; distro configs turn it on (Debian 6.12
+    /// amd64: `LRU_GEN=y`, `LRU_GEN_WALKS_MMU=y`). `lru_gen_add_mm`/`lru_gen_del_mm` (the
+    /// memcg's `mm_list` lock at exec and `__mmput`) are not modelled.
+    pub lru_gen_walks_mmu: bool,
     /// Loom mutant: `mmdrop`'s `atomic_dec_and_test` without its full-barrier semantics
     /// (a Relaxed decrement): the freer may not see what the other droppers did.
     pub mmdrop_unordered: bool,

@@ -74,6 +74,7 @@ impl Knobs {
             pv_flush_skips: Vec::new(),
             broadcast_flush: false,
             preempt_rt: false,
+            lru_gen_walks_mmu: false,
             mmdrop_unordered: false,
             ttwu_on_cpu_relaxed: false,
             kthread_unuse_put_first: false,

@@ -91,6 +91,11 @@ pub enum Line {
     Pipe(u32),
     /// The `thread_info` flags of a CPU's idle task (`TIF_NEED_RESCHED`, `TIF_POLLING_NRFLAG`).
     Tif(u32),
+    /// `mm->lru_gen` of mm slot `n` (`CONFIG_LRU_GEN_WALKS_MMU`: its `list`, `bitmap` and
+    /// `memcg`). A line of its own for the lazy-TLB paths: Debian's 6.12.117 amd64 build puts
+    /// it at offsets 1296–1327 of `struct mm_struct`, on cache line 20 with the KSM counters
+    /// (`pahole -C mm_struct` on that kernel's vmlinux); `mm_cpumask` starts on line 21.
+    MmLruGen(u32),
 }
 
 /// The kinds of line ([`Line::kind`]) that hold lazy-TLB reference state, which the schemes
@@ -104,7 +109,7 @@ impl Line {
     /// One line of each kind, in declaration order, for tables and tests that go over every
     /// kind. A new kind belongs here too: the simulator's per-kind table test
     /// (`kind_names_are_the_models_line_kinds`) fails while one is missing.
-    pub const ONE_OF_EACH: [Line; 13] = [
+    pub const ONE_OF_EACH: [Line; 14] = [
         Line::MmCount(0),
         Line::MmUsers(0),
         Line::MmMask(0, 0),
@@ -118,6 +123,7 @@ impl Line {
         Line::Task(0),
         Line::Pipe(0),
         Line::Tif(0),
+        Line::MmLruGen(0),
     ];
 
     /// Whether the line holds lazy-TLB reference state ([`LAZY_MM_LINE_KINDS`]).
@@ -141,6 +147,7 @@ impl Line {
             Line::Task(_) => "task",
             Line::Pipe(_) => "pipe",
             Line::Tif(_) => "tif",
+            Line::MmLruGen(_) => "mm_lru_gen",
         }
     }
 }

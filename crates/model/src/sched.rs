@@ -127,6 +127,7 @@ impl Kernel {
         } else {
             // to user
             self.switch_mm_irqs_off(c, prev_active, next_mm);
+            self.lru_gen_use_mm(c, next_mm);
             if self.scheme.membarrier_finish_switch_mm() {
                 // H (patch 16): on every switch to a user task, outside `if (!prev->mm)`.
                 self.membarrier_finish_switch_mm(c, next_mm);
@@ -139,6 +140,17 @@ impl Kernel {
         // switch_mm_cid() requires the memory barriers above (mm_cid.rs).
         self.switch_mm_cid(c, prev_mm, next_mm);
         c.point(self, "context_switch:switch_to");
+    }
+
+    /// `lru_gen_use_mm(mm)` under `CONFIG_LRU_GEN_WALKS_MMU`
+    /// ([`crate::Knobs::lru_gen_walks_mmu`]): `WRITE_ONCE(mm->lru_gen.bitmap, -1)`, a hint
+    /// to MGLRU's page-table walkers that the mm was used. Nothing in the model reads it
+    /// (reclaim is not modelled); the store is the cost: every CPU that switches to a task
+    /// of `mm` takes the line for writing.
+    pub(crate) fn lru_gen_use_mm(&self, c: &dyn Cpu, mm: MmRef) {
+        if self.cfg.knobs.lru_gen_walks_mmu {
+            touch!(self, c, Line::MmLruGen(mm.idx() as u32), Access::Store);
+        }
     }
 
     /// `membarrier_finish_switch_mm(mm)` (Andy's patch 04): `smp_mb()` iff `mm` is registered

@@ -91,7 +91,7 @@ pub struct Coherence {
     touched: usize,
 }
 
-pub(crate) const NKINDS: usize = 13;
+pub(crate) const NKINDS: usize = 14;
 
 /// Sharers [`Coherence::other_user`] examines at most.
 pub const FEW_SHARERS: usize = 4;
@@ -111,6 +111,7 @@ pub(crate) const KIND_NAMES: [&str; NKINDS] = [
     "task",
     "pipe",
     "tif",
+    "mm_lru_gen",
 ];
 
 /// The kind number of a line: its table in the coherence model, its slot in
@@ -137,6 +138,7 @@ fn key(line: Line) -> (usize, usize) {
         Line::Task(n) => (10, n as usize),
         Line::Pipe(n) => (11, n as usize),
         Line::Tif(n) => (12, n as usize),
+        Line::MmLruGen(n) => (13, n as usize),
     }
 }
 

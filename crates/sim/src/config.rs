@@ -40,6 +40,10 @@ pub struct SimConfig {
     /// `exec-storm` IPI counts and free latencies move well beyond the exact engine's own
     /// sensitivity, so use the exact engine there).
     pub window_ns: f64,
+    /// The simulated kernel is built with `CONFIG_LRU_GEN_WALKS_MMU`
+    /// ([`lazymm_model::Knobs::lru_gen_walks_mmu`]): a distro config rather than the era's
+    /// defconfig. Infeasible on powerpc and on a v5.16-based series.
+    pub lru_gen_walks_mmu: bool,
 }
 
 impl Default for SimConfig {
@@ -52,6 +56,7 @@ impl Default for SimConfig {
             spin_ns: 10.0,
             timeline: None,
             window_ns: 0.0,
+            lru_gen_walks_mmu: false,
         }
     }
 }

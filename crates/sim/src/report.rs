@@ -112,6 +112,19 @@ pub struct SimReport {
     /// The relaxed-causality window the engine ran with (ns; 0: exact,
     /// [`SimConfig::window_ns`]).
     pub window_ns: f64,
+    /// Run with `CONFIG_LRU_GEN_WALKS_MMU` ([`SimConfig::lru_gen_walks_mmu`]).
+    pub lru_gen_walks_mmu: bool,
+}
+
+/// Why a kernel of `base` on `arch` cannot have `CONFIG_LRU_GEN_WALKS_MMU`, if so.
+fn lru_gen_infeasible(arch: ArchId, base: &str) -> Option<&'static str> {
+    if matches!(arch, ArchId::PpcRadix | ArchId::PpcHash) {
+        return Some("CONFIG_LRU_GEN_WALKS_MMU: powerpc does not select ARCH_HAS_HW_PTE_YOUNG");
+    }
+    if base.starts_with("v5.") {
+        return Some("CONFIG_LRU_GEN_WALKS_MMU: MGLRU came in v6.1, after the series' base");
+    }
+    None
 }
 
 /// Runs one simulation.
@@ -170,7 +183,12 @@ pub fn simulate_with_timeline(spec: SimSpec) -> (SimReport, Option<Timeline>) {
         resumes: 0,
         switches_per_host_sec: 0.0,
         window_ns: cfg.window_ns,
+        lru_gen_walks_mmu: cfg.lru_gen_walks_mmu,
     };
+    if cfg.lru_gen_walks_mmu && rep.infeasible.is_none() {
+        knobs.lru_gen_walks_mmu = true;
+        rep.infeasible = lru_gen_infeasible(arch_id, variant.base).map(str::to_string);
+    }
     if rep.infeasible.is_some() {
         return (rep, None);
     }
