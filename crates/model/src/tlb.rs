@@ -147,9 +147,16 @@ impl Kernel {
         // Start receiving flush IPIs for next before using it (the kernel sets the bit, then
         // reads tlb_gen, then writes CR3): a flusher that sees loaded_mm == next (x86: TSO
         // acquire) also sees the bit.
+        // v5.16–v6.12 x86 (X86ClearOnSwitch) sets it unconditionally: `if (next != &init_mm)
+        // cpumask_set_cpu(cpu, mm_cpumask(next))`, one locked RMW and no load before it (6.12
+        // arch/x86/mm/tlb.c:629; the bit was cleared when this CPU switched away from next).
+        // Mainline's lazy mask and powerpc test the bit first and skip the RMW if it is set.
         let set = next != self.init_mm
-            && self.mask_policy() != MaskPolicy::None
-            && !self.mask_test(c, next, cpu);
+            && match self.mask_policy() {
+                MaskPolicy::None => false,
+                MaskPolicy::X86ClearOnSwitch => true,
+                _ => !self.mask_test(c, next, cpu),
+            };
         if set {
             self.mask_set(c, next, cpu);
         }
