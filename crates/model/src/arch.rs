@@ -96,6 +96,30 @@ pub struct Arch {
     /// (their void atomics, lock acquires and `switch_mm` are not full barriers); nothing on
     /// x86, whose locked RMWs and CR3 writes already are.
     pub after_barriers_are_mb: bool,
+    /// What gives membarrier its full barrier after a switch changed the mm of `rq->curr`.
+    pub membarrier_switch: MembarrierSwitch,
+}
+
+/// What provides the full barrier membarrier needs "after updating rq->curr, before
+/// returning to user-space", per arch (6.12 `__schedule`'s comment: "mm ? switch_mm() :
+/// mmdrop() for x86, s390, sparc, PowerPC, RISC-V. switch_mm() relies on
+/// membarrier_arch_switch_mm() on PowerPC and on RISC-V … switch_to() for arm64").
+/// Where the mm does not change (`prev->active_mm == next->mm`), `finish_task_switch`'s
+/// `mmdrop_lazy_tlb_sched` provides it on every arch (§2.2).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum MembarrierSwitch {
+    /// x86: the CR3 write in `switch_mm_irqs_off` is serialising; no barrier instruction.
+    MmuSwitch,
+    /// powerpc: the PID write is no memory barrier. `switch_mm_irqs_off` calls
+    /// `membarrier_arch_switch_mm()` when it changes mm and did not just set its
+    /// `mm_cpumask` bit (that path has its own `smp_mb()`): it reads
+    /// `next->membarrier_state` and issues `smp_mb()` iff `next` is registered for expedited
+    /// membarrier (6.12 arch/powerpc/include/asm/membarrier.h, mm/mmu_context.c:98).
+    ArchSwitchMm,
+    /// arm64: `__switch_to()`'s `dsb(ish)` on every context switch, "also required by the
+    /// membarrier system call" (6.12 arch/arm64/kernel/process.c:592); the TTBR write is not
+    /// a memory barrier.
+    SwitchTo,
 }
 
 impl Arch {
@@ -109,6 +133,7 @@ impl Arch {
                 loaded_mm_separate: true,
                 hotplug_clears_masks: false,
                 after_barriers_are_mb: false,
+                membarrier_switch: MembarrierSwitch::MmuSwitch,
             },
             ArchId::PpcRadix => Arch {
                 id,
@@ -117,6 +142,7 @@ impl Arch {
                 loaded_mm_separate: false,
                 hotplug_clears_masks: true,
                 after_barriers_are_mb: true,
+                membarrier_switch: MembarrierSwitch::ArchSwitchMm,
             },
             ArchId::PpcHash => Arch {
                 id,
@@ -125,6 +151,7 @@ impl Arch {
                 loaded_mm_separate: false,
                 hotplug_clears_masks: true,
                 after_barriers_are_mb: true,
+                membarrier_switch: MembarrierSwitch::ArchSwitchMm,
             },
             ArchId::Arm64 => Arch {
                 id,
@@ -133,6 +160,7 @@ impl Arch {
                 loaded_mm_separate: false,
                 hotplug_clears_masks: false,
                 after_barriers_are_mb: true,
+                membarrier_switch: MembarrierSwitch::SwitchTo,
             },
         }
     }

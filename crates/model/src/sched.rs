@@ -13,6 +13,7 @@
 //! Task hand-off between CPUs follows the kernel's `on_cpu` protocol: the claimer spins with
 //! acquire until the previous CPU's `finish_task` release-stores `on_cpu = 0`.
 
+use crate::arch::MembarrierSwitch;
 use crate::ids::{MmRef, TaskId, TaskRef};
 use crate::kernel::task_state;
 use crate::machine::{Access, Cpu, Event, Line};
@@ -140,6 +141,22 @@ impl Kernel {
         // switch_mm_cid() requires the memory barriers above (mm_cid.rs).
         self.switch_mm_cid(c, prev_mm, next_mm);
         c.point(self, "context_switch:switch_to");
+        if self.cfg.arch.membarrier_switch == MembarrierSwitch::SwitchTo {
+            // arm64 __switch_to(): dsb(ish) on every switch, "also required by the membarrier
+            // system call". Counted as a path barrier, and it discharges the oracle's
+            // membarrier obligation (that store→load pairing with membarrier()'s smp_mb()s is
+            // the oracle's, `mb_pending`). The host fence is AcqRel, not SeqCst: its release
+            // half orders this CPU's last walk of the previous mm (switch_mm_irqs_off) before
+            // finish_task_switch's stores that hazard scans read (MD's slot clear; pairs with
+            // hp_scan's barrier), which is what the kernel's dsb does there. Loom's
+            // fence(SeqCst) would be stronger than the LKMM: it joins one global causality
+            // clock (loom 0.7.3 rt/thread.rs `seq_cst_fence`), and that hides H's
+            // unlazy-store mutant, whose relaxed store comes before this barrier and which a
+            // real arm64 CPU can show (tests/loom/hazard.rs).
+            crate::sync::atomic::fence(AcqRel);
+            self.ev(c, Event::PathBarrier);
+            self.full_barrier_done(c);
+        }
     }
 
     /// `lru_gen_use_mm(mm)` under `CONFIG_LRU_GEN_WALKS_MMU`

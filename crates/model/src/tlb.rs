@@ -12,7 +12,7 @@
 //!  ppc-hash   hypervisor flush: no IPIs       arm64: broadcast TLBI: no IPIs, no mask
 //! ```
 
-use crate::arch::MaskPolicy;
+use crate::arch::{MaskPolicy, MembarrierSwitch};
 use crate::ids::MmRef;
 use crate::machine::{Access, Cpu, Event, Line};
 use crate::scheme::Site;
@@ -177,6 +177,11 @@ impl Kernel {
             }
             _ => {}
         }
+        if self.cfg.arch.membarrier_switch == MembarrierSwitch::ArchSwitchMm && !set {
+            // powerpc: `if (!new_on_cpu) membarrier_arch_switch_mm(prev, next, tsk)`, before
+            // the PID write (switch_mmu_context).
+            self.membarrier_arch_switch_mm(c, next);
+        }
         // Relaxed: loaded_mm is per-CPU; remote flushers read it only as a hint (§1.4). The
         // model takes the CR3 write as done here. With `x86_clear_after_cr3` it clears its
         // bit for the previous mm only below, so a flusher that sees that bit cleared (x86:
@@ -209,8 +214,22 @@ impl Kernel {
             self.mask_clear(c, real_prev, cpu);
         }
         self.ev(c, Event::MmuSwitch);
-        // A CR3 / PID write is serialising: it provides membarrier's barrier (§4.6).
-        self.full_barrier_done(c);
+        if self.cfg.arch.membarrier_switch == MembarrierSwitch::MmuSwitch {
+            // x86: the CR3 write is serialising: it provides membarrier's barrier (§4.6).
+            self.full_barrier_done(c);
+        }
+    }
+
+    /// powerpc `membarrier_arch_switch_mm()`: `atomic_read(&next->membarrier_state)` (line 2
+    /// of `struct mm_struct`, with `mm_users`), then `smp_mb()` iff `next` is registered for
+    /// expedited membarrier — "The membarrier system call requires a full memory barrier
+    /// after storing to rq->curr, before going back to user-space". The barrier pairs with
+    /// the `smp_mb()`s around membarrier()'s scan of `rq->curr` (membarrier.rs).
+    fn membarrier_arch_switch_mm(&self, c: &dyn Cpu, next: MmRef) {
+        touch!(self, c, Line::MmUsers(next.idx() as u32), Access::Load);
+        if self.mm_live(next) && self.mm_membarrier_registered(next) {
+            self.smp_mb_path(c);
+        }
     }
 
     /// x86 `leave_mm()`: switch the MMU to init_mm behind the scheduler's back (`loaded_mm`

@@ -215,13 +215,32 @@ pub const USE_AFTER_FREE: Caught = Caught::Oracle(ViolationKind::UseAfterFree);
 /// B's own deferred reference. If the free side misses A, M is freed while A may still be
 /// lazy on it, and A's page-table walk at its switch away races with the free.
 pub fn lazy_on_a_exit_on_b(scheme: Box<dyn Scheme>, knobs: Knobs) {
-    let k = Arc::new(boot(scheme, ArchId::Arm64, 2, knobs));
+    lazy_on_a_exit_on_b_on(ArchId::Arm64, false, scheme, knobs);
+}
+
+/// [`lazy_on_a_exit_on_b`] on `arch`; with `u_ran_on_a`, U runs on A once before T, so that
+/// A's switch back to U finds its bit already in U's `mm_cpumask` (powerpc: no
+/// `new_on_cpu` `smp_mb()` then).
+pub fn lazy_on_a_exit_on_b_on(
+    arch: ArchId,
+    u_ran_on_a: bool,
+    scheme: Box<dyn Scheme>,
+    knobs: Knobs,
+) {
+    let k = Arc::new(boot(scheme, arch, 2, knobs));
     let m = Arc::new(LoomMachine::new(2));
     let (_mm, t) = k.create_process(1).unwrap();
     let (_mu, u) = k.create_process(1).unwrap();
     let (_mu2, u2) = k.create_process(1).unwrap();
     let (t, u, u2) = (t[0], u[0], u2[0]);
-    // Setup on A (sequential): T runs on A.
+    // Setup on A (sequential): (U, then) T runs on A.
+    if u_ran_on_a {
+        assert!(op(
+            &k,
+            &LoomCpu::new(0, &m),
+            SysOp::Switch(TaskRef::Task(u))
+        ));
+    }
     assert!(op(
         &k,
         &LoomCpu::new(0, &m),

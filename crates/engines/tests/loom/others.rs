@@ -64,32 +64,44 @@ fn shootdown_with_unordered_mmdrop_is_caught() {
 // ---------------------------------------------------------------------------------------
 // MD: the lazy CPU's slot (smp_mb; slot = mm / smp_mb; release NULL) vs hp_scan.
 
-fn md_slot(ordered_slot_clear: bool, mm_cid: bool) {
-    lazy_on_a_exit_on_b(
+fn md_slot(arch: ArchId, ordered_slot_clear: bool, mm_cid: bool) {
+    lazy_on_a_exit_on_b_on(
+        arch,
+        arch != ArchId::Arm64,
         Box::new(HazardMd {
             ordered_slot_clear,
             ..HazardMd::fixed()
         }),
         Knobs {
             mm_cid,
-            ..md_knobs(ArchId::Arm64)
+            ..md_knobs(arch)
         },
     );
 }
 
 #[test]
 fn hazard_md_slot_publish_vs_hp_scan() {
-    explore(|| md_slot(true, true)).unwrap();
+    explore(|| md_slot(ArchId::Arm64, true, true)).unwrap();
+    explore(|| md_slot(ArchId::PpcRadix, true, true)).unwrap();
 }
 
 #[test]
 fn hazard_md_slot_clear_without_barrier_is_caught() {
     // hp_scan reads the cleared slot, but A's last walk of M is not ordered before the free.
-    // Run without the mm_cid hooks: on MD's v6.11.1 base, switch_mm_cid's kernel → user
-    // smp_mb() comes before finish_task_switch's slot clear on this path and orders the walk
-    // by itself (checked below), so the mutant shows only on a kernel without it.
-    assert_caught(|| md_slot(false, false), &[Caught::Causality]);
-    explore(|| md_slot(false, true)).unwrap();
+    // It shows only where no full barrier sits between that walk (switch_mm_irqs_off away
+    // from M) and finish_task_switch's slot clear:
+    // - not on MD's v6.11.1 base with its mm_cid hooks: switch_mm_cid's kernel → user smp_mb()
+    //   comes between them;
+    // - not on arm64 at all: __switch_to's dsb(ish) comes between them on every switch;
+    // - on powerpc radix without mm_cid, when A already ran U (its bit is in U's sticky
+    //   mm_cpumask, so switch_mm_irqs_off issues no new_on_cpu smp_mb()) and U is not
+    //   registered for membarrier (membarrier_arch_switch_mm issues none either).
+    assert_caught(
+        || md_slot(ArchId::PpcRadix, false, false),
+        &[Caught::Causality],
+    );
+    explore(|| md_slot(ArchId::PpcRadix, false, true)).unwrap();
+    explore(|| md_slot(ArchId::Arm64, false, false)).unwrap();
 }
 
 // ---------------------------------------------------------------------------------------
