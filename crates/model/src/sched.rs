@@ -126,7 +126,14 @@ impl Kernel {
                 pt.set_active_mm(MmRef::NULL);
             }
         } else {
-            // to user
+            // to user. membarrier_switch_mm(rq, prev->active_mm, next->mm): when the mm
+            // changes, atomic_read(&next->membarrier_state) (mm_struct line 2, with mm_users;
+            // pahole on Debian's 6.12.117 amd64: offset 128), copied to rq->membarrier_state if
+            // it differs (this rq's line, held under the rq lock: a hit, not reported). In
+            // 6.12 and 7.2 kernel/sched/sched.h, and in H's series (spec §3.c).
+            if prev_active != next_mm {
+                touch!(self, c, Line::MmUsers(next_mm.idx() as u32), Access::Load);
+            }
             self.switch_mm_irqs_off(c, prev_active, next_mm);
             self.lru_gen_use_mm(c, next_mm);
             if self.scheme.membarrier_finish_switch_mm() {
