@@ -287,8 +287,9 @@ pub struct Knobs {
     /// is on and the arch selects `ARCH_HAS_HW_PTE_YOUNG`: x86 and arm64, not powerpc
     /// (6.12 `mm/Kconfig`, `arch/*/Kconfig`). Off in every era here, as in the upstream
     /// defconfig, which leaves `LRU_GEN` unset; distro configs turn it on (Debian 6.12
-    /// amd64: `LRU_GEN=y`, `LRU_GEN_WALKS_MMU=y`). `lru_gen_add_mm`/`lru_gen_del_mm` (the
-    /// memcg's `mm_list` lock at exec and `__mmput`) are not modelled.
+    /// amd64: `LRU_GEN=y`, `LRU_GEN_WALKS_MMU=y`). With it, too, `lru_gen_add_mm` at fork
+    /// and exec and `lru_gen_del_mm` in `__mmput` take the memcg's `mm_list` lock
+    /// (lru_gen.rs).
     pub lru_gen_walks_mmu: bool,
     /// Loom mutant: `mmdrop`'s `atomic_dec_and_test` without its full-barrier semantics
     /// (a Relaxed decrement): the freer may not see what the other droppers did.

@@ -68,7 +68,8 @@ impl Kernel {
         if k.exec_irqs_off && k.irqs_off_activate_mm {
             self.local_irq_enable(c);
         }
-        // lru_gen_add_mm(mm) (not modelled); task_unlock(tsk); lru_gen_use_mm(mm).
+        // lru_gen_add_mm(mm); task_unlock(tsk); lru_gen_use_mm(mm).
+        self.lru_gen_add_mm(c, mm);
         self.lru_gen_use_mm(c, mm);
         if self.scheme.membarrier_finish_switch_mm() {
             // H: __change_current_mm (A14) ends with membarrier_finish_switch_mm(mm).

@@ -59,6 +59,9 @@ pub struct Kernel {
     pub(crate) mm_free: Mutex<Vec<u32>>,
     /// mm_count pins held by the modelled driver (`SysOp::DriverPinPick`).
     pub(crate) driver_pins: Mutex<Vec<MmRef>>,
+    /// The root memcg's MGLRU mm list, in fifo order (lru_gen.rs; only with
+    /// `Knobs::lru_gen_walks_mmu`).
+    pub(crate) lru_gen_fifo: Mutex<Vec<MmRef>>,
     pub(crate) mm_next: AtomicU32,
     pub(crate) tasks: Vec<Task>,
     pub(crate) task_next: AtomicU32,
@@ -176,6 +179,7 @@ impl Kernel {
             mms,
             mm_free: Mutex::new(Vec::new()),
             driver_pins: Mutex::new(Vec::new()),
+            lru_gen_fifo: Mutex::new(Vec::new()),
             mm_next: AtomicU32::new(0),
             tasks,
             task_next: AtomicU32::new(cfg.ncpus as u32),

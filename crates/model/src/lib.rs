@@ -62,6 +62,7 @@ mod hotplug;
 pub mod ids;
 pub mod kernel;
 mod kthread;
+mod lru_gen;
 pub mod machine;
 mod membarrier;
 mod mm;

@@ -96,6 +96,9 @@ pub enum Line {
     /// it at offsets 1296–1327 of `struct mm_struct`, on cache line 20 with the KSM counters
     /// (`pahole -C mm_struct` on that kernel's vmlinux); `mm_cpumask` starts on line 21.
     MmLruGen(u32),
+    /// A memcg's MGLRU `lru_gen_mm_list` (its `fifo` head and `lock`; the model has one
+    /// memcg, the root: `MmList(0)`).
+    MmList(u32),
 }
 
 /// The kinds of line ([`Line::kind`]) that hold lazy-TLB reference state, which the schemes
@@ -109,7 +112,7 @@ impl Line {
     /// One line of each kind, in declaration order, for tables and tests that go over every
     /// kind. A new kind belongs here too: the simulator's per-kind table test
     /// (`kind_names_are_the_models_line_kinds`) fails while one is missing.
-    pub const ONE_OF_EACH: [Line; 14] = [
+    pub const ONE_OF_EACH: [Line; 15] = [
         Line::MmCount(0),
         Line::MmUsers(0),
         Line::MmMask(0, 0),
@@ -124,6 +127,7 @@ impl Line {
         Line::Pipe(0),
         Line::Tif(0),
         Line::MmLruGen(0),
+        Line::MmList(0),
     ];
 
     /// Whether the line holds lazy-TLB reference state ([`LAZY_MM_LINE_KINDS`]).
@@ -148,6 +152,7 @@ impl Line {
             Line::Pipe(_) => "pipe",
             Line::Tif(_) => "tif",
             Line::MmLruGen(_) => "mm_lru_gen",
+            Line::MmList(_) => "mm_list",
         }
     }
 }

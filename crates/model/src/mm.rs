@@ -195,6 +195,8 @@ impl Kernel {
         self.exit_mmap(c, mm);
         c.point(self, "__mmput:after_exit_mmap");
         self.scheme.after_exit_mmap(self, c, mm);
+        // set_mm_exe_file, mmlist, module_put (not modelled); lru_gen_del_mm(mm).
+        self.lru_gen_del_mm(c, mm);
         c.point(self, "__mmput:before_mmdrop");
         self.mmdrop(c, mm);
     }

@@ -272,7 +272,12 @@ impl Kernel {
                 if !is_user {
                     return false;
                 }
-                self.create_process_at(1, c.jiffies()).is_some()
+                // copy_process: lru_gen_add_mm(p->mm) for a new process (not CLONE_VM).
+                let Some((mm, _)) = self.create_process_at(1, c.jiffies()) else {
+                    return false;
+                };
+                self.lru_gen_add_mm(c, mm);
+                true
             }
             SysOp::CloneThread => {
                 if !is_user {
@@ -281,9 +286,15 @@ impl Kernel {
                 self.clone_thread(cur.mm()).is_some()
             }
             SysOp::SpawnKthread => self.create_kthread().is_some(),
-            SysOp::Spawn { threads } => self
-                .create_process_at((*threads).max(1) as usize, c.jiffies())
-                .is_some(),
+            SysOp::Spawn { threads } => {
+                let Some((mm, _)) = self.create_process_at((*threads).max(1) as usize, c.jiffies())
+                else {
+                    return false;
+                };
+                // A new process, as a fork: lru_gen_add_mm(p->mm).
+                self.lru_gen_add_mm(c, mm);
+                true
+            }
             SysOp::TextPoke => self.text_poke(c),
             SysOp::EfiCall => self.efi_call(c),
             SysOp::Nmi => {

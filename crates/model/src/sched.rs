@@ -166,17 +166,6 @@ impl Kernel {
         }
     }
 
-    /// `lru_gen_use_mm(mm)` under `CONFIG_LRU_GEN_WALKS_MMU`
-    /// ([`crate::Knobs::lru_gen_walks_mmu`]): `WRITE_ONCE(mm->lru_gen.bitmap, -1)`, a hint
-    /// to MGLRU's page-table walkers that the mm was used. Nothing in the model reads it
-    /// (reclaim is not modelled); the store is the cost: every CPU that switches to a task
-    /// of `mm` takes the line for writing.
-    pub(crate) fn lru_gen_use_mm(&self, c: &dyn Cpu, mm: MmRef) {
-        if self.cfg.knobs.lru_gen_walks_mmu {
-            touch!(self, c, Line::MmLruGen(mm.idx() as u32), Access::Store);
-        }
-    }
-
     /// `membarrier_finish_switch_mm(mm)` (Andy's patch 04): `smp_mb()` iff `mm` is registered
     /// for membarrier; pairs with the smp_mb()s in membarrier().
     pub(crate) fn membarrier_finish_switch_mm(&self, c: &dyn Cpu, mm: MmRef) {

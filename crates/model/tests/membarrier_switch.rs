@@ -4,34 +4,11 @@
 //! arm64"). `switch_mm_irqs_off` alone, on one CPU, with the membarrier obligation set as
 //! `context_switch` sets it after its `rq->curr` store.
 
-use lazymm_model::machine::{Access, Cpu, Line, Trace};
+mod common;
+
+use common::Rec;
+use lazymm_model::machine::{Access, Line};
 use lazymm_model::{Arch, ArchId, Config, Kernel, Knobs, MmRef, SchemeId};
-use std::cell::RefCell;
-
-/// CPU 0, recording the accesses the model reports.
-#[derive(Default)]
-struct Rec {
-    trace: Trace,
-    seen: RefCell<Vec<(Line, Access)>>,
-}
-
-impl Cpu for Rec {
-    fn id(&self) -> usize {
-        0
-    }
-    fn point(&self, _: &Kernel, _: &'static str) {}
-    fn wait(&self, _: &Kernel, _: &'static str) {}
-    fn kick(&self, _: usize) {}
-    fn now(&self) -> u64 {
-        0
-    }
-    fn trace(&self) -> &Trace {
-        &self.trace
-    }
-    fn access(&self, line: Line, kind: Access) {
-        self.seen.borrow_mut().push((line, kind));
-    }
-}
 
 fn boot(arch: ArchId) -> Kernel {
     Kernel::boot(
@@ -53,11 +30,11 @@ fn boot(arch: ArchId) -> Kernel {
 /// (path barriers counted, loads of `next`'s `mm_users` line, obligation left).
 fn switch(k: &Kernel, c: &Rec, prev: MmRef, next: MmRef) -> (u64, usize, bool) {
     let before = k.counters.snapshot().path_barriers;
-    c.seen.borrow_mut().clear();
+    c.take(|_| false);
     k.cpu(0).set_mb_pending(true);
     k.switch_mm_irqs_off(c, prev, next);
-    let loads = (c.seen.borrow().iter())
-        .filter(|(l, a)| *l == Line::MmUsers(next.idx() as u32) && *a == Access::Load)
+    let loads = (c.take(|l| l == Line::MmUsers(next.idx() as u32)).iter())
+        .filter(|(_, a)| *a == Access::Load)
         .count();
     (
         k.counters.snapshot().path_barriers - before,

@@ -12,43 +12,19 @@
 //!   !cpumask_test_cpu(cpu, mm_cpumask(next))) cpumask_set_cpu(...)`; the bit stays set
 //!   when the CPU switches away, so coming back is a load and no RMW.
 
-use lazymm_model::machine::{Access, Cpu, Line, Trace};
+mod common;
+
+use common::Rec;
+use lazymm_model::machine::{Access, Line};
 use lazymm_model::{Arch, ArchId, Config, Kernel, Knobs, MmRef, SchemeId};
-use std::cell::RefCell;
 
-/// CPU 0, recording the accesses the model reports.
-#[derive(Default)]
-struct Rec {
-    trace: Trace,
-    seen: RefCell<Vec<(Line, Access)>>,
-}
-
-impl Cpu for Rec {
-    fn id(&self) -> usize {
-        0
-    }
-    fn point(&self, _: &Kernel, _: &'static str) {}
-    fn wait(&self, _: &Kernel, _: &'static str) {}
-    fn kick(&self, _: usize) {}
-    fn now(&self) -> u64 {
-        0
-    }
-    fn trace(&self) -> &Trace {
-        &self.trace
-    }
-    fn access(&self, line: Line, kind: Access) {
-        self.seen.borrow_mut().push((line, kind));
-    }
-}
-
-impl Rec {
-    /// The accesses to `mm`'s mask lines since the last call.
-    fn mask_accesses(&self, mm: MmRef) -> Vec<Access> {
-        let slot = mm.idx() as u32;
-        (self.seen.borrow_mut().drain(..))
-            .filter_map(|(l, a)| matches!(l, Line::MmMask(n, _) if n == slot).then_some(a))
-            .collect()
-    }
+/// The accesses to `mm`'s mask lines since the last call.
+fn mask_accesses(c: &Rec, mm: MmRef) -> Vec<Access> {
+    let slot = mm.idx() as u32;
+    (c.take(|l| matches!(l, Line::MmMask(n, _) if n == slot))
+        .into_iter())
+    .map(|(_, a)| a)
+    .collect()
 }
 
 /// Switches CPU 0 init_mm → X → init_mm → X under `knobs` and returns the accesses to X's
@@ -72,11 +48,11 @@ fn switches(knobs: Knobs) -> [Vec<Access>; 3] {
     let c = Rec::default();
     let init = k.init_mm;
     k.switch_mm_irqs_off(&c, init, x);
-    let to_x = c.mask_accesses(x);
+    let to_x = mask_accesses(&c, x);
     k.switch_mm_irqs_off(&c, x, init);
-    let away = c.mask_accesses(x);
+    let away = mask_accesses(&c, x);
     k.switch_mm_irqs_off(&c, init, x);
-    let back = c.mask_accesses(x);
+    let back = mask_accesses(&c, x);
     [to_x, away, back]
 }
 

@@ -91,7 +91,7 @@ pub struct Coherence {
     touched: usize,
 }
 
-pub(crate) const NKINDS: usize = 14;
+pub(crate) const NKINDS: usize = 15;
 
 /// Sharers [`Coherence::other_user`] examines at most.
 pub const FEW_SHARERS: usize = 4;
@@ -112,6 +112,7 @@ pub(crate) const KIND_NAMES: [&str; NKINDS] = [
     "pipe",
     "tif",
     "mm_lru_gen",
+    "mm_list",
 ];
 
 /// The kind number of a line: its table in the coherence model, its slot in
@@ -139,6 +140,7 @@ fn key(line: Line) -> (usize, usize) {
         Line::Pipe(n) => (11, n as usize),
         Line::Tif(n) => (12, n as usize),
         Line::MmLruGen(n) => (13, n as usize),
+        Line::MmList(n) => (14, n as usize),
     }
 }
 

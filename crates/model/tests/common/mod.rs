@@ -1,0 +1,40 @@
+//! A recording CPU for tests that check which shared lines a model path touches.
+
+use lazymm_model::machine::{Access, Cpu, Line, Trace};
+use lazymm_model::Kernel;
+use std::cell::RefCell;
+
+/// CPU 0, recording the accesses the model reports; spins and kicks do nothing.
+#[derive(Default)]
+pub struct Rec {
+    trace: Trace,
+    /// Accesses since the last [`Rec::take`].
+    pub seen: RefCell<Vec<(Line, Access)>>,
+}
+
+impl Cpu for Rec {
+    fn id(&self) -> usize {
+        0
+    }
+    fn point(&self, _: &Kernel, _: &'static str) {}
+    fn wait(&self, _: &Kernel, _: &'static str) {}
+    fn kick(&self, _: usize) {}
+    fn now(&self) -> u64 {
+        0
+    }
+    fn trace(&self) -> &Trace {
+        &self.trace
+    }
+    fn access(&self, line: Line, kind: Access) {
+        self.seen.borrow_mut().push((line, kind));
+    }
+}
+
+impl Rec {
+    /// The accesses since the last call that `keep` selects.
+    pub fn take(&self, keep: impl Fn(Line) -> bool) -> Vec<(Line, Access)> {
+        (self.seen.borrow_mut().drain(..))
+            .filter(|(l, _)| keep(*l))
+            .collect()
+    }
+}
