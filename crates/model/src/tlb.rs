@@ -171,8 +171,11 @@ impl Kernel {
                 self.smp_mb_path(c);
             }
             MaskPolicy::Sticky if set => {
-                // ppc first use of next on this CPU: smp_mb() after cpumask_set_cpu, pairs with
-                // the smp_mb of radix__flush_tlb_mm before it reads mm_cpumask.
+                // ppc first use of next on this CPU: inc_mm_active_cpus(next), an atomic_inc
+                // of next->context.active_cpus (book3s64, radix and hash: mm/mmu_context.c:53),
+                // then smp_mb() after cpumask_set_cpu, which pairs with the smp_mb of
+                // radix__flush_tlb_mm before it reads mm_cpumask.
+                touch!(self, c, Line::MmContext(next.idx() as u32), Access::Rmw);
                 self.smp_mb_path(c);
             }
             _ => {}
@@ -273,6 +276,8 @@ impl Kernel {
         // already clear": if (cpumask_test_cpu(..)) { dec_mm_active_cpus(); cpumask_clear_cpu() }.
         if self.mask_policy() != MaskPolicy::None && self.mm_live(mm) && self.mask_test(c, mm, cpu)
         {
+            // dec_mm_active_cpus(mm): atomic_dec(&mm->context.active_cpus) (radix_tlb.c:704).
+            touch!(self, c, Line::MmContext(mm.idx() as u32), Access::Rmw);
             self.mask_clear(c, mm, cpu);
         }
         tlbiel(self);

@@ -41,8 +41,9 @@ impl Kernel {
     /// except that a single-threaded process's own flush first IPIs the others out of the
     /// mask (`exit_flush_lazy_tlbs`) and flushes locally, and that every
     /// [`PPC_TRIM_TIMER`]th decision on a CPU tries such a trim. `active_cpus` counts the
-    /// mask's bits on radix (`inc_mm_active_cpus` / `dec_mm_active_cpus` beside every set and
-    /// clear); coprocessors (`copros`) are not modelled.
+    /// mask's bits on radix: `inc_mm_active_cpus` / `dec_mm_active_cpus` beside every set and
+    /// exit-flush clear, each an RMW of the `mm_context` line (tlb.rs); the model takes the
+    /// count from the mask. Coprocessors (`copros`) are not modelled.
     fn radix_flush_type(&self, c: &dyn Cpu, mm: MmRef, fullmm: bool) -> RadixFlush {
         let me = c.id();
         // atomic_read(&mm->context.active_cpus).
