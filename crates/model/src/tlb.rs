@@ -276,8 +276,11 @@ impl Kernel {
         // already clear": if (cpumask_test_cpu(..)) { dec_mm_active_cpus(); cpumask_clear_cpu() }.
         if self.mask_policy() != MaskPolicy::None && self.mm_live(mm) && self.mask_test(c, mm, cpu)
         {
-            // dec_mm_active_cpus(mm): atomic_dec(&mm->context.active_cpus) (radix_tlb.c:704).
-            touch!(self, c, Line::MmContext(mm.idx() as u32), Access::Rmw);
+            if self.mask_policy() == MaskPolicy::Sticky {
+                // dec_mm_active_cpus(mm): atomic_dec(&mm->context.active_cpus)
+                // (radix_tlb.c:704); powerpc only (L's x86 exit-flush unlazy has no count).
+                touch!(self, c, Line::MmContext(mm.idx() as u32), Access::Rmw);
+            }
             self.mask_clear(c, mm, cpu);
         }
         tlbiel(self);
