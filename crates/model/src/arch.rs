@@ -98,6 +98,9 @@ pub struct Arch {
     pub after_barriers_are_mb: bool,
     /// What gives membarrier its full barrier after a switch changed the mm of `rq->curr`.
     pub membarrier_switch: MembarrierSwitch,
+    /// Selects `ARCH_HAS_HW_PTE_YOUNG`, so that `CONFIG_LRU_GEN_WALKS_MMU` can be on: x86
+    /// and arm64, not powerpc (6.12 `mm/Kconfig`, `arch/*/Kconfig`).
+    pub hw_pte_young: bool,
 }
 
 /// What provides the full barrier membarrier needs "after updating rq->curr, before
@@ -134,6 +137,7 @@ impl Arch {
                 hotplug_clears_masks: false,
                 after_barriers_are_mb: false,
                 membarrier_switch: MembarrierSwitch::MmuSwitch,
+                hw_pte_young: true,
             },
             ArchId::PpcRadix => Arch {
                 id,
@@ -143,6 +147,7 @@ impl Arch {
                 hotplug_clears_masks: true,
                 after_barriers_are_mb: true,
                 membarrier_switch: MembarrierSwitch::ArchSwitchMm,
+                hw_pte_young: false,
             },
             ArchId::PpcHash => Arch {
                 id,
@@ -152,6 +157,7 @@ impl Arch {
                 hotplug_clears_masks: true,
                 after_barriers_are_mb: true,
                 membarrier_switch: MembarrierSwitch::ArchSwitchMm,
+                hw_pte_young: false,
             },
             ArchId::Arm64 => Arch {
                 id,
@@ -161,6 +167,7 @@ impl Arch {
                 hotplug_clears_masks: false,
                 after_barriers_are_mb: true,
                 membarrier_switch: MembarrierSwitch::SwitchTo,
+                hw_pte_young: true,
             },
         }
     }

@@ -142,6 +142,8 @@ pub struct Variant {
     pub era: Era,
     /// The kernel the era's common paths come from.
     pub base: &'static str,
+    /// Whether that kernel has MGLRU (`CONFIG_LRU_GEN`, v6.1): not v5.16, H's base.
+    pub mglru: bool,
     /// Whether this variant is expected to be clean (every variant except an as-posted one
     /// whose findings the catalogue lists), on every feasible arch but `unported`.
     pub clean: bool,
@@ -278,6 +280,7 @@ pub fn variants() -> Vec<Variant> {
             scheme,
             era,
             base,
+            mglru: base != V516,
             clean,
             unported,
             unported_why,

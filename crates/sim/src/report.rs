@@ -116,17 +116,6 @@ pub struct SimReport {
     pub lru_gen_walks_mmu: bool,
 }
 
-/// Why a kernel of `base` on `arch` cannot have `CONFIG_LRU_GEN_WALKS_MMU`, if so.
-fn lru_gen_infeasible(arch: ArchId, base: &str) -> Option<&'static str> {
-    if matches!(arch, ArchId::PpcRadix | ArchId::PpcHash) {
-        return Some("CONFIG_LRU_GEN_WALKS_MMU: powerpc does not select ARCH_HAS_HW_PTE_YOUNG");
-    }
-    if base.starts_with("v5.") {
-        return Some("CONFIG_LRU_GEN_WALKS_MMU: MGLRU came in v6.1, after the series' base");
-    }
-    None
-}
-
 /// Runs one simulation.
 pub fn simulate(spec: SimSpec) -> SimReport {
     simulate_with_timeline(spec).0
@@ -187,7 +176,13 @@ pub fn simulate_with_timeline(spec: SimSpec) -> (SimReport, Option<Timeline>) {
     };
     if cfg.lru_gen_walks_mmu && rep.infeasible.is_none() {
         knobs.lru_gen_walks_mmu = true;
-        rep.infeasible = lru_gen_infeasible(arch_id, variant.base).map(str::to_string);
+        rep.infeasible = if !arch.hw_pte_young {
+            Some("CONFIG_LRU_GEN_WALKS_MMU: this arch does not select ARCH_HAS_HW_PTE_YOUNG".into())
+        } else if !variant.mglru {
+            Some("CONFIG_LRU_GEN_WALKS_MMU: MGLRU came in v6.1, after the series' base".into())
+        } else {
+            None
+        };
     }
     if rep.infeasible.is_some() {
         return (rep, None);
