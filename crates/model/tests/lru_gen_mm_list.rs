@@ -7,7 +7,7 @@ mod common;
 
 use common::Rec;
 use lazymm_model::machine::{Access, Line};
-use lazymm_model::{Arch, ArchId, Config, Kernel, Knobs, MmRef, SchemeId, SysOp, TaskRef};
+use lazymm_model::{ArchId, Kernel, Knobs, MmRef, SysOp, TaskRef};
 
 const L: Line = Line::MmList(0);
 const RMW: Access = Access::Rmw;
@@ -19,23 +19,11 @@ fn g(m: MmRef) -> Line {
 }
 
 fn boot(lru_gen: bool) -> Kernel {
-    let arch = ArchId::X86;
-    Kernel::boot(
-        Config {
-            ncpus: 2,
-            knobs: Knobs {
-                lru_gen_walks_mmu: lru_gen,
-                ..Knobs::mainline(arch)
-            },
-            arch: Arch::profile(arch),
-            max_mms: 8,
-            max_tasks: 8,
-            label: "lru-gen-mm-list".into(),
-            topo: Default::default(),
-        },
-        SchemeId::Refcount.build(),
-    )
-    .with_access_hooks()
+    let knobs = Knobs {
+        lru_gen_walks_mmu: lru_gen,
+        ..Knobs::mainline(ArchId::X86)
+    };
+    common::boot(ArchId::X86, knobs, "lru-gen-mm-list")
 }
 
 /// Forks from CPU 0's current task; the new process's mm.

@@ -8,22 +8,10 @@ mod common;
 
 use common::Rec;
 use lazymm_model::machine::{Access, Line};
-use lazymm_model::{Arch, ArchId, Config, Kernel, Knobs, MmRef, SchemeId};
+use lazymm_model::{ArchId, Kernel, Knobs, MmRef};
 
 fn boot(arch: ArchId) -> Kernel {
-    Kernel::boot(
-        Config {
-            ncpus: 2,
-            knobs: Knobs::mainline(arch),
-            arch: Arch::profile(arch),
-            max_mms: 8,
-            max_tasks: 8,
-            label: "membarrier-switch".into(),
-            topo: Default::default(),
-        },
-        SchemeId::Refcount.build(),
-    )
-    .with_access_hooks()
+    common::boot(arch, Knobs::mainline(arch), "membarrier-switch")
 }
 
 /// One switch of CPU 0 from `prev` to `next` after a `rq->curr` store that changed the mm:

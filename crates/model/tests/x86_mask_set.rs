@@ -14,9 +14,9 @@
 
 mod common;
 
-use common::Rec;
+use common::{boot, Rec};
 use lazymm_model::machine::{Access, Line};
-use lazymm_model::{Arch, ArchId, Config, Kernel, Knobs, MmRef, SchemeId};
+use lazymm_model::{ArchId, Knobs, MmRef};
 
 /// The accesses to `mm`'s mask lines since the last call.
 fn mask_accesses(c: &Rec, mm: MmRef) -> Vec<Access> {
@@ -30,20 +30,7 @@ fn mask_accesses(c: &Rec, mm: MmRef) -> Vec<Access> {
 /// Switches CPU 0 init_mm → X → init_mm → X under `knobs` and returns the accesses to X's
 /// mask lines at each of the three switches.
 fn switches(knobs: Knobs) -> [Vec<Access>; 3] {
-    let arch = Arch::profile(ArchId::X86);
-    let k = Kernel::boot(
-        Config {
-            ncpus: 2,
-            knobs,
-            arch,
-            max_mms: 8,
-            max_tasks: 8,
-            label: "x86-mask-set".into(),
-            topo: Default::default(),
-        },
-        SchemeId::Refcount.build(),
-    )
-    .with_access_hooks();
+    let k = boot(ArchId::X86, knobs, "x86-mask-set");
     let (x, _) = k.create_process(1).expect("room for one process");
     let c = Rec::default();
     let init = k.init_mm;

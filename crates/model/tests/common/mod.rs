@@ -1,7 +1,7 @@
 //! A recording CPU for tests that check which shared lines a model path touches.
 
 use lazymm_model::machine::{Access, Cpu, Line, Trace};
-use lazymm_model::Kernel;
+use lazymm_model::{Arch, ArchId, Config, Kernel, Knobs, SchemeId};
 use std::cell::RefCell;
 
 /// CPU 0, recording the accesses the model reports; spins and kicks do nothing.
@@ -37,4 +37,21 @@ impl Rec {
             .filter(|(l, _)| keep(*l))
             .collect()
     }
+}
+
+/// A 2-CPU R kernel on `arch` with `knobs`, reporting its accesses (room for 8 mms and tasks).
+pub fn boot(arch: ArchId, knobs: Knobs, label: &str) -> Kernel {
+    Kernel::boot(
+        Config {
+            ncpus: 2,
+            knobs,
+            arch: Arch::profile(arch),
+            max_mms: 8,
+            max_tasks: 8,
+            label: label.into(),
+            topo: Default::default(),
+        },
+        SchemeId::Refcount.build(),
+    )
+    .with_access_hooks()
 }
