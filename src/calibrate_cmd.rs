@@ -59,7 +59,7 @@ pub fn run(a: &CalibrateArgs) -> Result<(), String> {
         "{:>5} {:>5} {:>16} {:>16} {:>8}",
         "pairs", "bind", "real switch/s", "sim switch/s", "sim/real"
     );
-    for (pairs, bind) in [(1, Bind::Pu), (1, Bind::Core), (2, Bind::Pu), (4, Bind::Pu)] {
+    for (pairs, bind) in compare_points(ncpus) {
         let real_bind = match bind {
             Bind::Pu => lazymm_calibrate::Bind::Pu,
             Bind::Core => lazymm_calibrate::Bind::Core,
@@ -90,4 +90,40 @@ pub fn run(a: &CalibrateArgs) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// The (pairs, bind) points compared: one pair on one PU and on one core, then pairs on PUs
+/// doubling up to one per CPU (every CPU ping-ponging, as will-it-scale's `-t` = CPUs), then
+/// twice that (oversubscribed: two pairs per CPU, switches thread → thread). On 2 CPUs this
+/// is 1, 1 (core), 2, 4.
+fn compare_points(ncpus: usize) -> Vec<(usize, Bind)> {
+    let mut v = vec![(1, Bind::Pu), (1, Bind::Core)];
+    let mut p = 2;
+    while p < ncpus {
+        v.push((p, Bind::Pu));
+        p *= 2;
+    }
+    v.push((ncpus.max(2), Bind::Pu));
+    v.push((2 * ncpus.max(2), Bind::Pu));
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compare_points_reach_every_cpu_then_oversubscribe() {
+        let pairs = |n| {
+            compare_points(n)
+                .into_iter()
+                .map(|(p, _)| p)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(pairs(1), [1, 1, 2, 4]);
+        assert_eq!(pairs(2), [1, 1, 2, 4]);
+        assert_eq!(pairs(16), [1, 1, 2, 4, 8, 16, 32]);
+        assert_eq!(pairs(12), [1, 1, 2, 4, 8, 12, 24]);
+        assert_eq!(compare_points(16)[1].1, Bind::Core);
+    }
 }
