@@ -49,11 +49,21 @@ pub fn run(a: &CalibrateArgs) -> Result<(), String> {
     }
     // The same workload on the real kernel and on the simulator with this profile and R
     // (this kernel's scheme: x86 mainline selects neither shoot-lazies nor hazard pointers).
-    let ncpus = profile.cpus().max(1);
+    // The real pairs run on this process's allowed CPUs only (`taskset`), so the simulated
+    // machine has as many: a 16-CPU profile simulated under an 8-CPU mask would compare 16
+    // simulated CPUs with 8 real ones.
+    let allowed = lazymm_calibrate::allowed_cpus()
+        .map_err(|e| e.to_string())?
+        .len();
+    let ncpus = profile.cpus().min(allowed).max(1);
     let variant = crate::sim_cmd::find_variant("refcount")?;
+    let of = if ncpus < profile.cpus() {
+        format!(" of the machine's {}: the affinity mask", profile.cpus())
+    } else {
+        String::new()
+    };
     println!(
-        "\nctxsw (will-it-scale context_switch1_threads shape), real kernel vs lazymm sim ({} CPUs, refcount):",
-        ncpus
+        "\nctxsw (will-it-scale context_switch1_threads shape), real kernel vs lazymm sim ({ncpus} CPUs{of}, refcount):"
     );
     println!(
         "{:>5} {:>5} {:>16} {:>16} {:>8}",
