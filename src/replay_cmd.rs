@@ -372,9 +372,11 @@ fn print_summary(s: &ReplaySummary, default_profile: bool) {
     if let Some(r) = s.schemes.first() {
         let st = &r.replay;
         println!(
-            "  replay: {} steps, {} exits, {} execs, forks {}/{}/{} (process/thread/kthread; {} by the exec rule), {} CPUs placed at start, {} mismatched steps (lost events), {} ops not applied, {} creations failed, look-ahead peak {} steps",
+            "  replay: {} steps, {} exits, {} execs, forks {}/{}/{} (process/thread/kthread; {} by the exec rule), {} CPUs placed at start, {} switches the trace lacks inferred ({} out of idle), {} mismatched steps, {} ops not applied, {} creations failed, look-ahead peak {} steps",
             st.steps, st.exits, st.execs, st.forked_processes, st.forked_threads,
-            st.forked_kthreads, st.forks_by_exec_rule, st.placed, st.mismatches, st.not_applied, st.create_failed,
+            st.forked_kthreads, st.forks_by_exec_rule, st.placed,
+            st.inferred_from_idle + st.inferred_other, st.inferred_from_idle,
+            st.mismatches, st.not_applied, st.create_failed,
             st.peak_queued
         );
     }

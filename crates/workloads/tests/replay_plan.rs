@@ -78,3 +78,111 @@ fn dependencies_point_at_the_last_switch_out_or_the_fork() {
     assert!(matches!(c0[2].2, StepKind::Switch { exit: true, .. }));
     assert_eq!(p.queued(), 0);
 }
+
+fn wakeup(task: (&str, u32), target_cpu: u32) -> EventKind {
+    EventKind::Wakeup {
+        which: lazymm_trace::WakeKind::Wakeup,
+        task: t(task.0, task.1),
+        prio: 120,
+        target_cpu,
+    }
+}
+
+fn flush_on_switch() -> EventKind {
+    EventKind::TlbFlush {
+        reason: 0,
+        pages: -1,
+    }
+}
+
+fn drain(
+    p: &mut Planner<impl Iterator<Item = Result<Event, String>>>,
+    cpu: usize,
+) -> Vec<lazymm_workloads::drivers::replay::plan::Step> {
+    let mut v = vec![];
+    while let Some(s) = p.pop(cpu) {
+        v.push(s);
+    }
+    v
+}
+
+/// The guest kernels here trace no `sched_switch` out of the idle task on CPUs other than 0
+/// (traces/README.md): a task's line on a CPU the trace left idle shows the switch. It is
+/// inferred at the task's wakeup to that CPU (line 3: later than the CPU's previous line 2,
+/// earlier than the line 5 that shows it), waits for the task's switch out on CPU 0, and the
+/// task's own switch out (line 6) then fits.
+#[test]
+fn switch_out_of_idle_the_trace_lacks_is_inferred_at_the_wakeup() {
+    let (a, b, idle) = (("a", 10), ("b", 11), ("swapper", 0));
+    let evs = vec![
+        ev(1, 0, a, sw(a, "S", idle)),
+        ev(2, 1, b, sw(b, "S", idle)),
+        ev(3, 0, idle, wakeup(a, 1)),
+        ev(4, 0, idle, wakeup(b, 0)),
+        ev(5, 1, a, flush_on_switch()),
+        ev(6, 1, a, sw(a, "S", idle)),
+    ];
+    let mut p = Planner::new(evs.into_iter(), 2);
+    while p.pump() {}
+    assert!(p.error.is_none());
+    assert_eq!((p.inferred_from_idle, p.inferred_other), (1, 0));
+    let c1 = drain(&mut p, 1);
+    let kinds: Vec<_> = c1.iter().map(|s| (s.line, s.ts, s.dep, &s.kind)).collect();
+    assert_eq!(c1.len(), 3, "{kinds:?}");
+    // Uids: a is 0, b is 1 (first sight order); the idle task is tasks::IDLE.
+    let idle_uid = lazymm_workloads::drivers::replay::tasks::IDLE;
+    assert_eq!(
+        c1[1].kind,
+        StepKind::Switch {
+            prev: idle_uid,
+            next: 0,
+            exit: false
+        }
+    );
+    assert_eq!((c1[1].line, c1[1].ts, c1[1].dep), (5, 2000, Some((0, 0))));
+    assert_eq!(
+        c1[2].kind,
+        StepKind::Switch {
+            prev: 0,
+            next: idle_uid,
+            exit: false
+        }
+    );
+}
+
+/// `context_switch` traces `sched_switch`, then `switch_mm_irqs_off`'s `tlb_flush` "flush on
+/// task switch" with prev still current: no switch is inferred from that line, not even when
+/// prev has just exited (its pid names no live task: no task is made up for it).
+#[test]
+fn flush_on_task_switch_after_an_exit_is_part_of_the_switch() {
+    let (a, b) = (("a", 10), ("b", 11));
+    let evs = vec![
+        ev(
+            1,
+            0,
+            a,
+            EventKind::Exit {
+                task: t("a", 10),
+                prio: 120,
+            },
+        ),
+        ev(2, 0, a, sw(a, "Z", b)),
+        ev(3, 0, a, flush_on_switch()),
+        ev(4, 0, b, sw(b, "R", a)),
+    ];
+    let mut p = Planner::new(evs.into_iter(), 1);
+    while p.pump() {}
+    assert_eq!((p.inferred_from_idle, p.inferred_other), (0, 0));
+    let c0 = drain(&mut p, 0);
+    assert_eq!(c0.len(), 2);
+    assert!(matches!(c0[0].kind, StepKind::Switch { exit: true, .. }));
+    // Line 4's `a` is a new task (the pid was free again): uid 2, not one made up at line 3.
+    assert_eq!(
+        c0[1].kind,
+        StepKind::Switch {
+            prev: 1,
+            next: 2,
+            exit: false
+        }
+    );
+}

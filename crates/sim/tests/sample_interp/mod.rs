@@ -26,6 +26,9 @@ struct Mm {
 #[derive(Debug, Default)]
 pub struct Derived {
     pub switches: u64,
+    /// Switches the trace lacks, inferred (the driver's `plan.rs` rule): out of idle, other.
+    pub inferred_from_idle: u64,
+    pub inferred_other: u64,
     pub context_switches: u64,
     pub mismatches: u64,
     pub lazy_switches: u64,
@@ -65,6 +68,8 @@ pub struct Interp {
     procs: HashMap<u32, usize>,
     mms: Vec<Mm>,
     cur: Vec<Option<u32>>,
+    /// By CPU: the pid of its last switch's prev until a line shows next running.
+    window: Vec<Option<u32>>,
     active: Vec<usize>,
     loaded: Vec<usize>,
     ever: HashMap<usize, BTreeSet<usize>>,
@@ -86,6 +91,7 @@ impl Interp {
             procs: HashMap::new(),
             mms: vec![Mm::default()],
             cur: vec![None; ncpus],
+            window: vec![None; ncpus],
             active: vec![INIT; ncpus],
             loaded: vec![INIT; ncpus],
             ever: HashMap::new(),
@@ -268,6 +274,39 @@ impl Interp {
         self.tasks.insert(child, task);
     }
 
+    /// A line whose current task is not the CPU's current task shows a switch the trace
+    /// lacks (the driver's `plan.rs` rule): played as a switch to the line's task, before the
+    /// line. Not on `switch_mm_irqs_off`'s `tlb_flush` "flush on task switch" (reason 0)
+    /// lines of the switch just traced, whose current is still its prev.
+    fn unseen_switch(&mut self, e: &Event) {
+        let cpu = e.cpu as usize;
+        let now = (e.current.pid != 0).then_some(e.current.pid);
+        if now == self.cur[cpu] {
+            self.window[cpu] = None;
+            return;
+        }
+        let in_switch = matches!(e.kind, EventKind::TlbFlush { reason: 0, .. })
+            && self.window[cpu] == Some(e.current.pid);
+        if in_switch {
+            return;
+        }
+        self.window[cpu] = None;
+        if self.cur[cpu].is_none() {
+            self.d.inferred_from_idle += 1;
+        } else {
+            self.d.inferred_other += 1;
+        }
+        if let Some(n) = now {
+            self.ensure(n, &e.current.comm);
+        }
+        let to_kernel = now.is_none_or(|n| self.tasks[&n].mm.is_none());
+        if self.user_on(cpu) && to_kernel {
+            self.d.lazy_switches += 1;
+        }
+        self.d.context_switches += 1;
+        self.switch(cpu, now);
+    }
+
     /// Derives the figures of a replay of `evs` on `ncpus` CPUs.
     pub fn run(evs: &[Event], ncpus: usize) -> Derived {
         let mut s = Interp::new(evs, ncpus);
@@ -289,6 +328,7 @@ impl Interp {
         let pid = |p: u32| (p != 0).then_some(p);
         for e in evs {
             let cpu = e.cpu as usize;
+            s.unseen_switch(e);
             match &e.kind {
                 EventKind::Switch {
                     prev,
@@ -323,6 +363,7 @@ impl Interp {
                         s.tasks.remove(&p);
                         s.dying.remove(&p);
                     }
+                    s.window[cpu] = Some(prev.pid);
                 }
                 EventKind::Fork { parent, child } => s.fork(parent.pid, child.pid),
                 EventKind::Exec { pid, old_pid, .. } => {

@@ -32,6 +32,7 @@ pub mod plan;
 pub mod scan;
 pub mod stats;
 pub mod tasks;
+mod unseen;
 
 use lazymm_engines::driver::{Driver, Next};
 use lazymm_model::ids::{CpuId, TaskId, TaskRef};
@@ -350,6 +351,8 @@ impl<I: Iterator<Item = Result<Event, String>>> Replay<I> {
         let mut st = self.stats.borrow_mut();
         st.steps += 1;
         st.peak_queued = self.plan.peak_queued;
+        st.inferred_from_idle = self.plan.inferred_from_idle;
+        st.inferred_other = self.plan.inferred_other;
         st.trace_ns = self.plan.last_ts;
         if st.error.is_none() {
             st.error.clone_from(&self.plan.error);

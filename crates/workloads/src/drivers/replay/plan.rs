@@ -8,9 +8,13 @@
 //!  sched_process_exec                   Exec { task }                      —
 //!  sched_process_exit                   (marks T dying: its next switch out that is not a
 //!                                        preemption, prev_state R/R+, is its exit: exit = true)
+//!  any event whose current task T       Switch { prev: U, next: T }         T's last switch
+//!  is not U, the task the trace last     (inferred: the trace lacks it)      out
+//!  showed on c
 //!  sched_wakeup*, sched_process_free, tlb_flush: counted, not replayed (the model's
 //!  switches name their next task; frees and flushes follow from the model's own paths)
 //! ```
+//! Inferred switches (the trace lacks them): [`super::unseen`].
 //! A dependency names a step on another CPU by its index there: a CPU runs its steps in
 //! order, and a step may run only once the step it depends on ran. Every dependency points
 //! to an earlier line of the trace, so the wait-for graph has no cycle.
@@ -20,7 +24,8 @@
 //! queues as they run. Memory: the queued steps (a window of trace time) and the live tasks.
 
 use super::tasks::{Kind, Tasks, Uid, IDLE};
-use lazymm_trace::{Event, EventKind};
+use super::unseen::Unseen;
+use lazymm_trace::{Event, EventKind, WakeKind};
 use std::collections::VecDeque;
 
 /// Most steps queued over all CPUs before a look-ahead (tgid resolution, first placement)
@@ -122,6 +127,12 @@ pub struct Planner<I> {
     pub counts: EventCounts,
     /// Trace time of the last event read (ns from the first).
     pub last_ts: u64,
+    /// What the trace shows running on each CPU, for the switches it lacks.
+    unseen: Unseen,
+    /// Switches the trace lacks, inferred ([`super::unseen`]): out of the idle task.
+    pub inferred_from_idle: u64,
+    /// Switches the trace lacks, inferred: out of another task.
+    pub inferred_other: u64,
 }
 
 impl<I: Iterator<Item = Result<Event, String>>> Planner<I> {
@@ -141,6 +152,9 @@ impl<I: Iterator<Item = Result<Event, String>>> Planner<I> {
             initial: vec![None; ncpus],
             counts: EventCounts::default(),
             last_ts: 0,
+            unseen: Unseen::new(ncpus),
+            inferred_from_idle: 0,
+            inferred_other: 0,
         }
     }
 
@@ -227,13 +241,20 @@ impl<I: Iterator<Item = Result<Event, String>>> Planner<I> {
         let t0 = *self.t0.get_or_insert(ev.ts_ns);
         let ts = ev.ts_ns.saturating_sub(t0);
         self.last_ts = self.last_ts.max(ts);
-        let cur = self
-            .tasks
-            .running(ev.cpu, ev.current.pid, &ev.current.comm, ev.tgid);
+        let in_switch = self.unseen.in_switch(cpu, &ev);
+        let cur = match in_switch {
+            Some(u) => u,
+            None => (self.tasks).running(ev.cpu, ev.current.pid, &ev.current.comm, ev.tgid),
+        };
         if self.initial[cpu].is_none() {
             self.initial[cpu] = Some(cur);
         }
         let line = ev.line;
+        if in_switch.is_none() {
+            if let Some((was, at)) = self.unseen.line(cpu, cur, &ev.kind, ts) {
+                self.infer_switch(cpu, at, line, was, cur);
+            }
+        }
         match ev.kind {
             EventKind::Switch {
                 prev,
@@ -244,6 +265,7 @@ impl<I: Iterator<Item = Result<Event, String>>> Planner<I> {
                 self.counts.switch += 1;
                 let sw = self.tasks.switch(ev.cpu, &prev, &prev_state, &next);
                 let (p, n, exit) = (sw.prev, sw.next, sw.last);
+                self.unseen.switched(cpu, p, prev.pid, n, ts);
                 let dep = if n == IDLE {
                     None
                 } else {
@@ -262,6 +284,7 @@ impl<I: Iterator<Item = Result<Event, String>>> Planner<I> {
                 );
                 if exit {
                     self.tasks.retire(p);
+                    self.unseen.retired(p);
                 }
             }
             EventKind::Fork { parent, child } => {
@@ -291,11 +314,44 @@ impl<I: Iterator<Item = Result<Event, String>>> Planner<I> {
                     i.dying = true;
                 }
             }
-            EventKind::Wakeup { .. } => self.counts.wakeup += 1,
+            EventKind::Wakeup {
+                which,
+                task,
+                target_cpu,
+                ..
+            } => {
+                self.counts.wakeup += 1;
+                if which != WakeKind::Waking {
+                    let u = self.tasks.named(task.pid, &task.comm, None);
+                    self.unseen.woken(u, target_cpu, ts);
+                }
+            }
             EventKind::Free { .. } => self.counts.free += 1,
             EventKind::TlbFlush { .. } => self.counts.tlb_flush += 1,
         }
         Ok(())
+    }
+
+    /// Queues the switch `was` → `now` at `at` on `cpu` that the trace lacks (before the
+    /// line `line` that shows `now` running there: [`super::unseen`]); it waits for `now`'s
+    /// last switch out, as any switch does.
+    fn infer_switch(&mut self, cpu: usize, at: u64, line: u64, was: Uid, now: Uid) {
+        if was == IDLE {
+            self.inferred_from_idle += 1;
+        } else {
+            self.inferred_other += 1;
+        }
+        let dep = if now == IDLE {
+            None
+        } else {
+            self.tasks.get(now).and_then(|i| i.last_out)
+        };
+        let kind = StepKind::Switch {
+            prev: was,
+            next: now,
+            exit: false,
+        };
+        self.push(cpu, at, line, dep, kind);
     }
 
     /// Reads on until `cpu` has a step queued, the input ends, or (`bounded`) the queues

@@ -37,6 +37,11 @@ pub struct ReplayStats {
     pub placed: u64,
     /// Steps that did not fit the model's state (lost events) — played anyway.
     pub mismatches: u64,
+    /// Switches out of the idle task the trace lacks, inferred from the next line's task
+    /// (`plan` module doc).
+    pub inferred_from_idle: u64,
+    /// Other switches the trace lacks, inferred likewise.
+    pub inferred_other: u64,
     /// Ops the model did not apply (a switch to a task running elsewhere).
     pub not_applied: u64,
     /// Task or mm creations that failed (tables full).
