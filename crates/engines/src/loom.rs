@@ -9,8 +9,9 @@
 //! yield to loom's scheduler, as loom requires.
 //!
 //! Loom's blind spots apply (ecosystem §2.12): SeqCst *accesses* are weakened, so the model
-//! writes its full barriers as `fence(SeqCst)` (`Kernel::smp_mb`); load buffering is not
-//! explored. Models are kept to 2–3 CPUs.
+//! writes its full barriers as `fence(SeqCst)`, each preceded under loom by a relaxed RMW of
+//! one token so that loom preempts before it and explores the order of any two fences
+//! (`lazymm_model::sync::mb`); load buffering is not explored. Models are kept to 2–3 CPUs.
 
 use lazymm_model::ids::CpuId;
 use lazymm_model::machine::{Cpu, Trace};

@@ -86,7 +86,7 @@ impl Kernel {
             // not order the later Relaxed tlb_gen load. Pairs with the fence after
             // tlb_finish_mmu's inc_mm_tlb_gen (store buffering: the flusher sees the bit and
             // IPIs us, or we see its generation and flush ourselves).
-            crate::sync::atomic::fence(SeqCst);
+            crate::sync::mb();
         }
     }
 

@@ -342,7 +342,7 @@ impl Kernel {
     /// membarrier obligation of this CPU.
     pub fn smp_mb(&self, c: &dyn Cpu) {
         // SeqCst fence: the kernel's smp_mb(); each caller names its pair.
-        crate::sync::atomic::fence(SeqCst);
+        crate::sync::mb();
         self.ev(c, Event::SchemeBarrier);
         self.full_barrier_done(c);
     }
@@ -350,7 +350,7 @@ impl Kernel {
     /// `smp_mb()` the common path issues whatever the scheme: counted as a path barrier.
     pub fn smp_mb_path(&self, c: &dyn Cpu) {
         // SeqCst fence: the kernel's smp_mb(); each caller names its pair.
-        crate::sync::atomic::fence(SeqCst);
+        crate::sync::mb();
         self.ev(c, Event::PathBarrier);
         self.full_barrier_done(c);
     }

@@ -152,15 +152,14 @@ impl Kernel {
             // arm64 __switch_to(): dsb(ish) on every switch, "also required by the membarrier
             // system call". Counted as a path barrier, and it discharges the oracle's
             // membarrier obligation (that store→load pairing with membarrier()'s smp_mb()s is
-            // the oracle's, `mb_pending`). The host fence is AcqRel, not SeqCst: its release
-            // half orders this CPU's last walk of the previous mm (switch_mm_irqs_off) before
+            // the oracle's, `mb_pending`). A full barrier (`sync::mb`): its release half
+            // orders this CPU's last walk of the previous mm (switch_mm_irqs_off) before
             // finish_task_switch's stores that hazard scans read (MD's slot clear; pairs with
-            // hp_scan's barrier), which is what the kernel's dsb does there. Loom's
-            // fence(SeqCst) would be stronger than the LKMM: it joins one global causality
-            // clock (loom 0.7.3 rt/thread.rs `seq_cst_fence`), and that hides H's
-            // unlazy-store mutant, whose relaxed store comes before this barrier and which a
-            // real arm64 CPU can show (tests/loom/hazard.rs).
-            crate::sync::atomic::fence(AcqRel);
+            // hp_scan's barrier), which is what the kernel's dsb does there, and it orders
+            // nothing before H's un-lazy store, which comes before it: a real arm64 CPU may
+            // let a relaxed store there pass the earlier walk. (It was AcqRel while loom's
+            // bare fence(SeqCst) could hide that mutant: `sync::mb`'s doc.)
+            crate::sync::mb();
             self.ev(c, Event::PathBarrier);
             self.full_barrier_done(c);
         }

@@ -24,6 +24,35 @@ pub mod atomic {
     pub use std::sync::atomic::{fence, AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 }
 
+/// The kernel's `smp_mb()`: a `SeqCst` fence — every full barrier of the model goes through
+/// here (`Kernel::smp_mb`, the locked bitops, [`full`]).
+///
+/// Under loom it is preceded by a `Relaxed` read-modify-write of one global token. loom 0.7's
+/// `fence(SeqCst)` joins one global causality clock (`rt/thread.rs` `seq_cst_fence`) in the
+/// order the fences happen to run, and a fence is neither a point where loom preempts (only
+/// loads, stores and RMWs are: `rt/atomic.rs`) nor an access whose order it explores. So a
+/// fence that runs right after a relaxed store of the same thread is welded to it, and the
+/// other thread's later fence makes that store act as a release — stronger than the LKMM,
+/// where a barrier after a store orders nothing before it. That hid H's relaxed un-lazy
+/// store when `switch_mm_cid`'s `smp_mb()` follows it (tests/loom/hazard.rs). The token's
+/// RMW is a preemption point before every fence and gives any two fences a conflicting
+/// access, so loom explores both fence orders. It adds no order the fence does not already
+/// give: a `Relaxed` RMW synchronises only through fences, and what an earlier fence of
+/// another thread publishes through it is a subset of what the global clock join publishes
+/// when that fence runs first.
+#[inline]
+pub fn mb() {
+    #[cfg(loom)]
+    MB_TOKEN.fetch_add(1, atomic::Ordering::Relaxed);
+    atomic::fence(atomic::Ordering::SeqCst);
+}
+
+#[cfg(loom)]
+loom::lazy_static! {
+    /// [`mb`]'s token (loom only; one per execution).
+    static ref MB_TOKEN: atomic::AtomicU64 = atomic::AtomicU64::new(0);
+}
+
 /// The memory of an mm's page tables (its PGD), as the model's race detector sees it.
 ///
 /// `walk` is a read by the MMU (a CPU that has the mm loaded, or is switching to or away
@@ -61,31 +90,32 @@ impl PageTables {
 /// `cmpxchg`, `xchg`): an `smp_mb()` before **and** after the access
 /// (Documentation/atomic_t.txt: "RMW operations that have a return value are fully ordered").
 ///
-/// In C11 terms: a `SeqCst` fence, the RMW, a `SeqCst` fence. The leading fence acts as a
+/// In C11 terms: a `SeqCst` fence ([`mb`]), the RMW, a `SeqCst` fence. The leading fence acts as a
 /// release fence for everything before it (so a later acquirer that reads the RMW's value, or
 /// anything after it, sees our earlier accesses); the trailing fence acts as an acquire fence
 /// (so our later accesses see whatever the writers we read from did before their release).
 /// Every caller names which of the two halves it relies on.
 pub mod full {
-    use super::atomic::{fence, AtomicI64, AtomicU64, Ordering::*};
+    use super::atomic::{AtomicI64, AtomicU64, Ordering::*};
+    use super::mb;
 
     /// `atomic_sub_return`-style fully ordered `fetch_sub`; returns the old value.
     pub fn fetch_sub(a: &AtomicI64, v: i64) -> i64 {
-        // SeqCst fences: the smp_mb() before and after a value-returning atomic (see module
+        // Full barriers (`mb`, a SeqCst fence): the smp_mb() before and after a value-returning atomic (see module
         // doc); the callers name their pairs.
-        fence(SeqCst);
+        mb();
         let old = a.fetch_sub(v, Relaxed);
-        fence(SeqCst);
+        mb();
         old
     }
 
     /// `atomic64_inc_return`-style fully ordered `fetch_add`; returns the new value.
     pub fn add_return(a: &AtomicU64, v: u64) -> u64 {
-        // SeqCst fences: the smp_mb() before and after a value-returning atomic (see module
+        // Full barriers (`mb`, a SeqCst fence): the smp_mb() before and after a value-returning atomic (see module
         // doc); the callers name their pairs.
-        fence(SeqCst);
+        mb();
         let new = a.fetch_add(v, Relaxed) + v;
-        fence(SeqCst);
+        mb();
         new
     }
 
@@ -98,12 +128,12 @@ pub mod full {
             if v <= 0 {
                 return false;
             }
-            // SeqCst fences: the smp_mb() before and after a successful atomic_inc_not_zero
+            // Full barriers (`mb`, a SeqCst fence): the smp_mb() before and after a successful atomic_inc_not_zero
             // (see the module doc; callers name their pairs).
-            fence(SeqCst);
+            mb();
             match a.compare_exchange(v, v + 1, Relaxed, Relaxed) {
                 Ok(_) => {
-                    fence(SeqCst);
+                    mb();
                     return true;
                 }
                 Err(x) => v = x,
@@ -116,12 +146,12 @@ pub mod full {
     /// failure is slightly more ordered than the kernel's — conservative for the checks, and
     /// no caller relies on it. Returns the value found.
     pub fn cmpxchg(a: &AtomicU64, old: u64, new: u64) -> Result<u64, u64> {
-        // SeqCst fences: the smp_mb() before and (on success) after a value-returning cmpxchg
+        // Full barriers (`mb`, a SeqCst fence): the smp_mb() before and (on success) after a value-returning cmpxchg
         // (see the module doc; callers name their pairs). Relaxed CAS between them.
-        fence(SeqCst);
+        mb();
         let r = a.compare_exchange(old, new, Relaxed, Relaxed);
         if r.is_ok() {
-            fence(SeqCst);
+            mb();
         }
         r
     }

@@ -68,6 +68,29 @@ fn hazard_unlazy_store_release_vs_scan_acquire_relaxed_store_is_caught() {
     );
 }
 
+#[test]
+fn hazard_unlazy_store_relaxed_is_caught_with_mm_cids_barrier_right_after_it() {
+    // The same mutant with mm_cid on (v6.1+; H's as-posted v5.16 base has none, so this is
+    // the fidelity pass's H-on-mainline question): switch_mm_cid's smp_mb() (sched.h) follows
+    // the un-lazy store directly, and a barrier after a store orders nothing before it. Loom
+    // missed it while a fence could run welded to the store before it (no preemption point
+    // between them, fence order never explored): B's later fence then made the relaxed store
+    // a release. `lazymm_model::sync::mb`'s token fixes that; without it this test fails.
+    let h = || Hazard {
+        unlazy_store: Ordering::Relaxed,
+        mutant: Some("hazard-unlazy-store-relaxed"),
+        ..h()
+    };
+    let knobs = || Knobs {
+        mm_cid: true,
+        ..h_knobs(ArchId::Arm64)
+    };
+    assert_caught(
+        move || hazard_going_lazy(h(), knobs()),
+        &[Caught::Causality],
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // kthread_unuse_mm under H's mm_users rule: publish rq->lazy_mm, then mmput.
 

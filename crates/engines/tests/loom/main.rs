@@ -11,6 +11,7 @@
 //! |---|---|---|---|---|
 //! | hazard | `hazard_going_lazy_store_vs_mm_unlazy_mm_count_scan` | H: going-lazy WRITE_ONCE, ordered before the scan by the on_cpu hand-off and mmput | none: `hazard_going_lazy_with_a_relaxed_on_cpu_is_covered_by_mmputs_full_barrier` (finding: mmput's leading smp_mb covers a relaxed on_cpu read) | — |
 //! | hazard | same model | H's own pair: un-lazy store_release vs the scan's load_acquire | `hazard_unlazy_store_release_vs_scan_acquire_relaxed_store_is_caught`: the store Relaxed (`Hazard::unlazy_store`) | causality |
+//! | hazard | same model, `Knobs::mm_cid` on | the same pair with `switch_mm_cid`'s smp_mb() right after the un-lazy store (a barrier after a store orders nothing before it) | `hazard_unlazy_store_relaxed_is_caught_with_mm_cids_barrier_right_after_it`: the store Relaxed; caught only since `sync::mb` precedes every fence with its token | causality |
 //! | hazard | `hazard_scan_acquire_is_covered_by_mmdrops_full_barrier` (finding: the scan's load Relaxed still passes) | the same pair, acquire side | — (mmdrop's full barrier covers it) | — |
 //! | hazard | `hazard_kthread_unuse_mm_publishes_lazy_mm_before_mmput` | H: kthread_unuse_mm publishes lazy_mm, then mmput (mm_users rule) | `hazard_kthread_unuse_mm_with_mmput_first_is_caught`: mmput first (`Knobs::kthread_unuse_put_first`) | causality (or freed-while-loaded / use-after-free) |
 //! | steal | `hazard_drop_mm_steal_race_scenario_18` | H: drop_mm hand-off and steal, A plays F2 | `hazard_dec2020_mockup_steal_without_reload_is_caught`: no lazy_mm re-load (mutant a) | freed-while-loaded in the steal's mmdrop |
@@ -20,6 +21,13 @@
 //! | others | `shootdown_vs_cpu_going_lazy` | S: going lazy after kthread_use_mm vs the final mmdrop's shootdown | `shootdown_with_unordered_mmdrop_is_caught`: mmdrop's decrement Relaxed | causality |
 //! | others | `hazard_md_slot_publish_vs_hp_scan` | MD: slot clear (smp_mb + release) vs hp_scan | `hazard_md_slot_clear_without_barrier_is_caught`: slot cleared with no barrier, without the mm_cid hooks (with them, switch_mm_cid's smp_mb orders it: clean) | causality |
 //! | others | `membarrier_litmus_scenario_12` (S, R, H) | membarrier vs T(M)→kthread→T'(M) | `membarrier_litmus_without_the_barrier_is_caught`: S without the smp_mb in mmdrop_lazy_tlb, without the mm_cid hooks (v6.3; with them, v6.4–v6.18, clean) | the litmus assertion |
+//!
+//! Every full barrier is `lazymm_model::sync::mb`: under loom a `Relaxed` RMW of one global
+//! token, then `fence(SeqCst)`. loom 0.7's SeqCst fence joins one global clock in the order
+//! the fences run, and a bare fence is neither a preemption point nor an access whose order
+//! loom explores, so a fence right after a relaxed store made that store a release and hid
+//! the mutant in the `mm_cid` row; the token makes loom try both fence orders (suite: ~5 s →
+//! ~20–30 s).
 //!
 //! "Causality" is loom's causality violation on the page-table cell (`sync::PageTables`, the
 //! model's only loom cell): a walk of an mm's page tables not ordered with its free.
