@@ -21,7 +21,8 @@
 //!   `switch_mm_irqs_off`'s `tlb_flush` "flush on task switch" (reason 0) lines of the switch
 //!   just traced, whose current task is still its prev.
 //! - `drivers/replay/mod.rs`: each CPU starts (setup, boot context, not measured) in the
-//!   current task of its first line; a line whose `prev` is not the CPU's current task (a
+//!   current task of its first line, unless a fork earlier in the trace made that task (then
+//!   the CPU starts idle and the switch in is inferred); a line whose `prev` is not the CPU's current task (a
 //!   lost event) is a mismatch and is still played, as a switch from the current task to
 //!   `next`; an exec by a task that is not current is a mismatch and is skipped.
 

@@ -186,3 +186,47 @@ fn flush_on_task_switch_after_an_exit_is_part_of_the_switch() {
         }
     );
 }
+
+/// A CPU whose first line shows a task forked earlier in the trace was idle when the trace
+/// started (the 6.18.44-fc guests do not trace the switch out of idle): it is not placed in
+/// that task at setup, and the switch in is inferred after the fork it depends on.
+#[test]
+fn forked_task_on_a_cpu_s_first_line_is_switched_in_after_its_fork() {
+    let (p, c, idle) = (("p", 10), ("c", 11), ("swapper", 0));
+    let evs = vec![
+        ev(
+            1,
+            0,
+            p,
+            EventKind::Fork {
+                parent: t("p", 10),
+                child: t("c", 11),
+            },
+        ),
+        ev(2, 0, p, wakeup(c, 1)),
+        ev(3, 1, c, flush_on_switch()),
+        ev(4, 1, c, sw(c, "S", idle)),
+    ];
+    let mut p = Planner::new(evs.into_iter(), 2);
+    while p.pump() {}
+    let idle_uid = lazymm_workloads::drivers::replay::tasks::IDLE;
+    assert_eq!(p.resolve_initial(1), Some(idle_uid), "CPU 1 starts idle");
+    assert_eq!((p.inferred_from_idle, p.inferred_other), (1, 0));
+    let c1 = drain(&mut p, 1);
+    // Uids: p is 0, c is 1. The inferred switch waits for the fork (CPU 0's step 0) and is
+    // placed at c's wakeup to CPU 1 (line 2).
+    assert_eq!(
+        (c1[0].line, c1[0].ts, c1[0].dep, &c1[0].kind),
+        (
+            3,
+            1000,
+            Some((0, 0)),
+            &StepKind::Switch {
+                prev: idle_uid,
+                next: 1,
+                exit: false
+            }
+        )
+    );
+    assert_eq!(c1.len(), 2);
+}

@@ -312,9 +312,14 @@ impl Interp {
         let mut s = Interp::new(evs, ncpus);
         // Setup: each CPU in the current task of its first line (not measured).
         for cpu in 0..ncpus {
-            let first = evs.iter().find(|e| e.cpu as usize == cpu).expect("cpu");
+            let at = evs.iter().position(|e| e.cpu as usize == cpu).expect("cpu");
+            let first = &evs[at];
             let p = first.current.pid;
-            if p != 0 {
+            // A task forked before that line was not running here at trace start: idle.
+            let forked = evs[..at]
+                .iter()
+                .any(|e| matches!(&e.kind, EventKind::Fork { child, .. } if child.pid == p));
+            if p != 0 && !forked {
                 s.ensure(p, &first.current.comm);
                 s.d.placed += 1;
                 if let Some(m) = s.tasks[&p].mm {

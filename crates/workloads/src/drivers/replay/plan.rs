@@ -247,7 +247,12 @@ impl<I: Iterator<Item = Result<Event, String>>> Planner<I> {
             None => (self.tasks).running(ev.cpu, ev.current.pid, &ev.current.comm, ev.tgid),
         };
         if self.initial[cpu].is_none() {
-            self.initial[cpu] = Some(cur);
+            // A task forked earlier in the trace was not running here when it started: the
+            // CPU was idle, and the switch in is one the trace lacks (`unseen`).
+            let forked = self.tasks.get(cur).is_some_and(|i| i.forked);
+            let first = if forked { IDLE } else { cur };
+            self.initial[cpu] = Some(first);
+            self.unseen.start(cpu, first);
         }
         let line = ev.line;
         if in_switch.is_none() {

@@ -63,6 +63,11 @@ impl Unseen {
         }
     }
 
+    /// `cpu` ran `u` when the trace started (its first line's task, or idle).
+    pub(super) fn start(&mut self, cpu: usize, u: Uid) {
+        self.shown[cpu] = Some(u);
+    }
+
     /// A line of `cpu` at `ts` (not one of a switch under way) shows `cur` running: the
     /// switch the trace lacks, if any — (prev, when).
     pub(super) fn line(
@@ -77,6 +82,7 @@ impl Unseen {
             self.shown[cpu] = Some(cur);
             return None;
         };
+
         if cur == was {
             self.window[cpu] = None;
             return None;
