@@ -42,8 +42,11 @@ pub mod atomic {
 /// when that fence runs first.
 #[inline]
 pub fn mb() {
+    // Relaxed: pairs with nothing; it is only a preemption point and an access on which
+    // every two barriers conflict (see above).
     #[cfg(loom)]
     MB_TOKEN.fetch_add(1, atomic::Ordering::Relaxed);
+    // SeqCst fence: the smp_mb(); each caller names its pair.
     atomic::fence(atomic::Ordering::SeqCst);
 }
 
@@ -90,10 +93,11 @@ impl PageTables {
 /// `cmpxchg`, `xchg`): an `smp_mb()` before **and** after the access
 /// (Documentation/atomic_t.txt: "RMW operations that have a return value are fully ordered").
 ///
-/// In C11 terms: a `SeqCst` fence ([`mb`]), the RMW, a `SeqCst` fence. The leading fence acts as a
-/// release fence for everything before it (so a later acquirer that reads the RMW's value, or
-/// anything after it, sees our earlier accesses); the trailing fence acts as an acquire fence
-/// (so our later accesses see whatever the writers we read from did before their release).
+/// In C11 terms: a `SeqCst` fence ([`mb`]), the RMW, a `SeqCst` fence. The leading fence
+/// acts as a release fence for everything before it (so a later acquirer that reads the RMW's
+/// value, or anything after it, sees our earlier accesses); the trailing fence acts as an
+/// acquire fence (so our later accesses see whatever the writers we read from did before
+/// their release).
 /// Every caller names which of the two halves it relies on.
 pub mod full {
     use super::atomic::{AtomicI64, AtomicU64, Ordering::*};
@@ -101,8 +105,8 @@ pub mod full {
 
     /// `atomic_sub_return`-style fully ordered `fetch_sub`; returns the old value.
     pub fn fetch_sub(a: &AtomicI64, v: i64) -> i64 {
-        // Full barriers (`mb`, a SeqCst fence): the smp_mb() before and after a value-returning atomic (see module
-        // doc); the callers name their pairs.
+        // Full barriers (`mb`): the smp_mb() before and after a value-returning atomic (see
+        // the module doc); the callers name their pairs.
         mb();
         let old = a.fetch_sub(v, Relaxed);
         mb();
@@ -111,8 +115,8 @@ pub mod full {
 
     /// `atomic64_inc_return`-style fully ordered `fetch_add`; returns the new value.
     pub fn add_return(a: &AtomicU64, v: u64) -> u64 {
-        // Full barriers (`mb`, a SeqCst fence): the smp_mb() before and after a value-returning atomic (see module
-        // doc); the callers name their pairs.
+        // Full barriers (`mb`): the smp_mb() before and after a value-returning atomic (see
+        // the module doc); the callers name their pairs.
         mb();
         let new = a.fetch_add(v, Relaxed) + v;
         mb();
@@ -128,8 +132,8 @@ pub mod full {
             if v <= 0 {
                 return false;
             }
-            // Full barriers (`mb`, a SeqCst fence): the smp_mb() before and after a successful atomic_inc_not_zero
-            // (see the module doc; callers name their pairs).
+            // Full barriers (`mb`): the smp_mb() before and after a successful
+            // atomic_inc_not_zero (see the module doc; callers name their pairs).
             mb();
             match a.compare_exchange(v, v + 1, Relaxed, Relaxed) {
                 Ok(_) => {
@@ -146,8 +150,8 @@ pub mod full {
     /// failure is slightly more ordered than the kernel's — conservative for the checks, and
     /// no caller relies on it. Returns the value found.
     pub fn cmpxchg(a: &AtomicU64, old: u64, new: u64) -> Result<u64, u64> {
-        // Full barriers (`mb`, a SeqCst fence): the smp_mb() before and (on success) after a value-returning cmpxchg
-        // (see the module doc; callers name their pairs). Relaxed CAS between them.
+        // Full barriers (`mb`): the smp_mb() before and (on success) after a value-returning
+        // cmpxchg (see the module doc; callers name their pairs). Relaxed CAS between them.
         mb();
         let r = a.compare_exchange(old, new, Relaxed, Relaxed);
         if r.is_ok() {
