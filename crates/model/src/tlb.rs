@@ -131,19 +131,15 @@ impl Kernel {
             // arch, so that a scenario can hold any scheme here).
             c.point(self, "switch_mm_irqs_off:before_cr3");
         }
-        // The MMU walked real_prev's page tables up to this CR3 write: that use must be
-        // ordered before real_prev's mm_free_pgd (loom checks it; elsewhere a stale handle is
-        // a use-after-free).
-        if !real_prev.is_null()
+        // The MMU walks real_prev's page tables up to the CR3 (PID, TTBR) write below: that
+        // use must be ordered before real_prev's mm_free_pgd (loom checks it, at the write;
+        // elsewhere a stale handle is a use-after-free, checked here).
+        let walks_prev = !real_prev.is_null()
             && self.mm_deref(
                 c,
                 real_prev,
                 "switch_mm_irqs_off(prev): MMU still on its page tables",
-            )
-        {
-            self.slot(real_prev).pgd.walk();
-        }
-        self.slot(next).pgd.walk();
+            );
         // Start receiving flush IPIs for next before using it (the kernel sets the bit, then
         // reads tlb_gen, then writes CR3): a flusher that sees loaded_mm == next (x86: TSO
         // acquire) also sees the bit.
@@ -202,6 +198,14 @@ impl Kernel {
             let gen = self.read_tlb_gen(c, next);
             pc.set_tlb_gen(gen);
         }
+        // The last walk of real_prev is at the write itself, after the mask RMW and the
+        // barriers above (x86's bit set, powerpc's first-use and membarrier smp_mb()s): they
+        // do not order it before anything (on powerpc the MMU uses prev until
+        // switch_mmu_context, after the barrier). Then next's tables are walked.
+        if walks_prev {
+            self.slot(real_prev).pgd.walk();
+        }
+        self.slot(next).pgd.walk();
         pc.set_loaded_mm(next);
         pc.set_switching(false);
         if clear_first {
