@@ -39,6 +39,9 @@ pub fn run(a: &CalibrateArgs) -> Result<(), String> {
     for m in cal.measurements() {
         println!("{m}");
     }
+    if let Some(spread) = cal.same_cpu_spread() {
+        println!("ctxsw_pinned_same_cpu by CPU: {spread}");
+    }
     let cmd = format!("lazymm calibrate{}", if a.quick { " --quick" } else { "" });
     let profile = cal.to_profile(&cmd);
     write_atomically(&a.out, &profile.to_toml())

@@ -124,6 +124,14 @@ impl Calibration {
              them (timing the waking write alone is confounded by wakeup preemption), so each \
              is half; threads of one process, so no MMU switch is inside"
         );
+        let basis = match self.same_cpu_spread() {
+            Some(spread) => format!(
+                "{basis}; {spread}: the profile takes CPU {}'s, so the simulator's level is \
+                 that CPU's",
+                self.cpus.0
+            ),
+            None => basis,
+        };
         Sched {
             context_switch: Param::estimated(r(both / 2.0), &basis),
             wakeup: Param::estimated(

@@ -106,7 +106,14 @@ pub struct Calibration {
     pub ctxsw_pinned_same_cpu: Measurement,
     /// Pipe ping-pong across the two CPUs: one cross-CPU wakeup through idle.
     pub ctxsw_cross_cpu: Measurement,
+    /// The same-CPU ping-pong, quick, on each allowed CPU in turn (at most
+    /// [`SPREAD_CPUS`], evenly spaced): (CPU, median ns per switch). The profile takes
+    /// `ctxsw_pinned_same_cpu` (the first CPU's); this says how far the others are from it.
+    pub ctxsw_same_cpu_by_cpu: Vec<(usize, f64)>,
 }
+
+/// Most CPUs the per-CPU same-CPU ping-pong visits.
+pub const SPREAD_CPUS: usize = 64;
 
 impl Calibration {
     /// Every measurement, in report order.
@@ -261,5 +268,46 @@ pub fn calibrate(opts: &Options) -> Result<Calibration, CalibrateError> {
         wake_write_cross_cpu: os::ctxsw(&plan, cpus, os::Timed::WakingWrite)?,
         ctxsw_pinned_same_cpu: os::ctxsw(&plan, (cpus.0, cpus.0), os::Timed::RoundTrip)?,
         ctxsw_cross_cpu: os::ctxsw(&plan, cpus, os::Timed::RoundTrip)?,
+        ctxsw_same_cpu_by_cpu: same_cpu_spread()?,
     })
+}
+
+/// The quick same-CPU ping-pong on each allowed CPU in turn ([`SPREAD_CPUS`] at most, evenly
+/// spaced): on a VM one CPU can be 2–4× slower than another (docs/simulator.md,
+/// "Calibration on a 16-CPU machine"), and the profile's switch cost is one CPU's.
+fn same_cpu_spread() -> Result<Vec<(usize, f64)>, CalibrateError> {
+    let allowed = allowed_cpus()?;
+    let step = allowed.len().div_ceil(SPREAD_CPUS).max(1);
+    let quick = stats::Plan::new(true);
+    (allowed.iter().step_by(step))
+        .map(|&cpu| {
+            let m = os::ctxsw(&quick, (cpu, cpu), os::Timed::RoundTrip)?;
+            Ok((cpu, m.value_ns))
+        })
+        .collect()
+}
+
+impl Calibration {
+    /// [`Calibration::ctxsw_same_cpu_by_cpu`] in one line: median, minimum and maximum over
+    /// the CPUs (None with fewer than two).
+    pub fn same_cpu_spread(&self) -> Option<String> {
+        let v = &self.ctxsw_same_cpu_by_cpu;
+        if v.len() < 2 {
+            return None;
+        }
+        let mut ns: Vec<f64> = v.iter().map(|&(_, x)| x).collect();
+        ns.sort_by(f64::total_cmp);
+        let median = ns[ns.len() / 2];
+        let min = v.iter().min_by(|a, b| a.1.total_cmp(&b.1))?;
+        let max = v.iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
+        Some(format!(
+            "the same-CPU ping-pong (quick) on each of {} CPUs in turn: median {median:.1} ns, \
+             {:.1} ns on CPU {} to {:.1} ns on CPU {}",
+            v.len(),
+            min.1,
+            min.0,
+            max.1,
+            max.0
+        ))
+    }
 }

@@ -23,6 +23,16 @@ fn quick_calibration_gives_ordered_finite_positive_summaries() {
     })
     .expect("quick calibration");
     assert_ne!(cal.cpus.0, cal.cpus.1);
+    // One quick same-CPU ping-pong per allowed CPU, at most SPREAD_CPUS evenly spaced.
+    let allowed = lazymm_calibrate::allowed_cpus().unwrap();
+    let step = allowed.len().div_ceil(lazymm_calibrate::SPREAD_CPUS).max(1);
+    let by_cpu: Vec<usize> = cal.ctxsw_same_cpu_by_cpu.iter().map(|&(c, _)| c).collect();
+    assert_eq!(
+        by_cpu,
+        allowed.iter().copied().step_by(step).collect::<Vec<_>>()
+    );
+    assert!(cal.ctxsw_same_cpu_by_cpu.iter().all(|&(_, ns)| ns > 0.0));
+    assert_eq!(cal.same_cpu_spread().is_some(), allowed.len() >= 2);
     assert!(cal.host.contains("CPUs"), "{}", cal.host);
     assert_eq!(cal.membarrier.is_none(), cal.membarrier_note.is_some());
     let all = cal.measurements();
