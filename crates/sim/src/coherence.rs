@@ -54,6 +54,7 @@ impl Spot {
 }
 
 #[derive(Debug)]
+#[repr(align(64))]
 struct LineState {
     owner: u32,
     /// The two CPUs that took the line for writing before its current owner, latest first
@@ -119,28 +120,43 @@ pub(crate) const KIND_NAMES: [&str; NKINDS] = [
 /// [`crate::cost::Stalls`].
 #[inline]
 pub(crate) fn kind_no(line: Line) -> usize {
-    key(line).0
+    key(line).table
+}
+
+/// Where a line's state is: its table (the kind number) and its index in it. The engine
+/// computes it once per access and passes it down: the hit test, the window's queries, the
+/// access and the stall account all need it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct LineKey {
+    pub(crate) table: usize,
+    i: usize,
 }
 
 /// A line's table and index: mm, CPU, task or pipe number (mm_cpumask: 8 lines per mm,
 /// 4096 CPUs at most).
-fn key(line: Line) -> (usize, usize) {
-    match line {
-        Line::MmCount(n) => (0, n as usize),
-        Line::MmUsers(n) => (1, n as usize),
-        Line::MmMask(n, l) => (2, n as usize * 8 + l as usize),
-        Line::MmContext(n) => (3, n as usize),
-        Line::Rq(n) => (4, n as usize),
-        Line::RqLazy(n) => (5, n as usize),
-        Line::HpSlot(n) => (6, n as usize),
-        Line::TlbState(n) => (7, n as usize),
-        Line::CsdQueue(n) => (8, n as usize),
-        Line::CsdLock(n) => (9, n as usize),
-        Line::Task(n) => (10, n as usize),
-        Line::Pipe(n) => (11, n as usize),
-        Line::Tif(n) => (12, n as usize),
-        Line::MmLruGen(n) => (13, n as usize),
-        Line::MmList(n) => (14, n as usize),
+#[inline]
+pub(crate) fn key(line: Line) -> LineKey {
+    let (t, n, sub) = match line {
+        Line::MmCount(n) => (0, n, 0),
+        Line::MmUsers(n) => (1, n, 0),
+        Line::MmMask(n, l) => (2, n, l),
+        Line::MmContext(n) => (3, n, 0),
+        Line::Rq(n) => (4, n, 0),
+        Line::RqLazy(n) => (5, n, 0),
+        Line::HpSlot(n) => (6, n, 0),
+        Line::TlbState(n) => (7, n, 0),
+        Line::CsdQueue(n) => (8, n, 0),
+        Line::CsdLock(n) => (9, n, 0),
+        Line::Task(n) => (10, n, 0),
+        Line::Pipe(n) => (11, n, 0),
+        Line::Tif(n) => (12, n, 0),
+        Line::MmLruGen(n) => (13, n, 0),
+        Line::MmList(n) => (14, n, 0),
+    };
+    let per = if t == 2 { 8 } else { 1 };
+    LineKey {
+        table: t,
+        i: n as usize * per + sub as usize,
     }
 }
 
@@ -219,10 +235,34 @@ impl Coherence {
     /// Prices an access of `kind` to `line` by CPU `cpu` at time `now`, and updates the
     /// line's state.
     pub fn access(&mut self, cpu: usize, now: f64, line: Line, kind: Access) -> Price {
+        self.access_key(cpu, now, key(line), kind)
+    }
+
+    /// [`Coherence::access`] of the line at `k`. A hit (most accesses: a CPU's own
+    /// runqueue, its tasks, lines it already holds) changes no state and is answered here;
+    /// the rest goes to [`Coherence::miss`].
+    #[inline]
+    pub(crate) fn access_key(&mut self, cpu: usize, now: f64, k: LineKey, kind: Access) -> Price {
+        if let Some(st) = self.lines[k.table].get(k.i) {
+            let me = cpu as u32;
+            let extra = if kind == Access::Rmw { self.rmw } else { 0.0 };
+            if st.owner == me || (kind == Access::Load && st.sharers.contains(&me)) {
+                return Price {
+                    total: self.lat[0] + extra,
+                    stall: 0.0,
+                };
+            }
+        }
+        self.miss(cpu, now, k, kind)
+    }
+
+    /// An access that is not a hit: a first touch, or a transfer queued behind the line.
+    #[inline(never)]
+    fn miss(&mut self, cpu: usize, now: f64, k: LineKey, kind: Access) -> Price {
         let local = self.lat[0];
         let me = cpu as u32;
         let home0 = self.spots[cpu].socket as u32;
-        let (table_no, i) = key(line);
+        let (table_no, i) = (k.table, k.i);
         let table = &mut self.lines[table_no];
         if table.len() <= i {
             table.resize_with(i + 1, || LineState {

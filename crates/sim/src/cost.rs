@@ -118,8 +118,14 @@ impl Breakdown {
 
     /// Adds a coherence stall on a line of kind `kind`.
     pub fn stall(&mut self, line: Line, ns: f64) {
+        self.stall_kind(crate::coherence::kind_no(line), ns);
+    }
+
+    /// [`Breakdown::stall`] on the line kind numbered `kind` ([`crate::coherence::kind_no`]).
+    #[inline]
+    pub(crate) fn stall_kind(&mut self, kind: usize, ns: f64) {
         if ns > 0.0 {
-            self.coherence.add(crate::coherence::kind_no(line), ns);
+            self.coherence.add(kind, ns);
         }
     }
 

@@ -2,7 +2,7 @@
 //! engine shares with every CPU: clocks, pending IPIs and wakeups, the coherence model, the
 //! time breakdown. See [`crate::engine`] for the scheduling of CPUs.
 
-use crate::coherence::Price;
+use crate::coherence::{key, LineKey, Price};
 use crate::cost::{Breakdown, Cat, Prices};
 use crate::timeline::Recorder;
 use crate::Coherence;
@@ -158,14 +158,14 @@ impl SimCpu<'_> {
 
     /// Prices an access at `now` and charges it.
     #[inline(always)]
-    fn price(&self, now: f64, line: Line, kind: Access) -> Price {
+    fn price(&self, now: f64, k: LineKey, kind: Access) -> Price {
         let sh = &self.sh;
-        let p = sh.coh.borrow_mut().access(self.id, now, line, kind);
+        let p = sh.coh.borrow_mut().access_key(self.id, now, k, kind);
         sh.cpus[self.id].clock.set(now + p.total);
         if sh.counting() {
             let mut bd = sh.bd.borrow_mut();
             bd.add(Cat::Access, p.total - p.stall);
-            bd.stall(line, p.stall);
+            bd.stall_kind(k.table, p.stall);
         }
         p
     }
@@ -177,13 +177,13 @@ impl SimCpu<'_> {
     ///
     /// [`SimConfig::window_ns`]: crate::SimConfig::window_ns
     #[inline]
-    fn may_run_ahead(&self, t: f64, line: Line, kind: Access) -> bool {
+    fn may_run_ahead(&self, t: f64, k: LineKey, kind: Access) -> bool {
         let sh = &self.sh;
         let coh = sh.coh.borrow();
-        if coh.hits(self.id, line, kind) || coh.quiet_since(line, t - sh.window) {
+        if coh.hits_key(self.id, k, kind) || coh.quiet_since_key(k, t - sh.window) {
             return true;
         }
-        match coh.other_user(self.id, line) {
+        match coh.other_user_key(self.id, k) {
             Some((o, busy)) if busy <= t => {
                 let st = &sh.cpus[o];
                 st.clock.get() >= t
@@ -220,7 +220,7 @@ impl SimCpu<'_> {
             Line::MmCount(_) if sh.counting() => sh.coh.borrow().source(self.id, line, kind),
             _ => None,
         };
-        let p = self.price(now, line, kind);
+        let p = self.price(now, key(line), kind);
         if let Some(mut tl) = sh.recording() {
             tl.access(self.id, line, kind, now, p.total, src, &self.trace);
         }
@@ -344,9 +344,10 @@ impl Cpu for SimCpu<'_> {
     }
     fn access(&self, line: Line, kind: Access) {
         let sh = &self.sh;
+        let k = key(line);
         let t = sh.cpus[self.id].clock.get();
         let h = sh.horizon.get();
-        if t > h && (t > h + sh.window || !self.may_run_ahead(t, line, kind)) {
+        if t > h && (t > h + sh.window || !self.may_run_ahead(t, k, kind)) {
             // Causality: another CPU is still behind us in virtual time; its accesses up to
             // our time must happen first (it may, e.g., go idle before our wakeup reaches
             // its runqueue). Within the window, a hit may run ahead (`SimConfig::window_ns`).
@@ -356,7 +357,7 @@ impl Cpu for SimCpu<'_> {
         if sh.tl.is_some() {
             return self.access_recorded(now, line, kind);
         }
-        self.price(now, line, kind);
+        self.price(now, k, kind);
     }
     fn trace(&self) -> &Trace {
         &self.trace

@@ -3,7 +3,7 @@
 //! [`Coherence::other_user`]) and what the timeline asks to draw a transfer
 //! ([`Coherence::source`]). None of them changes a line's state.
 
-use super::{key, Coherence, FEW_SHARERS, NONE};
+use super::{key, Coherence, LineKey, FEW_SHARERS, NONE};
 use lazymm_model::machine::{Access, Line};
 
 impl Coherence {
@@ -13,8 +13,13 @@ impl Coherence {
     /// clocks ([`crate::SimConfig::window_ns`]).
     #[inline]
     pub fn hits(&self, cpu: usize, line: Line, kind: Access) -> bool {
-        let (t, i) = key(line);
-        let Some(st) = self.lines[t].get(i) else {
+        self.hits_key(cpu, key(line), kind)
+    }
+
+    /// [`Coherence::hits`] of the line at `k`.
+    #[inline]
+    pub(crate) fn hits_key(&self, cpu: usize, k: LineKey, kind: Access) -> bool {
+        let Some(st) = self.lines[k.table].get(k.i) else {
             return false;
         };
         let me = cpu as u32;
@@ -25,8 +30,13 @@ impl Coherence {
     /// since `since`.
     #[inline]
     pub fn quiet_since(&self, line: Line, since: f64) -> bool {
-        let (t, i) = key(line);
-        (self.lines[t].get(i)).is_some_and(|st| st.home != NONE && st.busy_until <= since)
+        self.quiet_since_key(key(line), since)
+    }
+
+    /// [`Coherence::quiet_since`] of the line at `k`.
+    #[inline]
+    pub(crate) fn quiet_since_key(&self, k: LineKey, since: f64) -> bool {
+        (self.lines[k.table].get(k.i)).is_some_and(|st| st.home != NONE && st.busy_until <= since)
     }
 
     /// When a touched `line`'s recent users — its owner, its sharers (at most
@@ -34,8 +44,13 @@ impl Coherence {
     /// that CPU, and until when the line is busy. `None` otherwise.
     #[inline]
     pub fn other_user(&self, cpu: usize, line: Line) -> Option<(usize, f64)> {
-        let (t, i) = key(line);
-        let st = self.lines[t].get(i).filter(|st| st.home != NONE)?;
+        self.other_user_key(cpu, key(line))
+    }
+
+    /// [`Coherence::other_user`] of the line at `k`.
+    #[inline]
+    pub(crate) fn other_user_key(&self, cpu: usize, k: LineKey) -> Option<(usize, f64)> {
+        let st = self.lines[k.table].get(k.i).filter(|st| st.home != NONE)?;
         if st.sharers.len() > FEW_SHARERS {
             return None;
         }
@@ -64,8 +79,8 @@ impl Coherence {
     /// and until when the line is busy; `None` for a hit or a first touch. Read-only: the
     /// timeline's transfer flows.
     pub fn source(&self, cpu: usize, line: Line, kind: Access) -> Option<(usize, f64)> {
-        let (t, i) = key(line);
-        let st = self.lines[t].get(i)?;
+        let k = key(line);
+        let st = self.lines[k.table].get(k.i)?;
         let me = cpu as u32;
         let cost = |s: &&u32| self.transfer_homed(cpu, **s as usize, st.home);
         let from = match kind {
