@@ -2,7 +2,8 @@
 # Host instructions — and, with --cache, simulated host cache misses — per simulated context
 # switch (ctxsw on intel-icx-2s). Deterministic, unlike host time on a shared VM: callgrind
 # counts instructions; cachegrind simulates a 32 KiB 8-way L1d and, as its last level, a
-# 512 KiB 8-way L2 (this host's per-core L2: `lscpu`). Two run lengths (50,000 and 100,000
+# 512 KiB 8-way L2 (the per-core L2 of the guest these counts were first taken on; kept fixed
+# so that counts compare across hosts). Two run lengths (50,000 and 100,000
 # switches) are differenced so that start-up (boot, warm-up, quiesce) cancels.
 #
 #   tools/instr-per-switch.sh [--cache] [SCHEME…]     default: refcount shootdown
