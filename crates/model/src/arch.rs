@@ -284,6 +284,10 @@ pub struct Knobs {
     pub pv_flush_skips: Vec<usize>,
     /// Exit/munmap flushes are hardware broadcasts (INVLPGB global ASID, §7 #22).
     pub broadcast_flush: bool,
+    /// x86 `X86_FEATURE_INVLPGB` with 7.2's global-ASID policy (v6.15; `crate::global_asid`):
+    /// an mm a remote flush finds active on more than three CPUs, when the flusher's pid and
+    /// `jiffies` agree in their low five bits, gets a global ASID and broadcast flushes.
+    pub invlpgb: bool,
     /// PREEMPT_RT: `mmdrop_sched` defers `__mmdrop` through `call_rcu`, and `__mmdrop` in
     /// atomic context is a sleep-in-atomic violation (§7 #24).
     pub preempt_rt: bool,

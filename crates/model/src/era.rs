@@ -73,6 +73,7 @@ impl Knobs {
             trim_interval: Some(HZ),
             pv_flush_skips: Vec::new(),
             broadcast_flush: false,
+            invlpgb: false,
             preempt_rt: false,
             lru_gen_walks_mmu: false,
             mmdrop_unordered: false,

@@ -185,6 +185,7 @@ impl Kernel {
         }
         let pc = self.cpu(cpu);
         pc.set_loaded_mm(self.init_mm);
+        pc.set_loaded_asid(0);
         pc.set_is_lazy(false);
         // Relaxed: ordered before the Release store of `online` below.
         pc.dead.store(false, Relaxed);

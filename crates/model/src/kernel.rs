@@ -21,7 +21,7 @@ use crate::ids::{CpuId, MmRef, TaskId, TaskRef};
 use crate::machine::{Access, Cpu, Event, Line};
 use crate::oracle::{Oracle, ViolationKind};
 use crate::scheme::Scheme;
-use crate::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering::*};
+use crate::sync::atomic::{AtomicBool, AtomicI64, AtomicU16, AtomicU32, AtomicU64, Ordering::*};
 
 pub use crate::mm_slot::MmSlot;
 pub use crate::percpu::PerCpu;
@@ -62,6 +62,8 @@ pub struct Kernel {
     /// The root memcg's MGLRU mm list, in fifo order (lru_gen.rs; only with
     /// `Knobs::lru_gen_walks_mmu`).
     pub(crate) lru_gen_fifo: Mutex<Vec<MmRef>>,
+    /// x86 global ASIDs under `global_asid_lock` (INVLPGB; `crate::global_asid`).
+    pub(crate) global_asids: Mutex<crate::global_asid::GlobalAsids>,
     pub(crate) mm_next: AtomicU32,
     pub(crate) tasks: Vec<Task>,
     pub(crate) task_next: AtomicU32,
@@ -134,6 +136,8 @@ impl Kernel {
                 pgd: PageTables::default(),
                 next_trim: AtomicU64::new(0),
                 tlb_gen: AtomicU64::new(0),
+                global_asid: AtomicU16::new(0),
+                asid_transition: AtomicBool::new(false),
             })
             .collect();
         let tasks = (0..cfg.max_tasks + cfg.ncpus)
@@ -159,6 +163,7 @@ impl Kernel {
                 hp_slot: AtomicU64::new(0),
                 loaded_mm: AtomicU64::new(0),
                 tlb_gen: AtomicU64::new(0),
+                loaded_asid: AtomicU16::new(0),
                 switching: AtomicBool::new(false),
                 ppc_trim_clock: AtomicU32::new(0),
                 is_lazy: AtomicBool::new(false),
@@ -180,6 +185,7 @@ impl Kernel {
             mm_free: Mutex::new(Vec::new()),
             driver_pins: Mutex::new(Vec::new()),
             lru_gen_fifo: Mutex::new(Vec::new()),
+            global_asids: Mutex::new(Default::default()),
             mm_next: AtomicU32::new(0),
             tasks,
             task_next: AtomicU32::new(cfg.ncpus as u32),

@@ -58,6 +58,7 @@ mod cpumask;
 pub mod era;
 mod exec;
 mod exit;
+mod global_asid;
 mod hotplug;
 pub mod ids;
 pub mod kernel;

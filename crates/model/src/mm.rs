@@ -308,6 +308,8 @@ impl Kernel {
         };
         let (via, path) = (self.oracle.intern(via), self.oracle.intern(&path));
         self.slot(mm).pgd.free();
+        // destroy_context (x86): mm_free_global_asid.
+        self.mm_free_global_asid(c, mm);
         self.oracle.freed(
             mm,
             FreeRecord {

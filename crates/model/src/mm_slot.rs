@@ -6,7 +6,7 @@
 use crate::ids::MmRef;
 use crate::machine::Cpu;
 use crate::oracle::ViolationKind;
-use crate::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering::*};
+use crate::sync::atomic::{AtomicBool, AtomicI64, AtomicU16, AtomicU32, AtomicU64, Ordering::*};
 use crate::sync::PageTables;
 use crate::Kernel;
 use crossbeam_utils::CachePadded;
@@ -36,6 +36,10 @@ pub struct MmSlot {
     /// x86 `mm->context.tlb_gen`: bumped by every flush of the mm (`inc_mm_tlb_gen`); a CPU
     /// whose own generation for the mm is older has stale TLB entries (see [`crate::tlb`]).
     pub tlb_gen: AtomicU64,
+    /// x86 `mm->context.global_asid` (INVLPGB; 0: none): see [`crate::global_asid`].
+    pub global_asid: AtomicU16,
+    /// x86 `mm->context.asid_transition`: some CPU may still run the mm on a dynamic ASID.
+    pub asid_transition: AtomicBool,
 }
 
 impl Kernel {
@@ -79,6 +83,9 @@ impl Kernel {
             Relaxed,
         );
         s.tlb_gen.store(0, Relaxed);
+        // mm_init_global_asid.
+        s.global_asid.store(0, Relaxed);
+        s.asid_transition.store(false, Relaxed);
         s.pgd.init();
         // Release: publishes the initialised fields to whoever receives the handle (fork's
         // publication of the new task->mm; pairs with the Acquire in `mm_live`).

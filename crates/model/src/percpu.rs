@@ -4,7 +4,7 @@
 use crate::ids::{CpuId, MmRef, TaskId};
 use crate::machine::Cpu;
 use crate::smp::Csd;
-use crate::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::*};
+use crate::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU64, Ordering::*};
 use crate::sync::Mutex;
 use crate::Kernel;
 use std::collections::VecDeque;
@@ -44,6 +44,9 @@ pub struct PerCpu {
     /// `tlb_gen` this CPU's TLB is up to date with (the model has one context per CPU, not
     /// PCID's six ASIDs). Written and read only by the owning CPU.
     pub tlb_gen: AtomicU64,
+    /// x86 `cpu_tlbstate.loaded_mm_asid` when it is a global ASID (INVLPGB), else 0: a
+    /// dynamic one. Written by the owning CPU; `finish_asid_transition` reads it remotely.
+    pub loaded_asid: AtomicU16,
     /// In `cpu_online_mask`.
     pub online: AtomicBool,
     /// Reported dead (`cpuhp_report_idle_dead`), until brought back online.
@@ -99,6 +102,16 @@ impl PerCpu {
     /// Sets or clears [`PerCpu::switching`].
     pub fn set_switching(&self, on: bool) {
         self.switching.store(on, Relaxed);
+    }
+    /// [`PerCpu::loaded_asid`]. Relaxed: a hint to remote readers, as `READ_ONCE(per_cpu(
+    /// cpu_tlbstate.loaded_mm_asid, cpu))` in `finish_asid_transition` (a stale value costs
+    /// an extra IPI, "harmless").
+    pub fn loaded_asid(&self) -> u16 {
+        self.loaded_asid.load(Relaxed)
+    }
+    /// Sets [`PerCpu::loaded_asid`].
+    pub fn set_loaded_asid(&self, asid: u16) {
+        self.loaded_asid.store(asid, Relaxed);
     }
     /// x86 `cpu_tlbstate.ctxs[asid].tlb_gen`. Relaxed: per-CPU, owner only.
     pub fn tlb_gen(&self) -> u64 {

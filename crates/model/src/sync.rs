@@ -19,9 +19,13 @@ pub use loom::sync::{Mutex, MutexGuard};
 /// Atomics used by protocol code.
 pub mod atomic {
     #[cfg(loom)]
-    pub use loom::sync::atomic::{fence, AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
+    pub use loom::sync::atomic::{
+        fence, AtomicBool, AtomicI64, AtomicU16, AtomicU32, AtomicU64, Ordering,
+    };
     #[cfg(not(loom))]
-    pub use std::sync::atomic::{fence, AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
+    pub use std::sync::atomic::{
+        fence, AtomicBool, AtomicI64, AtomicU16, AtomicU32, AtomicU64, Ordering,
+    };
 }
 
 /// The kernel's `smp_mb()`: a `SeqCst` fence — every full barrier of the model goes through

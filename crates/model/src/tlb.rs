@@ -87,6 +87,24 @@ impl Kernel {
                         self.smp_mb_path(c);
                     }
                 }
+                if let Some(asid) = self.mm_needs_global_asid(c, next) {
+                    // INVLPGB: "Check if the current mm is transitioning to a global ASID":
+                    // next_tlb_gen = atomic64_read(&next->context.tlb_gen); choose_new_asid
+                    // gives the global ASID with need_flush = 0; reload_tlb writes CR3
+                    // (NOFLUSH) and loaded_mm_asid. Global ASIDs are always up to date.
+                    self.read_tlb_gen(c, next);
+                    touch!(self, c, Line::TlbState(cpu as u32), Access::Store);
+                    pc.set_loaded_asid(asid);
+                    self.ev(c, Event::MmuSwitch);
+                    if self.cfg.arch.membarrier_switch == MembarrierSwitch::MmuSwitch {
+                        self.full_barrier_done(c);
+                    }
+                    return;
+                }
+                if pc.loaded_asid() != 0 {
+                    // "Broadcast TLB invalidation keeps this ASID up to date all the time."
+                    return;
+                }
                 if x86 && was_lazy {
                     // smp_mb(); next_tlb_gen = atomic64_read(&next->context.tlb_gen). Pairs
                     // with the fully ordered inc_mm_tlb_gen in tlb_finish_mmu (see above).
@@ -197,6 +215,9 @@ impl Kernel {
             touch!(self, c, Line::TlbState(cpu as u32), Access::Store);
             let gen = self.read_tlb_gen(c, next);
             pc.set_tlb_gen(gen);
+            // choose_new_asid: with INVLPGB, next's global ASID if it has one (no flush);
+            // loaded_mm_asid is written after the CR3 write.
+            pc.set_loaded_asid(self.mm_global_asid(c, next));
         }
         // The last walk of real_prev is at the write itself, after the mask RMW and the
         // barriers above (x86's bit set, powerpc's first-use and membarrier smp_mb()s): they

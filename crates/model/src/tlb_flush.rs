@@ -151,6 +151,21 @@ impl Kernel {
                 // before its tlb_gen read.
                 touch!(self, c, Line::MmContext(mm.idx() as u32), Access::Rmw);
                 let new_tlb_gen = crate::sync::full::add_return(&self.slot(mm).tlb_gen, 1);
+                let func = IpiFunc::FlushTlb {
+                    mm,
+                    freed_tables,
+                    exit,
+                    new_tlb_gen,
+                };
+                let asid = self.mm_global_asid(c, mm);
+                if asid != 0 {
+                    // INVLPGB (crate::global_asid): no IPIs unless the transition needs them.
+                    let flushed = self.broadcast_tlb_flush(c, mm, asid, func);
+                    if freed_tables {
+                        self.check_pgtables_flushed(c, mm, &loaded_before, &flushed);
+                    }
+                    return;
+                }
                 let mask = self.mm_cpumask(c, mm);
                 let mut targets = CpuSet::with_cpus(self.ncpus());
                 // flush_tlb_mm_range: `if (cpumask_any_but(mm_cpumask(mm), cpu) < nr_cpu_ids)`
@@ -181,16 +196,13 @@ impl Kernel {
                         targets.insert(t);
                     }
                 }
-                let func = IpiFunc::FlushTlb {
-                    mm,
-                    freed_tables,
-                    exit,
-                    new_tlb_gen,
-                };
                 // on_each_cpu_cond_mask: remote CPUs by IPI, the local CPU directly.
                 self.on_each_cpu_mask(c, &targets, func, IpiClass::Flush);
                 if freed_tables {
                     self.check_pgtables_flushed(c, mm, &loaded_before, &targets);
+                }
+                if remote {
+                    self.consider_global_asid(c, mm);
                 }
             }
             FlushKind::Broadcast | FlushKind::Hypervisor => {
@@ -296,6 +308,17 @@ impl Kernel {
                 self.mask_clear(c, mm, cpu);
             }
             return;
+        }
+        if self.cfg.knobs.invlpgb {
+            // "Reload the ASID if transitioning into or out of a global ASID" — on a lazy CPU
+            // too: that switch_mm_irqs_off clears is_lazy (7.2 tlb.c:1141–1148).
+            if self.mm_needs_global_asid(c, loaded).is_some() {
+                self.switch_mm_irqs_off(c, loaded, loaded);
+            }
+            // "Broadcast ASIDs are always kept up to date with INVLPGB."
+            if pc.loaded_asid() != 0 {
+                return;
+            }
         }
         if pc.is_lazy() {
             match self

@@ -137,8 +137,9 @@ pub fn simulate_with_timeline(spec: SimSpec) -> (SimReport, Option<Timeline>) {
     let arch = Arch::profile(arch_id);
     let mut knobs = knobs_override.unwrap_or_else(|| variant.knobs(arch_id));
     if arch_id == ArchId::X86 && profile.tlb.invlpgb.get() != 0.0 {
-        // AMD INVLPGB (Rik van Riel, 2025): broadcast invalidation instead of flush IPIs.
-        knobs.broadcast_flush = true;
+        // AMD INVLPGB (Rik van Riel, v6.15): global ASIDs and broadcast invalidation for
+        // mms a flush finds active on more than three CPUs (lazymm_model's global_asid).
+        knobs.invlpgb = true;
     }
     let scheme = variant.build();
     let workload = driver.name();
