@@ -368,6 +368,12 @@ pub fn print_report(r: &SimReport, threads: usize, bind: Bind) {
         "  frees: {} exited, {} freed; latency p50/p90/p99/max {:.0}/{:.0}/{:.0}/{:.0} ns; peak pending {}",
         f.exited, f.freed, f.p50_ns, f.p90_ns, f.p99_ns, f.max_ns, r.peak_pending_free
     );
+    if r.invlpgb == Some(false) {
+        println!(
+            "  ({}'s base kernel predates INVLPGB global ASIDs (v6.15): it flushes by IPI on this machine)",
+            r.scheme
+        );
+    }
     if let Some(why) = &r.not_the_kernel {
         println!(
             "  (not the era's kernel: {} on {}: {why})",

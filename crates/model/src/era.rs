@@ -145,6 +145,9 @@ pub struct Variant {
     pub base: &'static str,
     /// Whether that kernel has MGLRU (`CONFIG_LRU_GEN`, v6.1): not v5.16, H's base.
     pub mglru: bool,
+    /// Whether that kernel gives x86 mms global ASIDs for AMD INVLPGB (v6.15,
+    /// `crate::global_asid`): mainline only; v5.16 and v6.11.1 flush by IPI on such a machine.
+    pub invlpgb: bool,
     /// Whether this variant is expected to be clean (every variant except an as-posted one
     /// whose findings the catalogue lists), on every feasible arch but `unported`.
     pub clean: bool,
@@ -282,6 +285,7 @@ pub fn variants() -> Vec<Variant> {
             era,
             base,
             mglru: base != V516,
+            invlpgb: base == V618,
             clean,
             unported,
             unported_why,

@@ -114,6 +114,9 @@ pub struct SimReport {
     pub window_ns: f64,
     /// Run with `CONFIG_LRU_GEN_WALKS_MMU` ([`SimConfig::lru_gen_walks_mmu`]).
     pub lru_gen_walks_mmu: bool,
+    /// On a profile with INVLPGB, whether the row's kernel uses it (global ASIDs,
+    /// `Variant::invlpgb`); `None` on other profiles.
+    pub invlpgb: Option<bool>,
 }
 
 /// Runs one simulation.
@@ -136,11 +139,6 @@ pub fn simulate_with_timeline(spec: SimSpec) -> (SimReport, Option<Timeline>) {
     let arch_id = ArchId::parse(&profile.arch).unwrap_or(ArchId::X86);
     let arch = Arch::profile(arch_id);
     let mut knobs = knobs_override.unwrap_or_else(|| variant.knobs(arch_id));
-    if arch_id == ArchId::X86 && profile.tlb.invlpgb.get() != 0.0 {
-        // AMD INVLPGB (Rik van Riel, v6.15): global ASIDs and broadcast invalidation for
-        // mms a flush finds active on more than three CPUs (lazymm_model's global_asid).
-        knobs.invlpgb = true;
-    }
     let scheme = variant.build();
     let workload = driver.name();
     let op_name = driver.op_name().to_string();
@@ -174,7 +172,15 @@ pub fn simulate_with_timeline(spec: SimSpec) -> (SimReport, Option<Timeline>) {
         switches_per_host_sec: 0.0,
         window_ns: cfg.window_ns,
         lru_gen_walks_mmu: cfg.lru_gen_walks_mmu,
+        invlpgb: None,
     };
+    if arch_id == ArchId::X86 && profile.tlb.invlpgb.get() != 0.0 {
+        // AMD INVLPGB (Rik van Riel, v6.15): global ASIDs and broadcast invalidation for
+        // mms a flush finds active on more than three CPUs (lazymm_model's global_asid) —
+        // in kernels that have it. The as-posted series' bases flush by IPI on this machine.
+        knobs.invlpgb = variant.invlpgb;
+        rep.invlpgb = Some(variant.invlpgb);
+    }
     if cfg.lru_gen_walks_mmu && rep.infeasible.is_none() {
         knobs.lru_gen_walks_mmu = true;
         rep.infeasible = if !arch.hw_pte_young {
