@@ -128,41 +128,54 @@ impl Kernel {
     /// `use_global_asid(mm)` under `global_asid_lock` (a raw spinlock taken once per mm
     /// lifetime here and in [`Kernel::mm_free_global_asid`]; its line is not priced), then
     /// `mm_assign_global_asid`: `asid_transition = true`, then `smp_store_release` of the
-    /// ASID, which pairs with the Acquire in [`Kernel::mm_global_asid`].
+    /// ASID, which pairs with the Acquire in [`Kernel::mm_global_asid`]. The events and the
+    /// access it makes are reported after the host lock is dropped: an engine may switch
+    /// CPUs at an access, and no CPU may hold a host lock across that.
     fn use_global_asid(&self, c: &dyn Cpu, mm: MmRef) {
-        let mut g = self.global_asids.lock().unwrap();
-        // "This process is already using broadcast TLB invalidation." Relaxed: under the lock
-        // that every store of the ASID holds.
-        if self.slot(mm).global_asid.load(Relaxed) != 0 {
-            return;
-        }
-        if g.available == 0 {
-            self.warn(c, mm, "VM_WARN_ONCE: Ran out of global ASIDs");
-            return;
-        }
-        // allocate_global_asid: "The previous allocation hit the edge of available address
-        // space" → reset_global_asid_space: invlpgb_flush_all_nonglobals() on every CPU.
-        if g.last >= MAX_ASID_AVAILABLE - 1 {
-            self.ev(c, Event::BroadcastFlush);
-            for i in 0..g.used.len() {
-                g.used[i] &= !g.freed[i];
-                g.freed[i] = false;
+        let (reset, asid) = {
+            let mut g = self.global_asids.lock().unwrap();
+            // "This process is already using broadcast TLB invalidation." Relaxed: under the
+            // lock that every store of the ASID holds.
+            if self.slot(mm).global_asid.load(Relaxed) != 0 {
+                return;
             }
-            g.last = TLB_NR_DYN_ASIDS;
+            if g.available == 0 {
+                drop(g);
+                self.warn(c, mm, "VM_WARN_ONCE: Ran out of global ASIDs");
+                return;
+            }
+            // allocate_global_asid: "The previous allocation hit the edge of available
+            // address space" → reset_global_asid_space: invlpgb_flush_all_nonglobals().
+            let reset = g.last >= MAX_ASID_AVAILABLE - 1;
+            if reset {
+                for i in 0..g.used.len() {
+                    g.used[i] &= !g.freed[i];
+                    g.freed[i] = false;
+                }
+                g.last = TLB_NR_DYN_ASIDS;
+            }
+            let from = g.last as usize;
+            let asid = (from..g.used.len()).find(|&a| !g.used[a]);
+            if let Some(a) = asid {
+                g.used[a] = true;
+                g.last = a as u16;
+                g.available -= 1;
+                let s = self.slot(mm);
+                // Relaxed: published by the Release store of the ASID just below.
+                s.asid_transition.store(true, Relaxed);
+                s.global_asid.store(a as u16, Release);
+            }
+            (reset, asid)
+        };
+        if reset {
+            // The flush of every CPU's non-global ASIDs.
+            self.ev(c, Event::BroadcastFlush);
         }
-        let from = g.last as usize;
-        let Some(asid) = (from..g.used.len()).find(|&a| !g.used[a]) else {
+        if asid.is_none() {
             self.warn(c, mm, "VM_WARN_ONCE: Unable to allocate global ASID");
             return;
-        };
-        g.used[asid] = true;
-        g.last = asid as u16;
-        g.available -= 1;
+        }
         touch!(self, c, Line::MmContext(mm.idx() as u32), Access::Store);
-        let s = self.slot(mm);
-        // Relaxed: published by the Release store of the ASID just below.
-        s.asid_transition.store(true, Relaxed);
-        s.global_asid.store(asid as u16, Release);
     }
 
     /// `mm_free_global_asid(mm)` in `destroy_context` (`__mmdrop`): the ASID goes to the
@@ -172,6 +185,7 @@ impl Kernel {
         if asid == 0 {
             return;
         }
+        // No access or event while the host lock is held (see use_global_asid).
         let mut g = self.global_asids.lock().unwrap();
         g.freed[asid as usize] = true;
         // Relaxed: the mm is being freed; nothing reads it after (under the lock, as above).
