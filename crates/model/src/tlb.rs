@@ -94,6 +94,11 @@ impl Kernel {
                     // (NOFLUSH) and loaded_mm_asid. Global ASIDs are always up to date.
                     self.read_tlb_gen(c, next);
                     touch!(self, c, Line::TlbState(cpu as u32), Access::Store);
+                    // Oracle shadow: a CR3 write onto a PCID that every INVLPGB of the mm
+                    // keeps current. The CPU walks next's tables afresh from here, so a flush
+                    // that began before it need not reach its old ASID (PerCpu::switch_gen).
+                    pc.switch_gen
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     pc.set_loaded_asid(asid);
                     self.ev(c, Event::MmuSwitch);
                     if self.cfg.arch.membarrier_switch == MembarrierSwitch::MmuSwitch {
