@@ -163,6 +163,9 @@ impl Kernel {
                 let s = self.slot(mm);
                 // Relaxed: published by the Release store of the ASID just below.
                 s.asid_transition.store(true, Relaxed);
+                // Release: smp_store_release in mm_assign_global_asid; pairs with the
+                // Acquire load in mm_global_asid, so a reader that sees the ASID sees the
+                // transition set (finish_asid_transition's "needs to observe").
                 s.global_asid.store(a as u16, Release);
             }
             (reset, asid)
@@ -241,6 +244,8 @@ impl Kernel {
         }
         // "All the CPUs running this process are using the global ASID."
         touch!(self, c, Line::MmContext(mm.idx() as u32), Access::Store);
+        // Relaxed: WRITE_ONCE in mm_clear_asid_transition; a racing reader that still sees
+        // true scans the mask once more (an extra IPI at worst), as in the kernel.
         self.slot(mm).asid_transition.store(false, Relaxed);
         flushed
     }

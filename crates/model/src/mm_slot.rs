@@ -83,7 +83,7 @@ impl Kernel {
             Relaxed,
         );
         s.tlb_gen.store(0, Relaxed);
-        // mm_init_global_asid.
+        // mm_init_global_asid. Relaxed: initialisation too, published by `live` below.
         s.global_asid.store(0, Relaxed);
         s.asid_transition.store(false, Relaxed);
         s.pgd.init();
