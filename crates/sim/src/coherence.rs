@@ -243,15 +243,12 @@ impl Coherence {
     /// the rest goes to [`Coherence::miss`].
     #[inline]
     pub(crate) fn access_key(&mut self, cpu: usize, now: f64, k: LineKey, kind: Access) -> Price {
-        if let Some(st) = self.lines[k.table].get(k.i) {
-            let me = cpu as u32;
+        if self.hits_key(cpu, k, kind) {
             let extra = if kind == Access::Rmw { self.rmw } else { 0.0 };
-            if st.owner == me || (kind == Access::Load && st.sharers.contains(&me)) {
-                return Price {
-                    total: self.lat[0] + extra,
-                    stall: 0.0,
-                };
-            }
+            return Price {
+                total: self.lat[0] + extra,
+                stall: 0.0,
+            };
         }
         self.miss(cpu, now, k, kind)
     }
