@@ -64,7 +64,38 @@ struct LineState {
     /// chase to another cache line.
     sharers: SmallVec<[u32; 4]>,
     busy_until: f64,
+    /// When a transfer last completed while the line's recent users (as
+    /// [`Coherence::other_user`] counts them) and the CPU taking it were three or more
+    /// CPUs: a line several CPUs use lately is not a pair's, whatever its last three
+    /// writers say (two siblings handing a contended `mm_count` to each other).
+    mixed_at: f64,
     home: u32,
+}
+
+impl LineState {
+    /// Whether the line's recent users and `me` are more than two CPUs.
+    #[inline]
+    fn mixes(&self, me: u32) -> bool {
+        let sharers = self.sharers.as_slice();
+        if sharers.len() > FEW_SHARERS {
+            return true;
+        }
+        let mut other = NONE;
+        let mut third = |u: u32| {
+            if u == NONE || u == me || u == other {
+                return false;
+            }
+            if other != NONE {
+                return true;
+            }
+            other = u;
+            false
+        };
+        third(self.owner)
+            || third(self.prev_owner[0])
+            || third(self.prev_owner[1])
+            || sharers.iter().any(|&u| third(u))
+    }
 }
 
 /// The price of one access.
@@ -90,6 +121,8 @@ pub struct Coherence {
     /// Line states, one dense table per line kind (see [`key`]).
     lines: [Vec<LineState>; NKINDS],
     touched: usize,
+    /// Keep `LineState::mixed_at` (only the relaxed-causality window reads it).
+    track_mixed: bool,
 }
 
 pub(crate) const NKINDS: usize = 15;
@@ -172,6 +205,13 @@ fn idx(d: Distance) -> usize {
 }
 
 impl Coherence {
+    /// Whether to keep, per line, when it last had three or more users
+    /// ([`Coherence::mixed_since`]; on by default). Only the relaxed-causality window asks,
+    /// so the exact engine turns it off: it costs each miss a scan of the line's users.
+    pub fn set_track_mixed(&mut self, on: bool) {
+        self.track_mixed = on;
+    }
+
     /// The coherence model of `ncpus` CPUs of `p`.
     pub fn new(p: &Profile, ncpus: usize) -> Coherence {
         let c = &p.coherence;
@@ -197,6 +237,7 @@ impl Coherence {
             rmw: c.rmw.get(),
             lines: Default::default(),
             touched: 0,
+            track_mixed: true,
         }
     }
 
@@ -260,6 +301,7 @@ impl Coherence {
         let me = cpu as u32;
         let home0 = self.spots[cpu].socket as u32;
         let (table_no, i) = (k.table, k.i);
+        let track = self.track_mixed;
         let table = &mut self.lines[table_no];
         if table.len() <= i {
             table.resize_with(i + 1, || LineState {
@@ -267,6 +309,7 @@ impl Coherence {
                 prev_owner: [NONE; 2],
                 sharers: SmallVec::new(),
                 busy_until: 0.0,
+                mixed_at: f64::NEG_INFINITY,
                 home: NONE,
             });
         }
@@ -285,6 +328,7 @@ impl Coherence {
                     };
                 }
                 let start = now.max(st.busy_until);
+                let mixes = track && st.mixes(me);
                 if st.owner != NONE {
                     let o = st.owner as usize;
                     st.owner = NONE;
@@ -294,6 +338,9 @@ impl Coherence {
                     let cost = self.transfer_homed(cpu, o, home);
                     let st = &mut self.lines[table_no][i];
                     st.busy_until = start + cost;
+                    if mixes {
+                        st.mixed_at = start + cost;
+                    }
                     return Price {
                         total: start - now + cost,
                         stall: start - now + cost - local,
@@ -316,6 +363,9 @@ impl Coherence {
                 let st = &mut self.lines[table_no][i];
                 st.sharers = sharers;
                 st.sharers.push(me);
+                if mixes {
+                    st.mixed_at = start + cost;
+                }
                 Price {
                     total: start - now + cost,
                     stall: start - now + cost - local,
@@ -334,6 +384,7 @@ impl Coherence {
                 } else {
                     None
                 };
+                let mixes = track && st.mixes(me);
                 let sharers = std::mem::take(&mut st.sharers);
                 let busy = st.busy_until;
                 let cost = match src {
@@ -351,6 +402,9 @@ impl Coherence {
                 st.sharers = sharers;
                 st.sharers.clear();
                 st.busy_until = start + cost;
+                if mixes {
+                    st.mixed_at = start + cost;
+                }
                 Price {
                     total: start - now + cost + extra,
                     stall: start - now + cost - local,
@@ -361,40 +415,4 @@ impl Coherence {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The stall table's names are the model's line kinds: a kind renamed or added in the
-    /// model without its slot here would misfile its stalls.
-    #[test]
-    fn kind_names_are_the_models_line_kinds() {
-        let lines = Line::ONE_OF_EACH;
-        let mut seen = [false; NKINDS];
-        for l in lines {
-            assert_eq!(KIND_NAMES[kind_no(l)], l.kind(), "{l:?}");
-            seen[kind_no(l)] = true;
-        }
-        assert!(seen.iter().all(|&s| s), "every kind number has a line");
-    }
-
-    /// The packed places give the profile's distances, on machines with SMT, clusters,
-    /// sockets and nodes (extrapolated sockets included).
-    #[test]
-    fn packed_places_give_the_profiles_distances() {
-        for name in ["amd-genoa-2s", "power8-16s", "intel-icx-2s"] {
-            let p = lazymm_profile::find(name).expect("built-in profile");
-            let n = 600;
-            let c = Coherence::new(&p, n);
-            let places: Vec<Place> = (0..n).map(|x| p.place(x)).collect();
-            for a in (0..n).step_by(7) {
-                for b in 0..n {
-                    assert_eq!(
-                        c.distance(a, b),
-                        places[a].distance_to(&places[b]),
-                        "{name} {a} {b}"
-                    );
-                }
-            }
-        }
-    }
-}
+mod tests;

@@ -170,20 +170,35 @@ impl SimCpu<'_> {
         p
     }
 
-    /// Within the window, whether an access at `t` may run ahead of the horizon (see
-    /// [`SimConfig::window_ns`]): a hit; a miss on a line quiet for the whole window; or an
-    /// access to a line used by exactly one other CPU lately, which cannot touch it before
-    /// `t` (it is parked with no wakeup due before `t`, or already past `t`).
+    /// Within the window, whether an access at `t` may run ahead of the horizon `h` (see
+    /// [`SimConfig::window_ns`]): a hit; a miss on a line with no transfer since `h - W`; or
+    /// an access to a line used by exactly one other CPU since `h - W`, which cannot touch it
+    /// before `t` (it is parked with no wakeup due before `t`, or already past `t`). A hit
+    /// and the one-other-CPU case also need the line to have had no third user since
+    /// `h - W`.
+    ///
+    /// Why `h - W` and not `t - W`: what the engine knows of a line is what the CPUs did up
+    /// to their clocks, that is up to about `h`; the CPUs behind `t` have not yet done what
+    /// they will do between `h` and `t`. Looking back a whole window from `h` is what tells a
+    /// line several CPUs use (R's `mm_count`) from a pair's. With `t - W`, a CPU near `h + W`
+    /// looked back over almost nothing, and under R's contention two SMT siblings handed
+    /// `mm_count` to each other as hits and pair transfers ahead of the 62 CPUs that take it
+    /// in between: from a 3 µs window on, R's queue was gone at 64 CPUs (`intel-icx-2s`:
+    /// 31 ns of stall per switch against 1,006 exact; `crates/sim/tests/window.rs`).
     ///
     /// [`SimConfig::window_ns`]: crate::SimConfig::window_ns
     #[inline]
     fn may_run_ahead(&self, t: f64, k: LineKey, kind: Access) -> bool {
         let sh = &self.sh;
         let coh = sh.coh.borrow();
-        if coh.hits_key(self.id, k, kind) || coh.quiet_since_key(k, t - sh.window) {
+        let since = sh.horizon.get() - sh.window;
+        if let Some(mixed) = coh.hit_mixed_key(self.id, k, kind, since) {
+            return !mixed;
+        }
+        if coh.quiet_since_key(k, since) {
             return true;
         }
-        match coh.other_user_key(self.id, k) {
+        match coh.other_user_key(self.id, k, since) {
             Some((o, busy)) if busy <= t => {
                 let st = &sh.cpus[o];
                 st.clock.get() >= t

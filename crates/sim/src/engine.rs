@@ -69,11 +69,12 @@ impl Key {
 pub fn run(
     k: Arc<Kernel>,
     mut driver: Box<dyn Driver>,
-    coh: Coherence,
+    mut coh: Coherence,
     prices: Prices,
     cfg: &SimConfig,
 ) -> SimOutcome {
     let n = k.ncpus();
+    coh.set_track_mixed(cfg.window_ns > 0.0);
     driver.setup(&k);
     // Boot (the idle tasks' init_mm references) and setup are not the workload.
     let base = k.counters.snapshot();

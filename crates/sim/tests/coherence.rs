@@ -67,29 +67,62 @@ fn loads_share_a_line_until_the_next_write() {
 fn window_queries_hit_quiet_and_one_other_user() {
     let mut c = Coherence::new(&toy(), 16);
     assert!(!c.hits(0, L, Access::Load), "never touched");
-    assert_eq!(c.other_user(0, L), None, "never touched");
+    assert_eq!(c.other_user(0, L, 0.0), None, "never touched");
     c.access(0, 0.0, L, Access::Rmw);
     assert!(c.hits(0, L, Access::Rmw) && c.hits(0, L, Access::Load));
     assert!(!c.hits(1, L, Access::Load));
-    assert_eq!(c.other_user(0, L), None, "CPU 0 alone");
+    assert_eq!(c.other_user(0, L, 0.0), None, "CPU 0 alone");
     // CPU 1 (SMT sibling) takes it at 100 ns: busy until 110 (one 10 ns transfer).
     c.access(1, 100.0, L, Access::Rmw);
-    assert_eq!(c.other_user(0, L), Some((1, 110.0)));
-    assert_eq!(c.other_user(1, L), Some((0, 110.0)));
+    assert_eq!(c.other_user(0, L, 0.0), Some((1, 110.0)));
+    assert_eq!(c.other_user(1, L, 0.0), Some((0, 110.0)));
     assert!(c.quiet_since(L, 110.0) && !c.quiet_since(L, 109.0));
     // Ping-pong between the two keeps it a pair; a third writer makes it used by more
     // while the last three writers (owner and the two before) include both others.
     c.access(0, 200.0, L, Access::Rmw);
-    assert_eq!(c.other_user(0, L), Some((1, 210.0)));
+    assert_eq!(c.other_user(0, L, 0.0), Some((1, 210.0)));
     c.access(2, 300.0, L, Access::Rmw);
-    assert_eq!(c.other_user(0, L), None);
-    assert_eq!(c.other_user(2, L), None);
+    assert_eq!(c.other_user(0, L, 0.0), None);
+    assert_eq!(c.other_user(2, L, 0.0), None);
     // Last writers 0, 2, 0: CPU 1 has aged out (cluster transfer 2 → 0: 20 ns).
+    // The transfers at 300 and 400 each had three users (0, 1, 2 among the last writers and
+    // the taker): the line is a pair's again only for a look-back that starts after 420.
     c.access(0, 400.0, L, Access::Rmw);
-    assert_eq!(c.other_user(0, L), Some((2, 420.0)));
+    assert!(c.mixed_since(L, 419.0) && !c.mixed_since(L, 420.0));
+    assert_eq!(c.other_user(0, L, 0.0), None, "CPU 1 used it since 0");
+    assert_eq!(c.other_user(0, L, 420.0), Some((2, 420.0)));
     c.access(2, 500.0, L, Access::Rmw);
-    assert_eq!(c.other_user(0, L), Some((2, 520.0)), "last writers 2, 0, 2");
+    assert_eq!(
+        c.other_user(0, L, 420.0),
+        Some((2, 520.0)),
+        "last writers 2, 0, 2"
+    );
+    assert!(!c.mixed_since(L, 420.0), "a pair's transfer mixes nothing");
     // Loads make sharers users too: a fourth CPU's load brings a second other user.
     c.access(3, 600.0, L, Access::Load);
-    assert_eq!(c.other_user(0, L), None);
+    assert_eq!(c.other_user(0, L, 0.0), None);
+    assert!(c.mixed_since(L, 600.0));
+}
+
+/// Two SMT siblings taking turns at a line that a third CPU also takes (R's `mm_count`
+/// under a lazy switch on each sibling): the last three writers name only the siblings, but
+/// the line is not theirs alone, so neither may run ahead on it, not even on a hit, until
+/// a whole look-back has passed without the third CPU.
+#[test]
+fn window_queries_a_pair_among_more_users_is_not_a_pair() {
+    let mut c = Coherence::new(&toy(), 16);
+    c.access(0, 0.0, L, Access::Rmw);
+    c.access(1, 100.0, L, Access::Rmw); // 0 → 1 (SMT, 10 ns): a pair, nothing mixed
+    assert!(!c.mixed_since(L, f64::NEG_INFINITY));
+    c.access(4, 200.0, L, Access::Rmw); // users 1, 0 and the taker 4: mixed
+    assert!(c.mixed_since(L, 200.0));
+    c.access(1, 300.0, L, Access::Rmw); // users 4, 1, 0: mixed
+    c.access(0, 400.0, L, Access::Rmw); // users 1, 4, 1 and the taker 0: mixed
+    c.access(1, 500.0, L, Access::Rmw); // users 0, 1, 4: mixed
+    let last = 500.0 + c.transfer(1, 0);
+    // Last writers 1, 0, 1: only the siblings, yet CPU 4 took the line between them.
+    assert!(c.hits(1, L, Access::Rmw));
+    assert!(c.mixed_since(L, last - 1.0));
+    assert_eq!(c.other_user(0, L, last - 1.0), None);
+    assert_eq!(c.other_user(0, L, last), Some((1, last)));
 }

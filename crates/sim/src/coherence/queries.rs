@@ -1,6 +1,6 @@
 //! Read-only queries on the line table: what the relaxed-causality window asks before it
 //! lets a CPU run ahead ([`Coherence::hits`], [`Coherence::quiet_since`],
-//! [`Coherence::other_user`]) and what the timeline asks to draw a transfer
+//! [`Coherence::other_user`], [`Coherence::mixed_since`]) and what the timeline asks to draw a transfer
 //! ([`Coherence::source`]). None of them changes a line's state.
 
 use super::{key, Coherence, LineKey, FEW_SHARERS, NONE};
@@ -26,6 +26,36 @@ impl Coherence {
         st.owner == me || (kind == Access::Load && st.sharers.contains(&me))
     }
 
+    /// Whether a transfer of `line` completed after `since` while the line had three or
+    /// more recent users (see [`Coherence::other_user`]): several CPUs use it lately.
+    #[inline]
+    pub fn mixed_since(&self, line: Line, since: f64) -> bool {
+        self.mixed_since_key(key(line), since)
+    }
+
+    /// [`Coherence::mixed_since`] of the line at `k`.
+    #[inline]
+    pub(crate) fn mixed_since_key(&self, k: LineKey, since: f64) -> bool {
+        (self.lines[k.table].get(k.i)).is_some_and(|st| st.mixed_at > since)
+    }
+
+    /// For the window: whether an access of `kind` by `cpu` to the line at `k` hits
+    /// ([`Coherence::hits`]), and if so whether the line was mixed since `since`
+    /// ([`Coherence::mixed_since`]), in one lookup. `None`: not a hit.
+    #[inline]
+    pub(crate) fn hit_mixed_key(
+        &self,
+        cpu: usize,
+        k: LineKey,
+        kind: Access,
+        since: f64,
+    ) -> Option<bool> {
+        let st = self.lines[k.table].get(k.i)?;
+        let me = cpu as u32;
+        let hit = st.owner == me || (kind == Access::Load && st.sharers.contains(&me));
+        hit.then_some(st.mixed_at > since)
+    }
+
     /// Whether `line` has been touched and no transfer of it has been in flight or queued
     /// since `since`.
     #[inline]
@@ -40,18 +70,29 @@ impl Coherence {
     }
 
     /// When a touched `line`'s recent users — its owner, its sharers (at most
-    /// [`FEW_SHARERS`]) and its last three writers — are `cpu` and exactly one other CPU:
-    /// that CPU, and until when the line is busy. `None` otherwise.
+    /// [`FEW_SHARERS`]) and its last three writers — are `cpu` and exactly one other CPU,
+    /// and have been since `since` (no transfer completed after `since` while the line had
+    /// three or more users): that CPU, and until when the line is busy. `None` otherwise.
+    ///
+    /// The second condition matters where two CPUs hand a line to each other among many
+    /// that also use it: two SMT siblings taking turns at a contended `mm_count` leave only
+    /// themselves in its last three writers, though the other CPUs take it between their
+    /// turns.
     #[inline]
-    pub fn other_user(&self, cpu: usize, line: Line) -> Option<(usize, f64)> {
-        self.other_user_key(cpu, key(line))
+    pub fn other_user(&self, cpu: usize, line: Line, since: f64) -> Option<(usize, f64)> {
+        self.other_user_key(cpu, key(line), since)
     }
 
     /// [`Coherence::other_user`] of the line at `k`.
     #[inline]
-    pub(crate) fn other_user_key(&self, cpu: usize, k: LineKey) -> Option<(usize, f64)> {
+    pub(crate) fn other_user_key(
+        &self,
+        cpu: usize,
+        k: LineKey,
+        since: f64,
+    ) -> Option<(usize, f64)> {
         let st = self.lines[k.table].get(k.i).filter(|st| st.home != NONE)?;
-        if st.sharers.len() > FEW_SHARERS {
+        if st.sharers.len() > FEW_SHARERS || st.mixed_at > since {
             return None;
         }
         let me = cpu as u32;
