@@ -26,11 +26,12 @@ pub struct SimConfig {
     /// Relaxed causality (ns; 0: exact). Exactly, a CPU yields before a shared access or at
     /// a point as soon as its clock passes the earliest other runnable CPU's (the horizon),
     /// so shared state is touched in virtual-time order. With a window W, a CPU past the
-    /// horizon (by at most W) runs on through points and through three kinds of access: a
-    /// hit (it changes no line state and waits for no one); a miss on a line with no
-    /// transfer for the whole window; and an access to a line whose recent users are this
-    /// CPU and one other that cannot act before this CPU's time (parked with no wakeup due
-    /// sooner, or already later). Every other access — above all one to a line several CPUs
+    /// horizon h (by at most W) runs on through points and through three kinds of access:
+    /// a hit (it changes no line state and waits for no one); a miss on a line with no
+    /// transfer since h − W; and an access to a line whose recent users are this CPU and
+    /// one other that cannot act before this CPU's time (parked with no wakeup due sooner,
+    /// or already later). A hit and the last kind also need the line to have had no third
+    /// user since h − W. Every other access — above all one to a line several CPUs
     /// use, such as R's contended `mm_count`, whose order of handoffs decides what it costs
     /// — still waits until it is the earliest. What may be out of order, by up to W: a hit
     /// that another CPU's earlier miss would have turned into a miss, and values other CPUs

@@ -1,19 +1,20 @@
 //! The relaxed-causality window (`SimConfig::window_ns`): on `ctxsw` over 64 CPUs of the
 //! `intel-icx-2s` profile, a 2 µs window gives every clean x86 variant the exact engine's
-//! counts per switch and throughput, with fewer engine steps — what runs ahead (hits,
-//! misses on lines quiet for the window, lines shared with one CPU that cannot act
-//! sooner) touches no line another CPU could reach first.
+//! counts per switch and throughput, with fewer engine steps — what runs ahead (hits and
+//! misses on lines quiet for a window before the horizon, lines shared with one CPU that
+//! cannot act sooner and with no third user in that window) touches no line another CPU
+//! could reach first.
 //!
 //! Bounds: counts per switch within 0.1% (a run stops at a switch count, so the ops in
 //! flight at the stop differ by a few: measured ≤ 6 syscalls in 20,000 switches);
 //! throughput within 1% (measured ≤ 0.01% on these points; over the whole
-//! `lazymm sweep --workload ctxsw` grid the median is 0.002% and the largest 7.6%, R at
-//! 64 CPUs on POWER9, the same 7.6% the exact engine itself moves there when the context
-//! switch price changes by 1% — docs/simulator.md); at most half the steps (measured
-//! 1.1–2.1 steps per switch against 10.3–12.0 exact).
+//! `lazymm sweep --workload ctxsw` grid the median is 0.002%, the largest 3.4% for S, L, H
+//! and MD and 17% for R, whose queue at 32–256 CPUs the exact engine itself moves by up to
+//! 36% when the context switch price changes by 1% — docs/simulator.md); at most half the
+//! steps (measured 1.1–2.1 steps per switch against 10.3–12.0 exact).
 //!
 //! A wider window must not change what R's contended `mm_count` costs: the two SMT siblings
-//! of a core hand that line to each other at every lazy switch, and before 2026-11-27 a CPU
+//! of a core hand that line to each other at every lazy switch, and before 2026-11-26 a CPU
 //! ahead of the others took it as a hit (or from its sibling alone) while the 62 CPUs
 //! behind it had yet to take it in between. From a 3 µs window on, R's queue was gone
 //! (31 ns of `mm_count` stall per switch against 1,006 ns exact, 41% more throughput).
