@@ -73,6 +73,13 @@ struct LineState {
 }
 
 impl LineState {
+    /// Whether an access of `kind` by `me` hits: a load of a line `me` owns or shares, a
+    /// store or RMW of a line it owns.
+    #[inline]
+    fn held_by(&self, me: u32, kind: Access) -> bool {
+        self.owner == me || (kind == Access::Load && self.sharers.contains(&me))
+    }
+
     /// Whether the line's recent users and `me` are more than two CPUs.
     #[inline]
     fn mixes(&self, me: u32) -> bool {

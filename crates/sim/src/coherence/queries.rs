@@ -19,11 +19,7 @@ impl Coherence {
     /// [`Coherence::hits`] of the line at `k`.
     #[inline]
     pub(crate) fn hits_key(&self, cpu: usize, k: LineKey, kind: Access) -> bool {
-        let Some(st) = self.lines[k.table].get(k.i) else {
-            return false;
-        };
-        let me = cpu as u32;
-        st.owner == me || (kind == Access::Load && st.sharers.contains(&me))
+        (self.lines[k.table].get(k.i)).is_some_and(|st| st.held_by(cpu as u32, kind))
     }
 
     /// Whether a transfer of `line` completed after `since` while the line had three or
@@ -51,9 +47,7 @@ impl Coherence {
         since: f64,
     ) -> Option<bool> {
         let st = self.lines[k.table].get(k.i)?;
-        let me = cpu as u32;
-        let hit = st.owner == me || (kind == Access::Load && st.sharers.contains(&me));
-        hit.then_some(st.mixed_at > since)
+        st.held_by(cpu as u32, kind).then_some(st.mixed_at > since)
     }
 
     /// Whether `line` has been touched and no transfer of it has been in flight or queued
