@@ -136,6 +136,14 @@ impl PerCpu {
     pub fn switch_gen(&self) -> u64 {
         self.switch_gen.load(std::sync::atomic::Ordering::Relaxed)
     }
+    /// Oracle: counts one MMU switch (a CR3 write) of this CPU. `std` Relaxed: shadow
+    /// state, observation only; a caller that publishes a new `loaded_mm` bumps it first, so
+    /// an observer that sees the new `loaded_mm` sees the new generation (on the threads
+    /// engine's x86 host, stores are seen in order).
+    pub fn bump_switch_gen(&self) {
+        self.switch_gen
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
 
     /// Oracle: is this CPU inside `unlazy_mm_irqs_off`'s window, after its MMU left the old
     /// mm (x86 v5.16 also cleared its `mm_cpumask` bit there) and before `current->active_mm`

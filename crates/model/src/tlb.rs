@@ -97,8 +97,7 @@ impl Kernel {
                     // Oracle shadow: a CR3 write onto a PCID that every INVLPGB of the mm
                     // keeps current. The CPU walks next's tables afresh from here, so a flush
                     // that began before it need not reach its old ASID (PerCpu::switch_gen).
-                    pc.switch_gen
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    pc.bump_switch_gen();
                     pc.set_loaded_asid(asid);
                     self.ev(c, Event::MmuSwitch);
                     if self.cfg.arch.membarrier_switch == MembarrierSwitch::MmuSwitch {
@@ -208,11 +207,8 @@ impl Kernel {
         // model takes the CR3 write as done here. With `x86_clear_after_cr3` it clears its
         // bit for the previous mm only below, so a flusher that sees that bit cleared (x86:
         // acquire, TSO) also sees the switch.
-        // Oracle shadow (std Relaxed, observation only; see PerCpu::switch_gen), bumped before
-        // loaded_mm so an observer that sees the new loaded_mm sees the new generation (on
-        // the threads engine's x86 host, stores are seen in order).
-        pc.switch_gen
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // Oracle shadow, bumped before loaded_mm (PerCpu::bump_switch_gen).
+        pc.bump_switch_gen();
         if x86 {
             // this_cpu_write(cpu_tlbstate.loaded_mm), then the read of next->context.tlb_gen:
             // choose_new_asid flushes a stale context (the CR3 write, counted as the switch)

@@ -42,6 +42,18 @@ fn run(variant: era::Variant, window_ns: f64) -> SimReport {
     })
 }
 
+/// Throughput (switches per second of virtual time) with the window within 1% of exact.
+fn assert_throughput_within_1pct(name: &str, exact: &SimReport, relaxed: &SimReport) {
+    let err = (relaxed.switches_per_sec / exact.switches_per_sec - 1.0).abs();
+    assert!(
+        err < 0.01,
+        "{name}: {} exact vs {} switches/s with a {} ns window",
+        exact.switches_per_sec,
+        relaxed.switches_per_sec,
+        relaxed.window_ns
+    );
+}
+
 fn per_switch(r: &SimReport, n: u64) -> f64 {
     n as f64 / r.context_switches as f64
 }
@@ -81,14 +93,7 @@ fn ctxsw_with_a_two_microsecond_window_counts_and_costs_as_exact_in_fewer_steps(
                 v.name
             );
         }
-        let err = (relaxed.switches_per_sec / exact.switches_per_sec - 1.0).abs();
-        assert!(
-            err < 0.01,
-            "{}: {} vs {} switches/s",
-            v.name,
-            exact.switches_per_sec,
-            relaxed.switches_per_sec
-        );
+        assert_throughput_within_1pct(v.name, &exact, &relaxed);
         assert!(
             2 * relaxed.resumes < exact.resumes,
             "{}: {} steps relaxed, {} exact",
@@ -125,14 +130,7 @@ fn ctxsw_r_contended_mm_count_queue_survives_a_ten_microsecond_window() {
             v.name,
             relaxed.violations
         );
-        let err = (relaxed.switches_per_sec / exact.switches_per_sec - 1.0).abs();
-        assert!(
-            err < 0.01,
-            "{}: {} exact vs {} switches/s with a 10 us window",
-            v.name,
-            exact.switches_per_sec,
-            relaxed.switches_per_sec
-        );
+        assert_throughput_within_1pct(v.name, &exact, &relaxed);
         if v.name == "refcount" {
             let stall = |r: &SimReport| *r.per_switch_ns.coherence.get("mm_count").unwrap_or(&0.0);
             let (x, y) = (stall(&exact), stall(&relaxed));
